@@ -1,0 +1,249 @@
+"""Shared input checks.
+
+Validate once, at the boundary: each helper converts, checks, and returns clean
+numpy arrays, or raises :class:`~customer_value.errors.InvalidDataError` whose
+message names the column, the first offending row (position and index label)
+and its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from customer_value.errors import InvalidDataError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def describe_row(index: pd.Index[Any] | Sequence[Any] | None, position: int) -> str:
+    """Return ``"row 17 (label 'C042')"`` for the row at ``position``."""
+    if index is None:
+        return f"row {position}"
+    label = index[position]
+    if isinstance(label, (int, np.integer)) and label == position:
+        return f"row {position}"
+    return f"row {position} (label {label!r})"
+
+
+def first_bad(mask: npt.NDArray[np.bool_]) -> int | None:
+    """Position of the first ``True`` in ``mask``, or ``None``."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def as_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
+    """Accept a DataFrame or a mapping of column name to array; return a DataFrame.
+
+    Raises
+    ------
+    InvalidDataError
+        When ``data`` is neither, or is empty.
+    """
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    elif isinstance(data, Mapping):
+        try:
+            frame = pd.DataFrame(dict(data))
+        except ValueError as exc:
+            raise InvalidDataError(
+                f"{what}: could not build a table from the mapping: {exc}"
+            ) from exc
+    else:
+        raise InvalidDataError(
+            f"{what} must be a pandas DataFrame or a mapping of column name to array, "
+            f"got {type(data).__name__}"
+        )
+    if len(frame) == 0:
+        raise InvalidDataError(f"{what} is empty: at least one row is needed")
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str = "data") -> None:
+    """Raise if any of ``columns`` is missing from ``frame``, naming all of them."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(repr(str(c)) for c in list(frame.columns)[:20])
+        raise InvalidDataError(
+            f"{what} is missing column(s) {', '.join(repr(c) for c in missing)}; "
+            f"it has: {have or 'no columns'}"
+        )
+
+
+def numeric_column(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    allow_nan: bool = False,
+    what: str = "data",
+) -> FloatArray:
+    """Column ``column`` as a float64 array; non-numeric values or NaN raise.
+
+    The error names the first offending row and its value.
+    """
+    series = frame[column]
+    return numeric_array(
+        series.to_numpy(), column, index=frame.index, allow_nan=allow_nan, what=what
+    )
+
+
+def numeric_array(
+    values: Any,
+    name: str,
+    *,
+    index: pd.Index[Any] | None = None,
+    allow_nan: bool = False,
+    what: str = "data",
+) -> FloatArray:
+    """Convert ``values`` to a 1-d float64 array, or raise naming the first bad entry."""
+    raw = np.asarray(values)
+    if raw.ndim != 1:
+        raw = raw.reshape(-1)
+    if raw.dtype.kind in "biuf":
+        out = raw.astype(np.float64, copy=False)
+    elif raw.dtype.kind == "O" or raw.dtype.kind in "USV":
+        coerced = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(coerced) & ~pd.isna(pd.Series(raw)).to_numpy()
+        pos = first_bad(bad)
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column {name!r} must be numeric; {describe_row(index, pos)} "
+                f"has {name}={raw[pos]!r}"
+            )
+        out = coerced
+    else:
+        raise InvalidDataError(f"{what}: column {name!r} must be numeric, found dtype {raw.dtype}")
+    if not allow_nan:
+        pos = first_bad(~np.isfinite(out))
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column {name!r} must be finite (no NaN or inf); "
+                f"{describe_row(index, pos)} has {name}={out[pos]!r}"
+            )
+    return out
+
+
+def check_nonnegative(
+    values: FloatArray, name: str, *, index: pd.Index[Any] | None = None, what: str = "data"
+) -> None:
+    """Raise if any value is negative."""
+    pos = first_bad(values < 0)
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {name!r} must be >= 0; {describe_row(index, pos)} has "
+            f"{name}={values[pos]!r}"
+        )
+
+
+def check_positive(
+    values: FloatArray, name: str, *, index: pd.Index[Any] | None = None, what: str = "data"
+) -> None:
+    """Raise if any value is zero or negative."""
+    pos = first_bad(values <= 0)
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {name!r} must be > 0; {describe_row(index, pos)} has "
+            f"{name}={values[pos]!r}"
+        )
+
+
+def check_integer(
+    values: FloatArray, name: str, *, index: pd.Index[Any] | None = None, what: str = "data"
+) -> None:
+    """Raise if any value is not a whole number."""
+    pos = first_bad(values != np.round(values))
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {name!r} must hold whole numbers; {describe_row(index, pos)} has "
+            f"{name}={values[pos]!r}"
+        )
+
+
+def check_in_range(
+    values: FloatArray,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    index: pd.Index[Any] | None = None,
+    what: str = "data",
+) -> None:
+    """Raise if any value lies outside ``[low, high]``."""
+    pos = first_bad((values < low) | (values > high))
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {name!r} must lie in [{low:g}, {high:g}]; "
+            f"{describe_row(index, pos)} has {name}={values[pos]!r}"
+        )
+
+
+def check_not_greater(
+    left: FloatArray,
+    right: FloatArray,
+    left_name: str,
+    right_name: str,
+    *,
+    index: pd.Index[Any] | None = None,
+    what: str = "data",
+) -> None:
+    """Raise if ``left > right`` in any row (for example recency > T)."""
+    pos = first_bad(left > right)
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {left_name!r} must not exceed {right_name!r}; "
+            f"{describe_row(index, pos)} has {left_name}={left[pos]!r}, "
+            f"{right_name}={right[pos]!r}"
+        )
+
+
+def check_weights(
+    weights: Any, n: int, *, index: pd.Index[Any] | None = None, what: str = "weights"
+) -> FloatArray:
+    """Validate optional case weights: finite, non-negative, length ``n``, not all zero."""
+    w = numeric_array(weights, "weights", index=index, what=what)
+    if w.shape[0] != n:
+        raise InvalidDataError(f"{what}: expected {n} weights (one per row), got {w.shape[0]}")
+    check_nonnegative(w, "weights", index=index, what=what)
+    if not np.any(w > 0):
+        raise InvalidDataError(f"{what}: all weights are zero")
+    return w
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Validate a finite scalar option within optional bounds and return it as float."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidDataError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(x):
+        raise InvalidDataError(f"{name} must be finite, got {value!r}")
+    if low is not None and (x < low or (x == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise InvalidDataError(f"{name} must be {op} {low:g}, got {value!r}")
+    if high is not None and (x > high or (x == high and not high_inclusive)):
+        op = "<=" if high_inclusive else "<"
+        raise InvalidDataError(f"{name} must be {op} {high:g}, got {value!r}")
+    return x
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """Raise unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise InvalidDataError(
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+        )
+    return value
