@@ -159,6 +159,31 @@ def _prepare(
     return frame, ns, amounts
 
 
+def _encode_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
+    """Integer codes 0..n-1 for customer ids, with the ids in sorted order when sortable.
+
+    Integer ids of moderate range take a counting path (no hashing), which is several
+    times faster than ``pd.factorize`` on tens of millions of rows.
+    """
+    values = ids.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1_000_000:
+            offset = values.astype(np.int64) - low
+            present = np.bincount(offset, minlength=high - low + 1) > 0
+            remap = np.cumsum(present) - 1
+            present_ids = np.flatnonzero(present) + low
+            return remap[offset], pd.Index(present_ids.astype(values.dtype))
+    codes, uniques = pd.factorize(ids, sort=False)
+    try:
+        order = np.argsort(np.asarray(uniques), kind="stable")
+    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
+        return codes.astype(np.int64), pd.Index(uniques)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[codes].astype(np.int64), pd.Index(np.asarray(uniques)[order])
+
+
 def _summarize_arrays(
     codes: IntArray,
     n_customers: int,
@@ -167,33 +192,40 @@ def _summarize_arrays(
     *,
     include_first_transaction: bool,
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray | None]:
-    """Per customer: first period, last period, number of distinct periods, mean spend."""
+    """Per customer: first period, last period, number of distinct periods, mean spend.
+
+    Distinct (customer, period) pairs come from sorting one int64 key (numpy's vectorised
+    sort), not from hashing; customers absent from ``codes`` get a count of 0.
+    """
     p0 = int(periods.min())
     span = int(periods.max()) - p0 + 1
-    key = codes.astype(np.int64) * span + (periods - p0)
-    pair_code, pair_key = pd.factorize(key, sort=False)
-    pair_key = np.asarray(pair_key, dtype=np.int64)
-    pair_customer = pair_key // span
-    pair_period = pair_key % span + p0
+    pairs = np.sort(codes.astype(np.int64) * span + (periods - p0))
+    if pairs.size > 1:
+        new = np.empty(pairs.size, dtype=np.bool_)
+        new[0] = True
+        np.not_equal(pairs[1:], pairs[:-1], out=new[1:])
+        pairs = pairs[new]
+    pair_customer = pairs // span
+    pair_period = pairs % span + p0
     count = np.bincount(pair_customer, minlength=n_customers).astype(np.int64)
+    # pairs are sorted by customer, then period: a customer's first and last pairs bound it
+    boundary = np.flatnonzero(np.diff(pair_customer)) + 1
+    starts = np.concatenate(([0], boundary))
+    ends = np.concatenate((boundary - 1, [pairs.size - 1]))
     first = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(n_customers, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(first, pair_customer, pair_period)
-    np.maximum.at(last, pair_customer, pair_period)
+    first[pair_customer[starts]] = pair_period[starts]
+    last[pair_customer[ends]] = pair_period[ends]
     monetary = None
     if amounts is not None:
-        pair_total = np.bincount(pair_code, weights=amounts, minlength=len(pair_key))
         if include_first_transaction:
-            spend_sum = np.bincount(pair_customer, weights=pair_total, minlength=n_customers)
+            spend_sum = np.bincount(codes, weights=amounts, minlength=n_customers)
             spend_n = count
         else:
-            repeat = pair_period != first[pair_customer]
-            spend_sum = np.bincount(
-                pair_customer[repeat], weights=pair_total[repeat], minlength=n_customers
-            )
+            repeat = periods != first[codes]
+            spend_sum = np.bincount(codes[repeat], weights=amounts[repeat], minlength=n_customers)
             spend_n = count - 1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            monetary = np.where(spend_n > 0, spend_sum / np.maximum(spend_n, 1), 0.0)
+        monetary = np.where(spend_n > 0, spend_sum / np.maximum(spend_n, 1), 0.0)
     return first, last, count, monetary
 
 
@@ -307,7 +339,7 @@ def summarize_transactions(
         amounts = None if amounts is None else amounts[keep]
         if len(frame) == 0:
             raise InvalidDataError(f"{what}: no transaction on or before observation_end")
-    codes, uniques = pd.factorize(frame[customer_id_col], sort=False)
+    codes, uniques = _encode_ids(frame[customer_id_col])
     first, last, count, monetary = _summarize_arrays(
         codes, len(uniques), periods, amounts, include_first_transaction=include_first_transaction
     )
@@ -321,8 +353,7 @@ def summarize_transactions(
     }
     if monetary is not None:
         out["monetary_value"] = monetary
-    result = pd.DataFrame(out, index=pd.Index(uniques, name=customer_id_col))
-    result = _sorted_by_index(result)
+    result = pd.DataFrame(out, index=uniques.rename(customer_id_col))
     result.attrs.update(
         {"time_unit": time_unit, "period": period, "observation_end": str(end_ts.date())}
     )
@@ -347,13 +378,6 @@ def _check_net_periods(
             f"in the period of {describe_row(frame.index, pos)} is negative ({totals[pos]:g}): "
             f"a refund in column {monetary_value_col!r} exceeds that period's purchases"
         )
-
-
-def _sorted_by_index(result: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return pd.DataFrame(result.sort_index())
-    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
-        return result
 
 
 def calibration_holdout_split(
