@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEV    := $(VENV)/.dev-installed
 BASE   := $(VENV)/.base-installed
 
-.PHONY: test demo bench docs lint typecheck clean wheel-check
+.PHONY: test demo bench docs lint typecheck clean wheel-check test-pandas3
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,20 @@ lint: $(DEV)
 typecheck: $(DEV)
 	$(BIN)/mypy --strict src
 
+PD3 := .venv-pandas3
+
 test: lint typecheck
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-pandas3
+
+# The data layer again under pandas 3 (the dev venv resolves to what the oracles allow).
+test-pandas3:
+	@if $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+	  [ -x $(PD3)/bin/python ] || $(PYTHON) -m venv $(PD3); \
+	  $(PD3)/bin/python -m pip install -q --upgrade "pandas>=3" pytest hypothesis -e . && \
+	  $(PD3)/bin/python -c 'import pandas; print("pandas", pandas.__version__)' && \
+	  $(PD3)/bin/python -m pytest -q -p no:cacheprovider tests/data src/customer_value/data; \
+	else echo "test-pandas3: skipped, pandas 3 needs Python >= 3.11"; fi
 
 demo: $(BASE)
 	$(BIN)/python examples/quickstart.py
@@ -42,4 +54,4 @@ wheel-check: $(DEV)
 	rm -rf dist && $(BIN)/python -m build -q && $(BIN)/twine check dist/*
 
 clean:
-	rm -rf $(VENV) dist build docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PD3) dist build docs/_build .pytest_cache .mypy_cache .ruff_cache

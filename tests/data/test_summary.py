@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from customer_value import InvalidDataError
 from customer_value.data import calibration_holdout_split, summarize_transactions
 
-lifetimes_utils = pytest.importorskip("lifetimes.utils", reason="lifetimes is the test oracle")
+
+@pytest.fixture(scope="module")
+def lifetimes_utils():
+    return pytest.importorskip("lifetimes.utils", reason="lifetimes is the test oracle (dev extra)")
 
 
 def _tx(rows: list[tuple[object, str, float]]) -> pd.DataFrame:
@@ -41,7 +44,7 @@ def test_cdnow_reproduces_published_summary(cdnow_transactions, cdnow_summary):
     ("period", "time_unit", "freq", "multiplier"),
     [("D", "D", "D", 1), ("D", "W", "D", 7), ("W", "W", "W", 1), ("h", "D", "h", 24)],
 )
-def test_equals_lifetimes(cdnow_transactions, period, time_unit, freq, multiplier):
+def test_equals_lifetimes(lifetimes_utils, cdnow_transactions, period, time_unit, freq, multiplier):
     ours = summarize_transactions(
         cdnow_transactions,
         monetary_value_col="amount",
@@ -61,7 +64,7 @@ def test_equals_lifetimes(cdnow_transactions, period, time_unit, freq, multiplie
         np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-12, atol=1e-9)
 
 
-def test_include_first_transaction_equals_lifetimes(cdnow_transactions):
+def test_include_first_transaction_equals_lifetimes(lifetimes_utils, cdnow_transactions):
     ours = summarize_transactions(
         cdnow_transactions, monetary_value_col="amount", include_first_transaction=True
     )
@@ -76,7 +79,7 @@ def test_include_first_transaction_equals_lifetimes(cdnow_transactions):
         np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-12)
 
 
-def test_calibration_holdout_equals_lifetimes(cdnow_transactions):
+def test_calibration_holdout_equals_lifetimes(lifetimes_utils, cdnow_transactions):
     ours = calibration_holdout_split(
         cdnow_transactions,
         calibration_end="1997-09-30",
@@ -290,3 +293,11 @@ def test_shuffle_and_rename_invariance(rows, rnd):
     out = summarize_transactions(renamed, monetary_value_col="amount")
     assert list(out.index) == ["c" + str(i) for i in base.index]
     np.testing.assert_array_equal(out.to_numpy(), base.to_numpy())
+
+
+def test_calendar_period_in_fixed_unit():
+    """Monthly periods measured in days run between month starts."""
+    tx = _tx([("a", "2024-01-31", 1), ("a", "2024-03-15", 1)])
+    out = summarize_transactions(tx, period="M", time_unit="D", observation_end="2024-04-02")
+    assert out.loc["a", "recency"] == 60  # 2024-01-01 to 2024-03-01
+    assert out.loc["a", "T"] == 91  # 2024-01-01 to 2024-04-01

@@ -41,6 +41,8 @@ def _fixed_length_ns(alias: str) -> int | None:
             offset = to_offset(alias)
     except ValueError:
         raise InvalidDataError(f"unknown pandas frequency alias {alias!r}") from None
+    if isinstance(offset, pd.offsets.Day):  # a Tick in pandas 2, a calendar day in pandas 3
+        return int(offset.n) * _NS_PER_DAY
     if isinstance(offset, pd.offsets.Tick):
         return int(offset.nanos)
     if isinstance(offset, pd.offsets.Week) and getattr(offset, "weekday", 0) is None:
@@ -115,9 +117,10 @@ class _Periods:
             return diff * (self.period_ns / self.unit_ns)
         # calendar period measured in a fixed unit: go through the periods' start times
         freq = pd.PeriodDtype(self.period)
-        starts = pd.PeriodIndex(pd.arrays.PeriodArray(start, dtype=freq)).start_time.asi8
-        ends = pd.PeriodIndex(pd.arrays.PeriodArray(end, dtype=freq)).start_time.asi8
-        elapsed: FloatArray = (ends - starts).astype(np.float64) / self.unit_ns
+        start_ns = pd.PeriodIndex(pd.arrays.PeriodArray(start, dtype=freq)).start_time
+        end_ns = pd.PeriodIndex(pd.arrays.PeriodArray(end, dtype=freq)).start_time
+        gap = end_ns.as_unit("ns").asi8 - start_ns.as_unit("ns").asi8
+        elapsed: FloatArray = gap.astype(np.float64) / self.unit_ns
         return elapsed
 
 
