@@ -31,6 +31,7 @@ PD3 := .venv-pandas3
 test: lint typecheck
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-pandas3
+	$(MAKE) --no-print-directory docs
 
 # The data layer again under pandas 3 (the dev venv resolves to what the oracles allow).
 test-pandas3:
@@ -48,7 +49,8 @@ bench: $(DEV)
 	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 docs: $(DEV)
-	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: built docs/_build/html/index.html"
 
 wheel-check: $(DEV)
 	rm -rf dist && $(BIN)/python -m build -q && $(BIN)/twine check dist/*

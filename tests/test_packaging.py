@@ -18,13 +18,27 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("build", reason="the 'build' package (dev extra) builds the wheel")
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
         timeout=600,
     )
     (whl,) = out.glob("customer_value-*.whl")
     return whl
+
+
+@pytest.mark.slow
+def test_twine_check_passes(wheel: Path) -> None:
+    pytest.importorskip("twine", reason="twine (dev extra) checks the distribution metadata")
+    dists = sorted(str(p) for p in wheel.parent.iterdir())
+    assert any(d.endswith(".tar.gz") for d in dists), dists
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *dists],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow

@@ -1,0 +1,81 @@
+"""The public API is pinned: removing a name from any __all__ must fail this test.
+
+Adding a name is fine (add it here too); removing one needs a deprecation cycle
+(one minor release with a DeprecationWarning, see customer_value._deprecation).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+PINNED: dict[str, set[str]] = {
+    "customer_value": {
+        "ConvergenceError",
+        "CustomerValueError",
+        "CustomerValueWarning",
+        "InvalidDataError",
+        "NotFittedError",
+        "__version__",
+        "calibration_holdout_split",
+        "load_cdnow_summary",
+        "load_cdnow_transactions",
+        "load_donations",
+        "summarize_transactions",
+    },
+    "customer_value.data": {
+        "calibration_holdout_split",
+        "load_cdnow_summary",
+        "load_cdnow_transactions",
+        "load_donations",
+        "summarize_transactions",
+    },
+    "customer_value.datasets": {
+        "load_cdnow_summary",
+        "load_cdnow_transactions",
+        "load_donations",
+    },
+    "customer_value.errors": {
+        "ConvergenceError",
+        "CustomerValueError",
+        "CustomerValueWarning",
+        "IdempotencyConflictError",
+        "InsufficientPointsError",
+        "InvalidDataError",
+        "InvalidProgramError",
+        "NotFittedError",
+    },
+    "customer_value.plotting": {"MissingExtraError"},
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PINNED))
+def test_pinned_names_are_exported(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    exported = set(module.__all__)
+    missing = PINNED[module_name] - exported
+    assert not missing, f"{module_name}.__all__ lost {sorted(missing)}"
+    for name in exported:
+        assert hasattr(module, name), f"{module_name}.__all__ lists {name!r}, which is missing"
+
+
+@pytest.mark.parametrize("module_name", sorted(PINNED))
+def test_public_callables_are_documented(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        assert doc, f"{module_name}.{name} has no docstring"
+        if not (inspect.isclass(obj) and issubclass(obj, BaseException)):
+            assert "Examples" in doc, f"{module_name}.{name} has no Examples section"
+
+
+def test_top_level_errors_are_value_errors() -> None:
+    from customer_value import errors
+
+    for name in PINNED["customer_value.errors"] - {"CustomerValueWarning"}:
+        assert issubclass(getattr(errors, name), ValueError)
