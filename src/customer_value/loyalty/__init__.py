@@ -44,6 +44,17 @@ Points are ``int``; money and multipliers are :class:`decimal.Decimal` (the
 vectorised engine works in integer minor units); floats are never used for money.
 """
 
+from customer_value.loyalty._engine import (
+    POINTS_COLUMNS,
+    advance_state,
+    available_at,
+    clawback_points,
+    evaluate_tier,
+    expiry_date,
+    expiry_dates,
+    points_for_event,
+    points_for_transactions,
+)
 from customer_value.loyalty._program import (
     BirthdayBonus,
     CategoryMultiplier,
@@ -61,6 +72,7 @@ from customer_value.loyalty._program import (
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
 
 __all__ = [
+    "POINTS_COLUMNS",
     "BirthdayBonus",
     "CategoryMultiplier",
     "EarnRule",
@@ -77,4 +89,12 @@ __all__ = [
     "Tier",
     "TierPolicy",
     "TierStatus",
+    "advance_state",
+    "available_at",
+    "clawback_points",
+    "evaluate_tier",
+    "expiry_date",
+    "expiry_dates",
+    "points_for_event",
+    "points_for_transactions",
 ]
