@@ -149,3 +149,11 @@ def supermarket() -> Program:
 def row_by_row() -> Any:
     """The sequential reference pricer :func:`price_row_by_row`."""
     return price_row_by_row
+
+
+@pytest.fixture
+def supermarket_config() -> dict[str, Any]:
+    """A fresh deep copy of the supermarket configuration (safe to mutate)."""
+    import copy
+
+    return copy.deepcopy(SUPERMARKET)
