@@ -394,14 +394,14 @@ def _money_minor(
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: column {column!r} must be finite; "
-                f"{describe_row(frame.index, pos)} has {column}={values[pos]!r}"
+                f"{describe_row(frame.index, pos)} has {column}={_show(values[pos])}"
             )
         r = np.round(x)
         pos = first_bad(~np.isclose(x, r, rtol=1e-12, atol=1e-6))
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: column {column!r} must hold whole minor units ({decimals} decimal "
-                f"place(s)); {describe_row(frame.index, pos)} has {column}={values[pos]!r}"
+                f"place(s)); {describe_row(frame.index, pos)} has {column}={_show(values[pos])}"
             )
         out = r.astype(np.int64)
     else:
@@ -428,9 +428,14 @@ def _money_minor(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {column!r} must be >= 0; {describe_row(frame.index, pos)} has "
-            f"{column}={values[pos]!r}"
+            f"{column}={_show(values[pos])}"
         )
     return out
+
+
+def _show(value: Any) -> str:
+    """repr of a value with numpy scalars shown as plain Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _timestamps_ns(frame: pd.DataFrame, column: str) -> npt.NDArray[np.int64]:
