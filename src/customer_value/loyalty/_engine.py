@@ -209,7 +209,7 @@ def points_for_event(
     ...                       category="fresh")
     >>> result = points_for_event(program, event, MemberState())
     >>> result.raw_points, result.rounded_points, result.points
-    (Decimal('24.50'), 25, 125)
+    (Decimal('24.5'), 25, 125)
     """
     state = member_state if member_state is not None else MemberState()
     decimals = program.currency_decimals

@@ -76,6 +76,13 @@ class EligibleAmount:
         Add the purchase's tax to the eligible amount.
     include_shipping : bool, default False
         Add the purchase's shipping charge to the eligible amount.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1",
+    ...                    "eligible_amount": {"include_tax": True}}).eligible_amount
+    EligibleAmount(include_tax=True, include_shipping=False)
     """
 
     include_tax: bool = False
@@ -92,6 +99,14 @@ class CategoryMultiplier:
         Category label as it appears in the purchases' ``category`` field.
     multiplier : Decimal
         Factor (> 0) applied to the base points; categories without a rule use 1.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> p = Program.from_dict({"name": "p", "base_rate": "1", "earn_rules": [
+    ...     {"type": "category", "category": "fresh", "multiplier": "2"}]})
+    >>> p.earn_rules[0]
+    CategoryMultiplier(category='fresh', multiplier=Decimal('2'))
     """
 
     category: str
@@ -113,6 +128,15 @@ class Promotion:
         Factor (> 0) applied to the points of matching purchases.
     categories : tuple of str or None, default None
         Restrict the promotion to these categories; ``None`` means every purchase.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from customer_value.loyalty import Promotion
+    >>> promo = Promotion("year-end", dt.date(2024, 12, 20), dt.date(2024, 12, 31), Decimal(3))
+    >>> promo.is_active(dt.date(2024, 12, 31), "fresh"), promo.is_active(dt.date(2025, 1, 1), None)
+    (True, False)
     """
 
     name: str
@@ -135,6 +159,15 @@ class Promotion:
         -------
         bool
             ``start <= on <= end`` and the category matches (or no restriction).
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> from decimal import Decimal
+        >>> from customer_value.loyalty import Promotion
+        >>> Promotion("x", dt.date(2024, 1, 1), dt.date(2024, 1, 31), Decimal(2),
+        ...           ("fresh",)).is_active(dt.date(2024, 1, 31), "wine")
+        False
         """
         if not (self.start <= on <= self.end):
             return False
@@ -149,6 +182,13 @@ class FirstPurchaseBonus:
     ----------
     points : int
         Bonus points (>= 0), added after rounding and outside the caps.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1", "earn_rules": [
+    ...     {"type": "first_purchase", "points": 500}]}).first_purchase_bonus
+    FirstPurchaseBonus(points=500)
     """
 
     points: int
@@ -166,6 +206,13 @@ class BirthdayBonus:
     multiplier : Decimal, default 1
         Factor (> 0) applied to the points of every qualifying purchase in the
         birth month.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1", "earn_rules": [
+    ...     {"type": "birthday_month", "points": 1000, "multiplier": "2"}]}).birthday_bonus
+    BirthdayBonus(points=1000, multiplier=Decimal('2'))
     """
 
     points: int = 0
@@ -180,6 +227,13 @@ class ReferralBonus:
     ----------
     points : int
         Points (>= 0) credited to the referrer (``PointsResult.referrer_points``).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1", "earn_rules": [
+    ...     {"type": "referral", "points": 300}]}).referral_bonus
+    ReferralBonus(points=300)
     """
 
     points: int
@@ -203,6 +257,13 @@ class Tier:
         Factor (> 0) applied to the points of members in this tier.
     privileges : tuple of str, default ()
         Free-form privileges, e.g. ``("exclusive offers", "priority purchase")``.
+
+    Examples
+    --------
+    >>> from decimal import Decimal
+    >>> from customer_value.loyalty import Tier
+    >>> Tier("gold", Decimal(200000), Decimal(2), ("priority purchase",)).earn_multiplier
+    Decimal('2')
     """
 
     name: str
@@ -227,6 +288,14 @@ class TierPolicy:
         ``"anniversary"``: a member may drop a tier only when re-evaluated on or
         after the anniversary of reaching the current tier; ``"never"``: tiers
         only go up. Upgrades are always immediate.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> p = Program.from_dict({"name": "p", "base_rate": "1", "tiers": {
+    ...     "basis": "points", "levels": [{"name": "silver", "threshold": 1000}]}})
+    >>> p.tiers.basis, p.tiers.window_months, p.tiers.downgrade, p.tiers.level("silver").name
+    ('points', 12, 'anniversary', 'silver')
     """
 
     levels: tuple[Tier, ...]
@@ -251,6 +320,13 @@ class TierPolicy:
         ------
         KeyError
             If no level has that name.
+
+        Examples
+        --------
+        >>> from decimal import Decimal
+        >>> from customer_value.loyalty import Tier, TierPolicy
+        >>> TierPolicy((Tier("a", Decimal(0)),)).level("a").threshold
+        Decimal('0')
         """
         for tier in self.levels:
             if tier.name == name:
@@ -269,6 +345,12 @@ class ExpiryPolicy:
         means points never expire.
     clamp_to_month_end : bool, default False
         Extend the expiry to the end of the calendar month it falls in.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1", "expiry": {"months": 12}}).expiry
+    ExpiryPolicy(months=12, clamp_to_month_end=False)
     """
 
     months: int | None = None
@@ -289,6 +371,12 @@ class ReturnPolicy:
         When the points to claw back exceed the available balance, let the
         balance go negative; otherwise claw back what is available and record
         the shortfall.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Program
+    >>> Program.from_dict({"name": "p", "base_rate": "1"}).returns
+    ReturnPolicy(clawback='proportional', allow_negative_balance=False)
     """
 
     clawback: ClawbackPolicy = "proportional"
@@ -480,6 +568,12 @@ class Program:
         -------
         dict
             ``Program.from_dict(p.to_dict()) == p`` for every program.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import Program
+        >>> Program.from_dict({"name": "p", "base_rate": "0.5"}).to_dict()["base_rate"]
+        '0.5'
         """
         rules: list[dict[str, Any]] = []
         for rule in self.earn_rules:
@@ -572,6 +666,13 @@ class Program:
         -------
         str
             JSON text that :meth:`from_json` reads back to an equal program.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import Program
+        >>> p = Program.from_dict({"name": "p", "base_rate": "0.5"})
+        >>> Program.from_json(p.to_json()) == p
+        True
         """
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 

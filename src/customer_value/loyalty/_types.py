@@ -34,6 +34,15 @@ class PurchaseEvent:
         Product category (for category multipliers and category promotions).
     transaction_id : str or None, default None
         The retailer's id of the purchase, carried through untouched.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from customer_value.loyalty import PurchaseEvent
+    >>> e = PurchaseEvent("M1", dt.datetime(2024, 5, 3), Decimal("21.50"), category="fresh")
+    >>> e.subtotal - e.discount
+    Decimal('21.50')
     """
 
     member_id: str
@@ -75,6 +84,12 @@ class MemberState:
         The same for the calendar month of ``last_purchase_at``.
     birthday_bonus_year : int or None, default None
         Calendar year in which the fixed birthday bonus was last awarded.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import MemberState
+    >>> MemberState(tier="gold", birth_month=5).qualifying_purchases
+    0
     """
 
     tier: str | None = None
@@ -128,6 +143,16 @@ class PointsResult:
         The referrer to credit, when this purchase triggers the referral bonus.
     referrer_points : int
         Points for the referrer (0 unless triggered).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from customer_value.loyalty import Program, PurchaseEvent, points_for_event
+    >>> p = Program.from_dict({"name": "p", "base_rate": "1", "caps": {"per_transaction": 10}})
+    >>> r = points_for_event(p, PurchaseEvent("M1", dt.datetime(2024, 5, 3), Decimal(25)))
+    >>> r.rounded_points, r.cap_transaction, r.points
+    (25, 15, 10)
     """
 
     member_id: str
@@ -176,6 +201,16 @@ class TierStatus:
         The next level up, if any.
     to_next_tier : Decimal or None
         Points or spend still needed for ``next_tier``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from customer_value.loyalty import Program, evaluate_tier
+    >>> p = Program.from_dict({"name": "p", "base_rate": "1", "tiers": {"basis": "points",
+    ...     "levels": [{"name": "silver", "threshold": 100}]}})
+    >>> history = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-01"]), "points": [150]})
+    >>> evaluate_tier(p, history, "2024-06-01").tier
+    'silver'
     """
 
     tier: str | None
