@@ -593,3 +593,21 @@ def test_evaluate_tier_spend_in_decimal_units() -> None:
     )
     status = evaluate_tier(p, history, "2024-01-03")
     assert (status.tier, status.qualifying_value) == ("b", Decimal("100.50"))
+
+
+def test_duplicate_index_and_missing_referrer_stay_none() -> None:
+    p = program(earn_rules=[{"type": "referral", "points": 3}])
+    tx = pd.DataFrame(
+        {
+            "member_id": ["a", "b"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+            "subtotal": [1, 2],
+            "category": ["unknown", None],
+        },
+        index=[5, 5],
+    )
+    members = pd.DataFrame({"referred_by": ["z"]}, index=["a"])
+    frame = points_for_transactions(p, tx, members=members)
+    assert frame["referrer_id"].tolist() == ["z", None]
+    assert frame["points"].tolist() == [1, 2]
+    assert list(frame.index) == [5, 5]
