@@ -69,6 +69,7 @@ PINNED: dict[str, set[str]] = {
         "available_at",
         "clawback_points",
         "evaluate_tier",
+        "evaluate_tiers",
         "expiry_date",
         "expiry_dates",
         "points_for_event",

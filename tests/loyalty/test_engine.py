@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customer_value.errors import InvalidDataError
 from customer_value.loyalty import (
@@ -20,6 +22,7 @@ from customer_value.loyalty import (
     available_at,
     clawback_points,
     evaluate_tier,
+    evaluate_tiers,
     expiry_date,
     expiry_dates,
     points_for_event,
@@ -611,3 +614,63 @@ def test_duplicate_index_and_missing_referrer_stay_none() -> None:
     assert frame["referrer_id"].tolist() == ["z", None]
     assert frame["points"].tolist() == [1, 2]
     assert list(frame.index) == [5, 5]
+
+
+@settings(max_examples=40)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 900), st.integers(-20_000, 150_000)),
+        min_size=1,
+        max_size=25,
+    ),
+    current=st.lists(
+        st.tuples(st.sampled_from([None, "member", "silver", "gold"]), st.integers(0, 800)),
+        min_size=6,
+        max_size=6,
+    ),
+    downgrade=st.sampled_from(["anniversary", "never"]),
+)
+def test_evaluate_tiers_equals_evaluate_tier(
+    rows: list[tuple[int, int, int]], current: list[tuple[str | None, int]], downgrade: str
+) -> None:
+    config: dict[str, Any] = {
+        "name": "t",
+        "base_rate": "1",
+        "currency_decimals": 0,
+        "tiers": {
+            "downgrade": downgrade,
+            "levels": [
+                {"name": "member", "threshold": 1},
+                {"name": "silver", "threshold": 50000},
+                {"name": "gold", "threshold": 200000},
+            ],
+        },
+    }
+    p = Program.from_dict(config)
+    start = pd.Timestamp("2023-01-01")
+    history = pd.DataFrame(
+        {
+            "member_id": [r[0] for r in rows],
+            "timestamp": [start + pd.Timedelta(days=r[1]) for r in rows],
+            "spend": [r[2] for r in rows],
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "tier": [c[0] for c in current],
+            "tier_since": [start + pd.Timedelta(days=c[1]) for c in current],
+        },
+        index=range(6),
+    )
+    at = pd.Timestamp("2025-03-01")
+    frame = evaluate_tiers(p, history, at, current=cur)
+    assert list(frame.index) == list(range(6))
+    for member, row in frame.iterrows():
+        sub = history[history["member_id"] == member][["timestamp", "spend"]]
+        tier, since = current[int(member)]
+        status = evaluate_tier(
+            p, sub, at, current_tier=tier, tier_since=start + pd.Timedelta(days=since)
+        )
+        assert row["qualifying_value"] == status.qualifying_value
+        assert row["qualified_tier"] == status.qualified_tier
+        assert row["tier"] == status.tier

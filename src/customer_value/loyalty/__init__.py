@@ -38,7 +38,8 @@ Results
     the breakdown; ``referrer_id`` / ``referrer_points`` for the referral bonus,
     to be credited to the referrer) and :class:`TierStatus` from
     :func:`evaluate_tier` (``tier``, ``privileges``, ``earn_multiplier``,
-    ``qualifying_value`` ...).
+    ``qualifying_value`` ...); :func:`evaluate_tiers` does the same for every
+    member of a history table (for reports).
 
 Points are ``int``; money and multipliers are :class:`decimal.Decimal` (the
 vectorised engine works in integer minor units); floats are never used for money.
@@ -50,6 +51,7 @@ from customer_value.loyalty._engine import (
     available_at,
     clawback_points,
     evaluate_tier,
+    evaluate_tiers,
     expiry_date,
     expiry_dates,
     points_for_event,
@@ -93,6 +95,7 @@ __all__ = [
     "available_at",
     "clawback_points",
     "evaluate_tier",
+    "evaluate_tiers",
     "expiry_date",
     "expiry_dates",
     "points_for_event",

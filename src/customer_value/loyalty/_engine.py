@@ -31,6 +31,7 @@ __all__ = [
     "available_at",
     "clawback_points",
     "evaluate_tier",
+    "evaluate_tiers",
     "expiry_date",
     "expiry_dates",
     "points_for_event",
@@ -1168,3 +1169,123 @@ def _signed_minor(frame: pd.DataFrame, column: str, decimals: int) -> npt.NDArra
         flipped = frame.assign(**{column: fixed})
     out = _money_minor(flipped, column, decimals, in_minor=False)
     return np.where(negative, -out, out)
+
+
+def evaluate_tiers(
+    program: Program,
+    history: Any,
+    at: Any,
+    *,
+    current: pd.DataFrame | None = None,
+    member_id_col: str = "member_id",
+    timestamp_col: str = "timestamp",
+    value_col: str | None = None,
+) -> pd.DataFrame:
+    """Vectorised :func:`evaluate_tier` for every member of a history table.
+
+    Parameters
+    ----------
+    program : Program
+        The program; must have tiers.
+    history : DataFrame or mapping of column name to array
+        Earn history of many members: ``member_id_col``, ``timestamp_col`` and
+        ``value_col`` (default ``"points"`` or ``"spend"`` after the tier basis).
+    at : datetime-like
+        Evaluation instant.
+    current : DataFrame, optional
+        Indexed by member id, with ``tier`` and optionally ``tier_since``
+        (as in :func:`evaluate_tier`). Members listed here but absent from the
+        history are evaluated with a qualifying value of 0.
+    member_id_col, timestamp_col, value_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by member id (sorted), columns ``qualifying_value`` (Decimal),
+        ``qualified_tier`` and ``tier`` (None when no level is reached). Equal,
+        member by member, to :func:`evaluate_tier`.
+
+    Raises
+    ------
+    InvalidDataError
+        The program has no tiers, a current tier is unknown, or the history is
+        malformed.
+
+    Notes
+    -----
+    Values in the window ``(at - window_months, at]`` are summed per member in
+    integer minor units; the qualified level is found with a binary search of
+    the thresholds; the downgrade policy is then applied as in
+    :func:`evaluate_tier`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from customer_value.loyalty import Program, evaluate_tiers
+    >>> p = Program.from_dict({"name": "p", "base_rate": "1", "currency_decimals": 0,
+    ...     "tiers": {"levels": [{"name": "silver", "threshold": 50000},
+    ...                          {"name": "gold", "threshold": 200000}]}})
+    >>> history = pd.DataFrame({"member_id": ["a", "b", "b"],
+    ...                         "timestamp": pd.to_datetime(["2024-03-01"] * 3),
+    ...                         "spend": [60000, 150000, 70000]})
+    >>> evaluate_tiers(p, history, "2024-06-30")["tier"].tolist()
+    ['silver', 'gold']
+    """
+    policy = program.tiers
+    if policy is None:
+        raise InvalidDataError("the program has no tiers to evaluate")
+    when = _timestamp(at, "at")
+    window_start = pd.Timestamp(when - pd.DateOffset(months=policy.window_months))
+    column = value_col if value_col is not None else policy.basis
+    frame = as_frame(history, what="history")
+    require_columns(frame, [member_id_col, timestamp_col, column], what="history")
+    decimals = program.currency_decimals if policy.basis == "spend" else 0
+    ts = _timestamps_ns(frame, timestamp_col)
+    inside = (ts > window_start.value) & (ts <= when.value)
+    values = _signed_minor(frame, column, decimals)
+    sums = (
+        pd.Series(np.where(inside, values, 0), index=pd.Index(frame[member_id_col]))
+        .groupby(level=0, sort=True)
+        .sum()
+    )
+    if current is not None:
+        extra = current.index.difference(sums.index)
+        if len(extra):
+            sums = pd.concat([sums, pd.Series(0, index=extra, dtype=np.int64)]).sort_index()
+    totals = sums.to_numpy(dtype=np.int64)
+    levels = policy.levels
+    thresholds = np.array([int(t.threshold.scaleb(decimals)) for t in levels], dtype=np.int64)
+    qualified = np.searchsorted(thresholds, totals, side="right") - 1
+    chosen = qualified.copy()
+    if current is not None and "tier" in current.columns:
+        names = [t.name for t in levels]
+        cur = current["tier"].reindex(sums.index)
+        cur_idx = np.full(len(sums), -1, dtype=np.int64)
+        for i, name in enumerate(cur.to_numpy(dtype=object)):
+            if name is None or pd.isna(name):
+                continue
+            _tier_multiplier(program, str(name))
+            cur_idx[i] = names.index(str(name))
+        lower = qualified < cur_idx
+        if policy.downgrade == "never":
+            keep = lower
+        else:
+            keep = np.zeros(len(sums), dtype=bool)
+            if "tier_since" in current.columns:
+                since = pd.to_datetime(current["tier_since"].reindex(sums.index), errors="coerce")
+                anniversary = pd.DatetimeIndex(since) + pd.DateOffset(years=1)
+                keep = lower & np.asarray(anniversary > when) & ~np.asarray(since.isna())
+        chosen = np.where(keep, cur_idx, qualified)
+    name_arr = np.array([None, *[t.name for t in levels]], dtype=object)
+    with localcontext() as ctx:
+        ctx.prec = 40
+        qualifying = [Decimal(int(v)).scaleb(-decimals) for v in totals]
+    return pd.DataFrame(
+        {
+            "qualifying_value": pd.Series(qualifying, index=sums.index, dtype=object),
+            "qualified_tier": pd.Series(name_arr[qualified + 1], index=sums.index, dtype=object),
+            "tier": pd.Series(name_arr[chosen + 1], index=sums.index, dtype=object),
+        },
+        index=sums.index,
+    )
