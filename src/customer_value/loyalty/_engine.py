@@ -817,9 +817,9 @@ def points_for_transactions(
             [None if (r is None or pd.isna(r)) else r for r in referred],
             dtype=object,
         )
-        row_ref = ref_by[m_s]
-        trig = first_s & np.array([r is not None for r in row_ref], dtype=bool)
-        referrer_s[trig] = row_ref[trig]
+        has_ref = np.array([r is not None for r in ref_by], dtype=bool)  # one per member
+        trig = first_s & has_ref[m_s]
+        referrer_s[trig] = ref_by[m_s[trig]]
         referrer_pts_s[trig] = ref.points
 
     # -- back to table order
@@ -834,29 +834,38 @@ def points_for_transactions(
     bday_arr = np.array(bday_list, dtype=object)
     after_tx_t = after_tx[inv]
     after_day_t = after_day[inv]
-    out = pd.DataFrame(
-        {
-            "member_id": frame[member_id_col].to_numpy(),
-            "eligible_minor": eligible,
-            "qualifies": qualifies,
-            "category_multiplier": cat_arr[combo_codes],
-            "promotion_multiplier": promo_arr[combo_codes],
-            "tier_multiplier": tier_arr[combo_codes],
-            "birthday_multiplier": bday_arr[combo_codes],
-            "rounded_points": rounded,
-            "cap_transaction": rounded - after_tx_t,
-            "cap_day": after_tx_t - after_day_t,
-            "cap_month": after_day_t - earn,
-            "earn_points": earn,
-            "first_purchase_bonus": first_bonus,
-            "birthday_bonus": bday_bonus,
-            "bonus_points": first_bonus + bday_bonus,
-            "points": earn + first_bonus + bday_bonus,
-            "referrer_id": pd.Series(referrer_s[inv], index=frame.index, dtype=object),
-            "referrer_points": referrer_pts_s[inv],
-        },
-        index=frame.index,
-    )
+    columns: dict[str, Any] = {
+        "member_id": frame[member_id_col].to_numpy(),
+        "eligible_minor": eligible,
+        "qualifies": qualifies,
+        "category_multiplier": cat_arr[combo_codes],
+        "promotion_multiplier": promo_arr[combo_codes],
+        "tier_multiplier": tier_arr[combo_codes],
+        "birthday_multiplier": bday_arr[combo_codes],
+        "rounded_points": rounded,
+        "cap_transaction": rounded - after_tx_t,
+        "cap_day": after_tx_t - after_day_t,
+        "cap_month": after_day_t - earn,
+        "earn_points": earn,
+        "first_purchase_bonus": first_bonus,
+        "birthday_bonus": bday_bonus,
+        "bonus_points": first_bonus + bday_bonus,
+        "points": earn + first_bonus + bday_bonus,
+        "referrer_id": referrer_s[inv],
+        "referrer_points": referrer_pts_s[inv],
+    }
+    # Series first (object columns stay object, no type inference), then one frame
+    # without copying or consolidating the blocks: several times faster at 1M rows.
+    series = {
+        name: pd.Series(
+            values,
+            index=frame.index,
+            dtype=object if np.asarray(values).dtype == object else None,
+            copy=False,
+        )
+        for name, values in columns.items()
+    }
+    out = pd.DataFrame(series, copy=False)
     return out
 
 
