@@ -499,7 +499,7 @@ class Program:
         Parameters
         ----------
         config : mapping
-            The configuration; see the user guide page "Loyalty programs" for
+            The configuration; see the user guide page "Configuring a loyalty programme" for
             every key. Numbers are ``int``, ``Decimal`` or decimal strings.
 
         Returns
