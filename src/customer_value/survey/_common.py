@@ -27,6 +27,11 @@ def index_of(values: Any) -> pd.Index[Any] | None:
     return None
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar (so messages read ``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_confidence(confidence: Any) -> float:
     """A confidence level strictly between 0 and 1."""
     return check_scalar(
@@ -61,7 +66,10 @@ def scale_answers(
 
     The error names the first offending row (position and index label) and its value.
     """
-    out = numeric_array(values, name, index=index, allow_nan=True, what=what)
+    raw = np.asarray(values)
+    if raw.dtype.kind in "USV":  # object dtype so that messages show 'x', not np.str_('x')
+        raw = raw.astype(object)
+    out = numeric_array(raw, name, index=index, allow_nan=True, what=what)
     present = ~np.isnan(out)
     with np.errstate(invalid="ignore"):
         off = present & ((out < low) | (out > high))
@@ -69,14 +77,14 @@ def scale_answers(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: {name!r} must lie on the scale [{low:g}, {high:g}]; "
-            f"{describe_row(index, pos)} has {name}={out[pos]!r}"
+            f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
         )
     if integer:
         pos = first_bad(present & (out != np.round(out)))
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: {name!r} must hold whole-number answers; "
-                f"{describe_row(index, pos)} has {name}={out[pos]!r}"
+                f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
             )
     return out
 
@@ -99,13 +107,35 @@ def item_matrix(
         raise InvalidDataError(f"{what}: item names must be unique, got {names}")
     matrix = np.empty((len(frame), len(columns)), dtype=np.float64)
     for j, column in enumerate(columns):
-        matrix[:, j] = numeric_array(
-            frame[column].to_numpy(), names[j], index=frame.index, allow_nan=True, what=what
-        )
+        raw = frame[column].to_numpy()
+        if raw.dtype.kind in "USV":
+            raw = raw.astype(object)
+        matrix[:, j] = numeric_array(raw, names[j], index=frame.index, allow_nan=True, what=what)
         pos = first_bad(np.isinf(matrix[:, j]))
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: column {names[j]!r} must be finite; "
-                f"{describe_row(frame.index, pos)} has {names[j]}={matrix[pos, j]!r}"
+                f"{describe_row(frame.index, pos)} has {names[j]}={float(matrix[pos, j])!r}"
             )
     return matrix, names, frame.index
+
+
+def case_weights(
+    weights: Any, n: int, *, index: pd.Index[Any] | None = None, what: str = "weights"
+) -> FloatArray:
+    """Survey weights: numeric, finite, non-negative, one per row, not all zero."""
+    raw = np.asarray(weights)
+    if raw.dtype.kind in "USV":
+        raw = raw.astype(object)
+    w = numeric_array(raw, "weights", index=index, allow_nan=True, what=what)
+    if w.shape[0] != n:
+        raise InvalidDataError(f"{what}: expected {n} weights (one per row), got {w.shape[0]}")
+    pos = first_bad(~np.isfinite(w) | (w < 0))
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: weights must be finite and >= 0; {describe_row(index, pos)} has "
+            f"weights={float(w[pos])!r}"
+        )
+    if not np.any(w > 0):
+        raise InvalidDataError(f"{what}: all weights are zero")
+    return w

@@ -50,7 +50,7 @@ def _driver_data(
             role = "outcome" if j == 0 else "driver"
             raise InvalidDataError(
                 f"{what}: {role} {name!r} is constant (every complete row has "
-                f"{name}={matrix[0, j]!r}); its correlation is undefined"
+                f"{name}={float(matrix[0, j])!r}); its correlation is undefined"
             )
     return matrix[:, 0], matrix[:, 1:], names[1:], n
 

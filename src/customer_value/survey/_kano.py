@@ -9,6 +9,7 @@ import pandas as pd
 
 from customer_value._validation import as_frame, describe_row, require_columns
 from customer_value.errors import InvalidDataError
+from customer_value.survey._common import plain
 
 __all__ = ["KANO_TABLE", "kano_category", "kano_summary"]
 
@@ -82,7 +83,7 @@ def _answer_codes(values: Any, name: str) -> Any:
         pos = int(np.flatnonzero(bad)[0])
         raise InvalidDataError(
             f"{name}: unknown Kano answer; {describe_row(index, pos)} has "
-            f"{name}={raw.iloc[pos]!r}. Expected one of like, must-be, neutral, live-with, "
+            f"{name}={plain(raw.iloc[pos])!r}. Expected one of like, must-be, neutral, live-with, "
             "dislike (or 喜欢, 理所当然, 无所谓, 能忍受, 不喜欢, or 1-5)"
         )
     return codes.to_numpy(dtype=np.int64) - 1
@@ -240,7 +241,7 @@ def kano_summary(
         pos = int(np.flatnonzero(missing)[0])
         raise InvalidDataError(
             f"{what}: column {feature_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {feature_col}={features.iloc[pos]!r}"
+            f"{describe_row(frame.index, pos)} has {feature_col}={plain(features.iloc[pos])!r}"
         )
     cats = kano_category(
         frame[functional_col].reset_index(drop=True),

@@ -13,13 +13,18 @@ from scipy import stats
 from customer_value._validation import (
     FloatArray,
     as_frame,
-    check_weights,
     describe_row,
     first_bad,
     require_columns,
 )
 from customer_value.errors import CustomerValueWarning, InvalidDataError
-from customer_value.survey._common import check_confidence, index_of, scale_answers
+from customer_value.survey._common import (
+    case_weights,
+    check_confidence,
+    index_of,
+    plain,
+    scale_answers,
+)
 
 __all__ = ["NPSComparison", "NPSResult", "compare_nps", "net_promoter_score", "nps_by"]
 
@@ -302,7 +307,7 @@ def net_promoter_score(ratings: Any, *, weights: Any = None, confidence: float =
         counts = np.bincount(cats, minlength=3).astype(np.float64)
         n_eff = float(present.sum())
     else:
-        w = check_weights(weights, values.size, index=index)[present]
+        w = case_weights(weights, values.size, index=index)[present]
         if not np.any(w > 0):
             raise InvalidDataError("weights: all weights of non-missing ratings are zero")
         counts = np.bincount(cats, weights=w, minlength=3).astype(np.float64)
@@ -512,7 +517,7 @@ def nps_by(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {group_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {group_col}={groups.iloc[pos]!r}"
+            f"{describe_row(frame.index, pos)} has {group_col}={plain(groups.iloc[pos])!r}"
         )
     n_groups = len(uniques)
     present = ~np.isnan(ratings)
@@ -527,7 +532,7 @@ def nps_by(
         weighted = counts[:, :3]
         n_eff = n_valid
     else:
-        w = check_weights(frame[weights_col].to_numpy(), len(frame), index=frame.index)
+        w = case_weights(frame[weights_col].to_numpy(), len(frame), index=frame.index)
         wk = w if all_present else np.where(present, w, 0.0)
         wbins = np.bincount(keys, weights=wk, minlength=4 * n_groups).astype(np.float64)
         weighted = wbins.reshape(n_groups, 4)[:, :3]
