@@ -91,7 +91,7 @@ def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: b
     Returns
     -------
     matplotlib.axes.Axes
-        x = |worse| (dissatisfaction if absent), y = better (satisfaction if present); the
+        x = ``abs(worse)`` (dissatisfaction if absent), y = ``better`` (satisfaction if present); the
         quadrants read attractive (top left, surprise need), one-dimensional (top right,
         expected need), must-be (bottom right, basic need), indifferent (bottom left).
 
