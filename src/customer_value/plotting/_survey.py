@@ -91,9 +91,10 @@ def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: b
     Returns
     -------
     matplotlib.axes.Axes
-        x = ``abs(worse)`` (dissatisfaction if absent), y = ``better`` (satisfaction if present); the
-        quadrants read attractive (top left, surprise need), one-dimensional (top right,
-        expected need), must-be (bottom right, basic need), indifferent (bottom left).
+        x = ``abs(worse)`` (dissatisfaction if absent), y = ``better`` (satisfaction if
+        present); the quadrants read attractive (top left, surprise need), one-dimensional
+        (top right, expected need), must-be (bottom right, basic need), indifferent (bottom
+        left).
 
     Raises
     ------

@@ -76,9 +76,12 @@ def _answer_codes(values: Any, name: str) -> Any:
     """Map answers (English, Chinese or 1-5) to codes 0-4; raise on the first unknown one."""
     index = values.index if isinstance(values, pd.Series) else None
     raw = pd.Series(np.asarray(values, dtype=object).reshape(-1))
-    keys = raw.map(lambda v: _key(v))
-    codes = keys.map(_SYNONYMS)
-    bad = codes.isna().to_numpy()
+    # normalise each distinct answer once, then broadcast through the factor codes
+    factor, uniques = pd.factorize(raw, use_na_sentinel=True)
+    unique_codes = np.array([_SYNONYMS.get(_key(u), 0) for u in uniques], dtype=np.int64)
+    unique_codes = np.append(unique_codes, 0)  # slot for missing values (factor == -1)
+    codes_all = unique_codes[np.where(factor < 0, len(uniques), factor)]
+    bad = codes_all == 0
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise InvalidDataError(
@@ -86,7 +89,7 @@ def _answer_codes(values: Any, name: str) -> Any:
             f"{name}={plain(raw.iloc[pos])!r}. Expected one of like, must-be, neutral, live-with, "
             "dislike (or 喜欢, 理所当然, 无所谓, 能忍受, 不喜欢, or 1-5)"
         )
-    return codes.to_numpy(dtype=np.int64) - 1
+    return codes_all - 1
 
 
 def _key(value: Any) -> str:
