@@ -108,14 +108,18 @@ def key_driver_analysis(data: Any, *, outcome: str, drivers: Sequence[str]) -> p
     relative weight of driver :math:`j` is
     :math:`\\varepsilon_j = \\sum_k \\lambda_{jk}^2 \\beta_k^2`, and
     :math:`\\sum_j \\varepsilon_j = R^2`. The weights approximate the Shapley decomposition
-    of :math:`R^2` (dominance analysis, Budescu 1993) at a fraction of its cost.
+    of :math:`R^2` (dominance analysis, Budescu 1993) at a fraction of its cost; with
+    strongly correlated drivers the two can differ noticeably (Thomas et al. 2014), so
+    treat close weights as ties.
 
     References
     ----------
     Johnson, J. W. (2000). A heuristic method for estimating the relative weight of
     predictor variables in multiple regression. *Multivariate Behavioral Research* 35(1),
     1-19. Budescu, D. V. (1993). Dominance analysis. *Psychological Bulletin* 114(3),
-    542-551.
+    542-551. Thomas, D. R., Zumbo, B. D., Kwan, E. & Schweitzer, L. (2014). On Johnson's
+    (2000) relative weights method for assessing variable importance: a reanalysis.
+    *Multivariate Behavioral Research* 49(4), 329-338.
 
     Examples
     --------
