@@ -208,14 +208,11 @@ def importance_performance(
     >>> df = pd.DataFrame({"staff": rng.integers(3, 6, 300), "price": rng.integers(1, 4, 300),
     ...                    "decor": rng.integers(4, 6, 300), "parking": rng.integers(1, 3, 300)})
     >>> df["overall"] = df["staff"] + df["price"] + rng.normal(scale=0.5, size=300)
-    >>> importance_performance(df, outcome="overall",
-    ...                        drivers=["staff", "price", "decor", "parking"])["quadrant"]
-    driver
-    staff      keep up the good work
-    price           concentrate here
-    decor          possible overkill
-    parking             low priority
-    Name: quadrant, dtype: object
+    >>> ipa = importance_performance(df, outcome="overall",
+    ...                              drivers=["staff", "price", "decor", "parking"])
+    >>> ipa["quadrant"].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'staff': 'keep up the good work', 'price': 'concentrate here',
+     'decor': 'possible overkill', 'parking': 'low priority'}
     """
     check_choice(importance, "importance", ("relative_weight", "correlation"))
     kda = key_driver_analysis(data, outcome=outcome, drivers=drivers)
