@@ -159,7 +159,7 @@ def cronbach_alpha(
     .. math:: \\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\operatorname{tr} C}{\\mathbf 1^\\top C
               \\mathbf 1}\\right)
 
-    (Cronbach 1951, eq. 2); the standardised alpha uses the correlation matrix, which
+    (Cronbach 1951); the standardised alpha uses the correlation matrix, which
     equals the Spearman-Brown form :math:`k\\bar r / (1 + (k-1)\\bar r)`. Since
     :math:`\\operatorname{tr} C > 0`, :math:`\\alpha < 1` always. Feldt's interval
     (Feldt, Woodruff & Salih 1987, p. 95, eq. 6) treats :math:`(1-\\alpha)/(1-\\hat\\alpha)` as

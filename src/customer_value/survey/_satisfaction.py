@@ -103,7 +103,7 @@ def csat(
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
     inference. *JASA* 22(158), 209-212. Agresti, A. & Coull, B. A. (1998). Approximate is
     better than "exact" for interval estimation of binomial proportions. *The American
-    Statistician* 52(2), 119-126 (eq. 2).
+    Statistician* 52(2), 119-126.
 
     Examples
     --------
