@@ -1,0 +1,141 @@
+"""Checks shared by the survey modules: answers on a scale, option tuples, item tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from customer_value._validation import (
+    FloatArray,
+    as_frame,
+    check_scalar,
+    describe_row,
+    first_bad,
+    numeric_array,
+    require_columns,
+)
+from customer_value.errors import InvalidDataError
+
+
+def index_of(values: Any) -> pd.Index[Any] | None:
+    """The index of a pandas object (used to name bad rows), else None."""
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return values.index
+    return None
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar (so messages read ``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_confidence(confidence: Any) -> float:
+    """A confidence level strictly between 0 and 1."""
+    return check_scalar(
+        confidence, "confidence", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+    )
+
+
+def check_scale(scale: Any, name: str = "scale") -> tuple[float, float]:
+    """A ``(low, high)`` pair of finite numbers with ``low < high``."""
+    try:
+        low_raw, high_raw = scale
+    except (TypeError, ValueError):
+        raise InvalidDataError(f"{name} must be a (low, high) pair, got {scale!r}") from None
+    low = check_scalar(low_raw, f"{name}[0]")
+    high = check_scalar(high_raw, f"{name}[1]")
+    if not low < high:
+        raise InvalidDataError(f"{name} must satisfy low < high, got {scale!r}")
+    return low, high
+
+
+def scale_answers(
+    values: Any,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    index: pd.Index[Any] | None = None,
+    integer: bool = True,
+    what: str = "ratings",
+) -> FloatArray:
+    """Answers as float64 with NaN kept; non-numeric, off-scale or fractional answers raise.
+
+    The error names the first offending row (position and index label) and its value.
+    """
+    raw = np.asarray(values)
+    if raw.dtype.kind in "USV":  # object dtype so that messages show 'x', not np.str_('x')
+        raw = raw.astype(object)
+    out = numeric_array(raw, name, index=index, allow_nan=True, what=what)
+    present = ~np.isnan(out)
+    with np.errstate(invalid="ignore"):
+        off = present & ((out < low) | (out > high))
+    pos = first_bad(off)
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: {name!r} must lie on the scale [{low:g}, {high:g}]; "
+            f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
+        )
+    if integer:
+        pos = first_bad(present & (out != np.round(out)))
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: {name!r} must hold whole-number answers; "
+                f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
+            )
+    return out
+
+
+def item_matrix(
+    data: Any, items: Sequence[str] | None, *, what: str
+) -> tuple[FloatArray, list[str], pd.Index[Any]]:
+    """Respondents x items as a float64 matrix (NaN = no answer) with the item names."""
+    frame = as_frame(data, what=what)
+    if items is None:
+        names = [str(c) for c in frame.columns]
+        columns: list[Any] = list(frame.columns)
+    else:
+        if isinstance(items, str):
+            raise InvalidDataError(f"{what}: items must be a list of column names, got {items!r}")
+        columns = list(items)
+        require_columns(frame, columns, what=what)
+        names = [str(c) for c in columns]
+    if len(set(names)) != len(names):
+        raise InvalidDataError(f"{what}: item names must be unique, got {names}")
+    matrix = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        raw = frame[column].to_numpy()
+        if raw.dtype.kind in "USV":
+            raw = raw.astype(object)
+        matrix[:, j] = numeric_array(raw, names[j], index=frame.index, allow_nan=True, what=what)
+        pos = first_bad(np.isinf(matrix[:, j]))
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column {names[j]!r} must be finite; "
+                f"{describe_row(frame.index, pos)} has {names[j]}={float(matrix[pos, j])!r}"
+            )
+    return matrix, names, frame.index
+
+
+def case_weights(
+    weights: Any, n: int, *, index: pd.Index[Any] | None = None, what: str = "weights"
+) -> FloatArray:
+    """Survey weights: numeric, finite, non-negative, one per row, not all zero."""
+    raw = np.asarray(weights)
+    if raw.dtype.kind in "USV":
+        raw = raw.astype(object)
+    w = numeric_array(raw, "weights", index=index, allow_nan=True, what=what)
+    if w.shape[0] != n:
+        raise InvalidDataError(f"{what}: expected {n} weights (one per row), got {w.shape[0]}")
+    pos = first_bad(~np.isfinite(w) | (w < 0))
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: weights must be finite and >= 0; {describe_row(index, pos)} has "
+            f"weights={float(w[pos])!r}"
+        )
+    if not np.any(w > 0):
+        raise InvalidDataError(f"{what}: all weights are zero")
+    return w
