@@ -49,6 +49,7 @@ bench: $(DEV)
 	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 docs: $(DEV)
+	rm -rf docs/generated
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs: built docs/_build/html/index.html"
 

@@ -16,6 +16,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.intersphinx",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
 autosummary_generate = True
 autodoc_typehints = "none"
@@ -27,3 +28,10 @@ exclude_patterns = ["_build"]
 html_theme = "pydata_sphinx_theme"
 html_title = "customer_value"
 html_static_path = ["_static"]
+
+# Gallery: plots are drawn at build time on the bundled data (Agg backend).
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 90)]
+plot_pre_code = "import matplotlib\nmatplotlib.use('Agg')\n"

@@ -75,7 +75,32 @@ PINNED: dict[str, set[str]] = {
         "points_for_event",
         "points_for_transactions",
     },
-    "customer_value.plotting": {"MissingExtraError"},
+    "customer_value.plotting": {
+        "MissingExtraError",
+        "plot_kano_better_worse",
+        "plot_nps_distribution",
+    },
+    "customer_value.survey": {
+        "AlphaResult",
+        "CESResult",
+        "CSATResult",
+        "KANO_TABLE",
+        "NPSComparison",
+        "NPSResult",
+        "ces",
+        "compare_nps",
+        "cronbach_alpha",
+        "csat",
+        "importance_performance",
+        "item_analysis",
+        "kano_category",
+        "kano_summary",
+        "key_driver_analysis",
+        "net_promoter_score",
+        "nps_by",
+        "reverse_code",
+        "scale_scores",
+    },
 }
 
 

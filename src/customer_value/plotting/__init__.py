@@ -5,5 +5,10 @@ matplotlib ``Axes``.
 """
 
 from customer_value.plotting._base import MissingExtraError
+from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
 
-__all__ = ["MissingExtraError"]
+__all__ = [
+    "MissingExtraError",
+    "plot_kano_better_worse",
+    "plot_nps_distribution",
+]
