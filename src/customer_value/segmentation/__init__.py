@@ -1,0 +1,32 @@
+"""Customer segmentation: RFM scores and segment maps, value x loyalty matrix,
+demographic/geographic bins and rules, behavioural features and clusters.
+
+Every segment carries an English identifier (``segment``) and a Chinese label
+(``segment_label``).
+"""
+
+from customer_value.segmentation._builtin import CLASSIC_SEGMENTS, VALUE_TIERS
+from customer_value.segmentation._matrix import QUADRANTS, value_loyalty_matrix
+from customer_value.segmentation._rfm import rfm_scores
+from customer_value.segmentation._rules import OPERATORS, RuleSegmenter, bin_segments
+from customer_value.segmentation._segment_map import (
+    Interval,
+    Segment,
+    SegmentMap,
+    SegmentMapReport,
+)
+
+__all__ = [
+    "CLASSIC_SEGMENTS",
+    "OPERATORS",
+    "QUADRANTS",
+    "VALUE_TIERS",
+    "Interval",
+    "RuleSegmenter",
+    "Segment",
+    "SegmentMap",
+    "SegmentMapReport",
+    "bin_segments",
+    "rfm_scores",
+    "value_loyalty_matrix",
+]
