@@ -6,6 +6,7 @@ Every segment carries an English identifier (``segment``) and a Chinese label
 """
 
 from customer_value.segmentation._builtin import CLASSIC_SEGMENTS, VALUE_TIERS
+from customer_value.segmentation._cluster import ClusterSegmenter
 from customer_value.segmentation._matrix import QUADRANTS, value_loyalty_matrix
 from customer_value.segmentation._rfm import rfm_scores
 from customer_value.segmentation._rules import OPERATORS, RuleSegmenter, bin_segments
@@ -21,6 +22,7 @@ __all__ = [
     "OPERATORS",
     "QUADRANTS",
     "VALUE_TIERS",
+    "ClusterSegmenter",
     "Interval",
     "RuleSegmenter",
     "Segment",
