@@ -5,9 +5,11 @@ Every segment carries an English identifier (``segment``) and a Chinese label
 (``segment_label``).
 """
 
+from customer_value.segmentation._behaviour import behavioural_features
 from customer_value.segmentation._builtin import CLASSIC_SEGMENTS, VALUE_TIERS
 from customer_value.segmentation._cluster import ClusterSegmenter
 from customer_value.segmentation._matrix import QUADRANTS, value_loyalty_matrix
+from customer_value.segmentation._profile import segment_profile
 from customer_value.segmentation._rfm import rfm_scores
 from customer_value.segmentation._rules import OPERATORS, RuleSegmenter, bin_segments
 from customer_value.segmentation._segment_map import (
@@ -28,7 +30,9 @@ __all__ = [
     "Segment",
     "SegmentMap",
     "SegmentMapReport",
+    "behavioural_features",
     "bin_segments",
     "rfm_scores",
+    "segment_profile",
     "value_loyalty_matrix",
 ]
