@@ -232,3 +232,21 @@ def test_bad_data():
         ClusterSegmenter(2).predict(dup)
     with pytest.raises(NotFittedError, match="not fitted"):
         ClusterSegmenter(2).profile()
+
+
+def test_restarts_on_a_subsample_then_refined_on_all_rows():
+    KMeans = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the oracle").KMeans
+    data = blobs(n_per=1500, k=6, d=4, spread=1.5, seed=11)
+    model = ClusterSegmenter(6, random_state=0, restart_sample=1000).fit(data)
+    full = ClusterSegmenter(6, random_state=0, restart_sample=None).fit(data)
+    Z = ((data - data.mean()) / data.std(ddof=0)).to_numpy()
+    theirs = [KMeans(6, n_init=4, random_state=s).fit(Z).inertia_ for s in range(3)]
+    assert model.inertia_ <= np.median(theirs) * (1 + 1e-6)
+    assert model.inertia_ == pytest.approx(full.inertia_, rel=1e-3)
+
+
+def test_subsample_missing_distinct_rows_falls_back_to_all_rows():
+    data = pd.DataFrame({"a": np.r_[np.zeros(3000), np.arange(1.0, 4.0)]})
+    model = ClusterSegmenter(4, random_state=0, restart_sample=1000).fit(data)
+    assert model.labels_.nunique() == 4
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-12)
