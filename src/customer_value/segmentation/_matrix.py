@@ -88,14 +88,9 @@ def value_loyalty_matrix(
     customers are therefore high; when many customers share the median value (for
     example frequency 1), the split can be far from 50/50.
 
-    =================  ============  =============
-    quadrant           value         loyalty
-    =================  ============  =============
-    gold 黄金客户         high          high
-    potential 潜力客户    low           high
-    churn_risk 流失风险客户 high        low
-    low_value 低价值客户  low           low
-    =================  ============  =============
+    Quadrants: ``gold`` 黄金客户 (high value, high loyalty), ``potential`` 潜力客户
+    (low value, high loyalty), ``churn_risk`` 流失风险客户 (high value, low loyalty),
+    ``low_value`` 低价值客户 (low value, low loyalty).
 
     References
     ----------
