@@ -34,7 +34,7 @@ def reference(tx: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
             "median_days_between": np.median(gaps) if gaps.size else np.nan,
             "total_spend": g["amount"].sum(),
             "avg_order_value": g["amount"].mean(),
-            "weekend_share": (g["date"].dt.dayofweek >= 5).mean(),
+            "weekend_share": (g["date"].dt.day_of_week >= 5).mean(),
             "discount_share": (g["discount"] > 0).mean(),
             "channel_share_web": (g["channel"] == "web").mean(),
             "category_share_jazz": (g["genre"] == "jazz").mean(),
