@@ -18,7 +18,7 @@ VALUE_TIERS = SegmentMap(
             "name": "potential",
             "label": "潜力客户",
             "rules": {"r": {"ge": 60}, "f": {"ge": 60}, "m": {"lt": 60}},
-            "description": "recent and frequent, spending below the median-ish level",
+            "description": "recent and frequent buyers with modest spend",
         },
         {
             "name": "churn_risk",

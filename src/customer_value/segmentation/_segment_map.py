@@ -53,20 +53,61 @@ class Interval:
     high_closed: bool = True
 
     def contains(self, values: FloatArray) -> BoolArray:
-        """Boolean mask of the values inside the range."""
+        """Boolean mask of the values inside the range.
+
+        Parameters
+        ----------
+        values : ndarray of float
+            Scores.
+
+        Returns
+        -------
+        ndarray of bool
+
+        Examples
+        --------
+        >>> Interval(0, 40, high_closed=False).contains(np.array([0.0, 40.0]))
+        array([ True, False])
+        """
         above = values >= self.low if self.low_closed else values > self.low
         below = values <= self.high if self.high_closed else values < self.high
         mask: BoolArray = above & below
         return mask
 
     def is_empty(self) -> bool:
-        """True when no number lies in the range."""
+        """True when no number lies in the range.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> Interval(3, 3).is_empty(), Interval(3, 3, low_closed=False).is_empty()
+        (False, True)
+        """
         if self.low > self.high:
             return True
         return self.low == self.high and not (self.low_closed and self.high_closed)
 
     def to_spec(self, scale_low: float, scale_high: float) -> Any:
-        """JSON form: ``[low, high]`` when closed, else a dict of operators."""
+        """JSON form: ``[low, high]`` when closed, else a dict of operators.
+
+        Parameters
+        ----------
+        scale_low, scale_high : float
+            Ends of the score scale; an open end at the scale's edge is left out.
+
+        Returns
+        -------
+        list or dict
+            Accepted back as a rule condition by :class:`SegmentMap`.
+
+        Examples
+        --------
+        >>> Interval(0, 40, high_closed=False).to_spec(0, 100)
+        {'lt': 40}
+        """
         if self.low_closed and self.high_closed:
             return [_num(self.low), _num(self.high)]
         spec: dict[str, Any] = {}
