@@ -130,7 +130,7 @@ def _from_summary(
 
 
 def rfm_scores(
-    data: Any,
+    transactions: Any,
     *,
     customer_id_col: str = "customer_id",
     datetime_col: str = "date",
@@ -144,13 +144,15 @@ def rfm_scores(
 
     Parameters
     ----------
-    data : DataFrame or mapping
+    transactions : DataFrame or mapping
         Either a transaction log (one row per purchase, with ``customer_id_col``,
         ``datetime_col`` and ``monetary_value_col``) or a customer summary that already
         holds ``recency``, ``frequency`` and a monetary column (used when
         ``datetime_col`` is absent). A summary with a ``T`` column is read as a BTYD
         summary (:func:`~customer_value.data.summarize_transactions`), whose
         ``recency`` is the age at the last purchase: ``T - recency`` is then used.
+        Summary columns are otherwise used as given (a BTYD ``frequency`` counts
+        repeat purchases).
     customer_id_col, datetime_col, monetary_value_col : str
         Columns of the transaction log.
     observation_end : date-like, optional
@@ -222,7 +224,7 @@ def rfm_scores(
     """
     check_choice(scale, "scale", ("quintile", "percentile"))
     check_choice(monetary, "monetary", ("total", "mean"))
-    frame = as_frame(data, what="data")
+    frame = as_frame(transactions, what="data")
     if datetime_col in frame.columns or "recency" not in frame.columns:
         index, recency, frequency, spend = _from_transactions(
             frame,
