@@ -1,0 +1,761 @@
+"""Named RFM segments as score ranges, validated over the whole score grid."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from customer_value._validation import (
+    BoolArray,
+    FloatArray,
+    as_frame,
+    check_choice,
+    describe_row,
+    first_bad,
+    numeric_column,
+    require_columns,
+)
+from customer_value.errors import InvalidDataError
+
+__all__ = ["Interval", "Segment", "SegmentMap", "SegmentMapReport"]
+
+DIMENSIONS = ("r", "f", "m")
+_SCALES: dict[str, tuple[float, float]] = {"quintile": (1.0, 5.0), "percentile": (0.0, 100.0)}
+_OPERATORS = ("eq", "ge", "gt", "le", "lt", "between")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A range of scores; each end is inclusive unless marked open.
+
+    Parameters
+    ----------
+    low, high : float
+        Ends of the range.
+    low_closed, high_closed : bool, default True
+        Whether ``low`` / ``high`` themselves belong to the range.
+
+    Examples
+    --------
+    >>> Interval(80, 100).contains(np.array([79.5, 80.0]))
+    array([False,  True])
+    """
+
+    low: float
+    high: float
+    low_closed: bool = True
+    high_closed: bool = True
+
+    def contains(self, values: FloatArray) -> BoolArray:
+        """Boolean mask of the values inside the range.
+
+        Parameters
+        ----------
+        values : ndarray of float
+            Scores.
+
+        Returns
+        -------
+        ndarray of bool
+
+        Examples
+        --------
+        >>> Interval(0, 40, high_closed=False).contains(np.array([0.0, 40.0]))
+        array([ True, False])
+        """
+        above = values >= self.low if self.low_closed else values > self.low
+        below = values <= self.high if self.high_closed else values < self.high
+        mask: BoolArray = above & below
+        return mask
+
+    def is_empty(self) -> bool:
+        """True when no number lies in the range.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> Interval(3, 3).is_empty(), Interval(3, 3, low_closed=False).is_empty()
+        (False, True)
+        """
+        if self.low > self.high:
+            return True
+        return self.low == self.high and not (self.low_closed and self.high_closed)
+
+    def to_spec(self, scale_low: float, scale_high: float) -> Any:
+        """JSON form: ``[low, high]`` when closed, else a dict of operators.
+
+        Parameters
+        ----------
+        scale_low, scale_high : float
+            Ends of the score scale; an open end at the scale's edge is left out.
+
+        Returns
+        -------
+        list or dict
+            Accepted back as a rule condition by :class:`SegmentMap`.
+
+        Examples
+        --------
+        >>> Interval(0, 40, high_closed=False).to_spec(0, 100)
+        {'lt': 40}
+        """
+        if self.low_closed and self.high_closed:
+            return [_num(self.low), _num(self.high)]
+        spec: dict[str, Any] = {}
+        if self.low > scale_low or not self.low_closed:
+            spec["ge" if self.low_closed else "gt"] = _num(self.low)
+        if self.high < scale_high or not self.high_closed:
+            spec["le" if self.high_closed else "lt"] = _num(self.high)
+        return spec
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+Box = tuple[tuple[str, Interval], ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One named segment: a union of boxes of score ranges.
+
+    Parameters
+    ----------
+    name : str
+        English identifier (``"champions"``).
+    label : str
+        Chinese label (``"冠军客户"``).
+    boxes : tuple of boxes
+        Each box is a tuple of ``(dimension, Interval)`` pairs; a score triple belongs
+        to the segment when it lies in every interval of at least one box. A dimension
+        missing from a box is unrestricted. Empty for a fallback segment.
+    description : str, optional
+        Free text for reports.
+
+    Examples
+    --------
+    >>> seg = Segment("new", "新客户", ((("r", Interval(5, 5)), ("f", Interval(1, 1))),))
+    >>> seg.name, seg.label
+    ('new', '新客户')
+    """
+
+    name: str
+    label: str
+    boxes: tuple[Box, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, repr=False)
+class SegmentMapReport:
+    """Result of :meth:`SegmentMap.validate`.
+
+    Parameters
+    ----------
+    n_cells : int
+        Number of cells of the score grid that were checked.
+    overlaps : tuple of (str, tuple of str)
+        Cells claimed by two or more segments, with the names of those segments.
+    gaps : tuple of str
+        Cells no segment claims (covered by the fallback when there is one).
+    has_fallback : bool
+        Whether the map has a fallback segment.
+    overlap_policy : str
+        ``"error"`` or ``"first"``.
+
+    Examples
+    --------
+    >>> from customer_value.segmentation import CLASSIC_SEGMENTS
+    >>> report = CLASSIC_SEGMENTS.validate()
+    >>> report.n_cells, report.ok
+    (125, True)
+    """
+
+    n_cells: int
+    overlaps: tuple[tuple[str, tuple[str, ...]], ...]
+    gaps: tuple[str, ...]
+    has_fallback: bool
+    overlap_policy: str = "error"
+    problems: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the map sends every cell to exactly one segment."""
+        return not self.problems
+
+    def __repr__(self) -> str:
+        return (
+            f"SegmentMapReport(ok={self.ok}, n_cells={self.n_cells}, "
+            f"overlaps={len(self.overlaps)}, gaps={len(self.gaps)}, "
+            f"has_fallback={self.has_fallback})"
+        )
+
+
+def categorical(codes: Any, categories: Sequence[str]) -> Any:
+    """Categorical from integer codes (no per-row string handling)."""
+    return pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int64), categories=pd.Index(list(categories))
+    )
+
+
+def _path_error(path: str, message: str) -> InvalidDataError:
+    return InvalidDataError(f"segment map: {path}: {message}")
+
+
+def _bound(value: Any, path: str, scale: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise _path_error(path, f"expected a number, got {value!r}")
+    x = float(value)
+    low, high = _SCALES[scale]
+    if not np.isfinite(x) or x < low or x > high:
+        raise _path_error(path, f"bound {value!r} is outside the {scale} scale [{low:g}, {high:g}]")
+    if scale == "quintile" and not x.is_integer():
+        raise _path_error(path, f"bound {value!r} must be a whole number on the quintile scale")
+    return x
+
+
+def _parse_interval(spec: Any, path: str, scale: str) -> Interval:
+    low, high = _SCALES[scale]
+    if isinstance(spec, Interval):
+        spec = spec.to_spec(low, high)
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != 2:
+            raise _path_error(path, f"a range needs [low, high], got {list(spec)!r}")
+        spec = {"between": list(spec)}
+    elif not isinstance(spec, Mapping):
+        spec = {"eq": spec}
+    if not spec:
+        raise _path_error(path, "empty condition")
+    interval = Interval(low, high)
+    for op, operand in spec.items():
+        where = f"{path}.{op}"
+        if op not in _OPERATORS:
+            raise _path_error(
+                where, f"unknown operator {op!r}; expected one of {', '.join(_OPERATORS)}"
+            )
+        if op == "between":
+            if not isinstance(operand, (list, tuple)) or len(operand) != 2:
+                raise _path_error(where, f"'between' needs [low, high], got {operand!r}")
+            lo, hi = _bound(operand[0], where, scale), _bound(operand[1], where, scale)
+            if lo > hi:
+                raise _path_error(where, f"min {operand[0]!r} > max {operand[1]!r}")
+            parts = [Interval(lo, hi)]
+        else:
+            x = _bound(operand, where, scale)
+            parts = [
+                {
+                    "eq": Interval(x, x),
+                    "ge": Interval(x, high),
+                    "gt": Interval(x, high, low_closed=False),
+                    "le": Interval(low, x),
+                    "lt": Interval(low, x, high_closed=False),
+                }[op]
+            ]
+        for part in parts:
+            interval = _intersect(interval, part)
+    if interval.is_empty():
+        raise _path_error(
+            path, f"the condition {dict(spec)!r} is empty (min > max): no score satisfies it"
+        )
+    return interval
+
+
+def _intersect(a: Interval, b: Interval) -> Interval:
+    if a.low > b.low:
+        low, low_closed = a.low, a.low_closed
+    elif b.low > a.low:
+        low, low_closed = b.low, b.low_closed
+    else:
+        low, low_closed = a.low, a.low_closed and b.low_closed
+    if a.high < b.high:
+        high, high_closed = a.high, a.high_closed
+    elif b.high < a.high:
+        high, high_closed = b.high, b.high_closed
+    else:
+        high, high_closed = a.high, a.high_closed and b.high_closed
+    return Interval(low, high, low_closed, high_closed)
+
+
+def _parse_box(spec: Any, path: str, scale: str) -> Box:
+    if not isinstance(spec, Mapping):
+        raise _path_error(path, f"expected a mapping of dimension to condition, got {spec!r}")
+    box = []
+    for dim, condition in spec.items():
+        if dim not in DIMENSIONS:
+            raise _path_error(
+                f"{path}.{dim}",
+                f"unknown dimension {dim!r}; expected one of {', '.join(map(repr, DIMENSIONS))}",
+            )
+        box.append((str(dim), _parse_interval(condition, f"{path}.{dim}", scale)))
+    return tuple(box)
+
+
+def _parse_name(spec: Mapping[str, Any], path: str) -> tuple[str, str]:
+    name, label = spec.get("name"), spec.get("label")
+    if not isinstance(name, str) or not name:
+        raise _path_error(f"{path}.name", f"expected a non-empty English identifier, got {name!r}")
+    if not isinstance(label, str) or not label:
+        raise _path_error(f"{path}.label", f"expected a non-empty Chinese label, got {label!r}")
+    return name, label
+
+
+def _parse_segment(spec: Any, path: str, scale: str) -> Segment:
+    if isinstance(spec, Segment):
+        spec = _segment_to_dict(spec, scale)
+    if not isinstance(spec, Mapping):
+        raise _path_error(path, f"expected a mapping with name, label and rules, got {spec!r}")
+    unknown = set(spec) - {"name", "label", "rules", "description"}
+    if unknown:
+        raise _path_error(path, f"unknown key(s) {sorted(unknown)!r}")
+    name, label = _parse_name(spec, path)
+    rules = spec.get("rules")
+    if rules is None:
+        raise _path_error(f"{path}.rules", "missing: give a mapping of dimension to condition")
+    boxes: tuple[Box, ...]
+    if isinstance(rules, Mapping):
+        boxes = (_parse_box(rules, f"{path}.rules", scale),)
+    elif isinstance(rules, (list, tuple)) and rules:
+        boxes = tuple(_parse_box(b, f"{path}.rules[{i}]", scale) for i, b in enumerate(rules))
+    else:
+        raise _path_error(f"{path}.rules", f"expected a mapping or a list of them, got {rules!r}")
+    return Segment(name, label, boxes, str(spec.get("description", "")))
+
+
+def _segment_to_dict(segment: Segment, scale: str) -> dict[str, Any]:
+    low, high = _SCALES[scale]
+    boxes = [{dim: iv.to_spec(low, high) for dim, iv in box} for box in segment.boxes]
+    out: dict[str, Any] = {
+        "name": segment.name,
+        "label": segment.label,
+        "rules": boxes[0] if len(boxes) == 1 else boxes,
+    }
+    if segment.description:
+        out["description"] = segment.description
+    return out
+
+
+def _atoms(intervals: Sequence[Interval], scale: str) -> tuple[FloatArray, list[str]]:
+    """Representative scores of every elementary piece of one dimension's scale.
+
+    On the quintile scale these are the five scores. On the continuous 0-100 scale,
+    the bounds used by any segment cut the scale into points and open gaps; each
+    piece lies wholly inside or outside every interval, so checking one value per
+    piece checks the whole continuum.
+    """
+    low, high = _SCALES[scale]
+    if scale == "quintile":
+        values = np.arange(low, high + 1)
+        return values, [f"{int(v)}" for v in values]
+    cuts = sorted({low, high, *(iv.low for iv in intervals), *(iv.high for iv in intervals)})
+    reps: list[float] = []
+    names: list[str] = []
+    for i, cut in enumerate(cuts):
+        reps.append(cut)
+        names.append(f"{_num(cut)}")
+        if i + 1 < len(cuts):
+            reps.append((cut + cuts[i + 1]) / 2.0)
+            names.append(f"in ({_num(cut)}, {_num(cuts[i + 1])})")
+    return np.asarray(reps), names
+
+
+class SegmentMap:
+    """An ordered list of named segments over R, F and M scores, with a fallback.
+
+    Parameters
+    ----------
+    segments : sequence of Segment or dict
+        Each dict has ``name`` (English identifier), ``label`` (Chinese label),
+        ``rules`` and optionally ``description``. ``rules`` maps a dimension
+        (``"r"``, ``"f"``, ``"m"``) to a condition, or is a list of such mappings
+        (the segment is their union). A condition is ``[low, high]`` (inclusive), a
+        single number, or a dict of operators ``eq``, ``ge``, ``gt``, ``le``, ``lt``,
+        ``between`` (all must hold). A dimension left out is unrestricted.
+    scale : {"quintile", "percentile"}, default "quintile"
+        Score scale of :func:`rfm_scores`: integers 1-5 or numbers in 0-100.
+    fallback : Segment, dict or (name, label), optional
+        Segment for cells no rule claims.
+    overlap : {"error", "first"}, default "error"
+        Whether a cell claimed by two segments is an error, or goes to the first.
+
+    Raises
+    ------
+    InvalidDataError
+        For an invalid definition, naming the path of the bad entry, for example
+        ``segments[2].rules.x: unknown dimension 'x'``: unknown dimension or operator,
+        min > max, a bound outside the scale, a missing name or label, duplicate names.
+
+    Notes
+    -----
+    :meth:`validate` enumerates the full score grid (the 125 codes of the quintile
+    scale; on the 0-100 scale, every elementary piece the bounds cut the scale into)
+    and reports the cells claimed twice and those nobody claims.
+
+    References
+    ----------
+    Hughes, A. M. (1994). *Strategic Database Marketing*. Probus.
+
+    Examples
+    --------
+    >>> tiers = SegmentMap.from_dict({
+    ...     "scale": "quintile",
+    ...     "segments": [
+    ...         {"name": "best", "label": "最佳客户", "rules": {"r": [4, 5], "f": {"ge": 4}}},
+    ...         {"name": "lapsed", "label": "流失客户", "rules": {"r": {"le": 2}}},
+    ...     ],
+    ...     "fallback": {"name": "other", "label": "其他客户"},
+    ... })
+    >>> tiers.validate().ok
+    True
+    >>> scores = pd.DataFrame({"r_score": [5, 1, 3], "f_score": [5, 2, 3], "m_score": [1, 1, 1]})
+    >>> tiers.assign(scores)["segment"].tolist()
+    ['best', 'lapsed', 'other']
+    """
+
+    def __init__(
+        self,
+        segments: Sequence[Segment | Mapping[str, Any]],
+        *,
+        scale: Literal["quintile", "percentile"] = "quintile",
+        fallback: Segment | Mapping[str, Any] | tuple[str, str] | None = None,
+        overlap: Literal["error", "first"] = "error",
+    ) -> None:
+        check_choice(scale, "scale", tuple(_SCALES))
+        check_choice(overlap, "overlap", ("error", "first"))
+        if isinstance(segments, (str, Mapping)) or not isinstance(segments, Sequence):
+            raise _path_error("segments", f"expected a list of segments, got {segments!r}")
+        if not segments:
+            raise _path_error("segments", "at least one segment is needed")
+        self.scale: str = scale
+        self.overlap: str = overlap
+        self.segments: tuple[Segment, ...] = tuple(
+            _parse_segment(s, f"segments[{i}]", scale) for i, s in enumerate(segments)
+        )
+        self.fallback: Segment | None = None
+        if fallback is not None:
+            if isinstance(fallback, Segment):
+                self.fallback = Segment(fallback.name, fallback.label, (), fallback.description)
+            elif isinstance(fallback, tuple):
+                self.fallback = Segment(
+                    *_parse_name({"name": fallback[0], "label": fallback[1]}, "fallback")
+                )
+            elif isinstance(fallback, Mapping):
+                name, label = _parse_name(fallback, "fallback")
+                self.fallback = Segment(name, label, (), str(fallback.get("description", "")))
+            else:
+                raise _path_error("fallback", f"expected a name and label, got {fallback!r}")
+        seen: dict[str, int] = {}
+        for i, seg in enumerate(self.all_segments):
+            if seg.name in seen:
+                where = "fallback" if i == len(self.segments) else f"segments[{i}]"
+                raise _path_error(
+                    f"{where}.name",
+                    f"duplicate name {seg.name!r} (also segments[{seen[seg.name]}])",
+                )
+            seen[seg.name] = i
+        self._report: SegmentMapReport | None = None
+
+    @property
+    def all_segments(self) -> tuple[Segment, ...]:
+        """The segments followed by the fallback, in assignment order."""
+        return self.segments + ((self.fallback,) if self.fallback is not None else ())
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """English identifier -> Chinese label, in order."""
+        return {s.name: s.label for s in self.all_segments}
+
+    def __repr__(self) -> str:
+        names = ", ".join(s.name for s in self.segments)
+        fb = f", fallback={self.fallback.name!r}" if self.fallback else ""
+        return f"SegmentMap(scale={self.scale!r}, segments=[{names}]{fb})"
+
+    def _box_mask(self, box: Box, values: Mapping[str, FloatArray], n: int) -> BoolArray:
+        mask = np.ones(n, dtype=bool)
+        for dim, iv in box:
+            mask &= iv.contains(values[dim])
+        return mask
+
+    def _claims(self, values: Mapping[str, FloatArray], n: int) -> BoolArray:
+        """Matrix (segments x rows) of which segment claims which row."""
+        claims = np.zeros((len(self.segments), n), dtype=bool)
+        for i, seg in enumerate(self.segments):
+            for box in seg.boxes:
+                claims[i] |= self._box_mask(box, values, n)
+        return claims
+
+    def validate(self, *, raise_on_error: bool = True) -> SegmentMapReport:
+        """Check every cell of the score grid: overlaps and gaps.
+
+        Parameters
+        ----------
+        raise_on_error : bool, default True
+            Raise when a cell is claimed twice (with ``overlap="error"``) or claimed
+            by nobody while there is no fallback.
+
+        Returns
+        -------
+        SegmentMapReport
+            Number of cells checked, overlapping cells, gaps, and ``ok``.
+
+        Raises
+        ------
+        InvalidDataError
+            When ``raise_on_error`` and the map has overlaps or uncovered gaps; the
+            message gives the counts and the first cells.
+
+        Examples
+        --------
+        >>> bad = SegmentMap([{"name": "a", "label": "甲", "rules": {"r": [1, 3]}},
+        ...                   {"name": "b", "label": "乙", "rules": {"r": [3, 4]}}])
+        >>> report = bad.validate(raise_on_error=False)
+        >>> report.n_cells, len(report.overlaps), len(report.gaps)
+        (125, 25, 25)
+        >>> report.overlaps[0]
+        ('r=3, f=1, m=1', ('a', 'b'))
+        """
+        all_intervals: dict[str, list[Interval]] = {d: [] for d in DIMENSIONS}
+        for seg in self.segments:
+            for box in seg.boxes:
+                for dim, iv in box:
+                    all_intervals[dim].append(iv)
+        atoms = {d: _atoms(all_intervals[d], self.scale) for d in DIMENSIONS}
+        grids = np.meshgrid(*(atoms[d][0] for d in DIMENSIONS), indexing="ij")
+        values = {d: g.ravel() for d, g in zip(DIMENSIONS, grids, strict=True)}
+        n = values["r"].shape[0]
+        claims = self._claims(values, n)
+        counts = claims.sum(axis=0)
+        names = list(itertools.product(*(atoms[d][1] for d in DIMENSIONS)))
+
+        def cell(i: int) -> str:
+            return ", ".join(f"{d}={v}" for d, v in zip(DIMENSIONS, names[i], strict=True))
+
+        overlaps = tuple(
+            (cell(int(i)), tuple(self.segments[j].name for j in np.flatnonzero(claims[:, i])))
+            for i in np.flatnonzero(counts > 1)
+        )
+        gaps = tuple(cell(int(i)) for i in np.flatnonzero(counts == 0))
+        problems = []
+        if overlaps and self.overlap == "error":
+            cell0, segs = overlaps[0]
+            problems.append(
+                f"{len(overlaps)} cell(s) claimed by more than one segment, first {cell0} by "
+                f"{' and '.join(map(repr, segs))} (pass overlap='first' to let the earlier win)"
+            )
+        if gaps and self.fallback is None:
+            problems.append(
+                f"{len(gaps)} cell(s) claimed by no segment and there is no fallback, first "
+                f"{gaps[0]}"
+            )
+        report = SegmentMapReport(
+            n_cells=n,
+            overlaps=overlaps,
+            gaps=gaps,
+            has_fallback=self.fallback is not None,
+            overlap_policy=self.overlap,
+            problems=tuple(problems),
+        )
+        if raise_on_error and problems:
+            raise InvalidDataError("segment map failed validation: " + "; ".join(problems))
+        return report
+
+    def assign(self, scores: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Add ``segment`` (English identifier) and ``segment_label`` (Chinese) columns.
+
+        Parameters
+        ----------
+        scores : DataFrame or mapping
+            Scores on this map's scale, for example the output of :func:`rfm_scores`.
+        columns : mapping, optional
+            Dimension -> column; defaults to ``r_score``, ``f_score``, ``m_score``.
+
+        Returns
+        -------
+        DataFrame
+            A copy of ``scores`` with two categorical columns whose categories follow
+            the map's order (segments, then the fallback).
+
+        Raises
+        ------
+        InvalidDataError
+            When the map fails :meth:`validate`, a score column is missing, a score
+            is NaN, outside the scale, or (quintile scale) not a whole number.
+
+        Examples
+        --------
+        >>> from customer_value.datasets import load_cdnow_transactions
+        >>> from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
+        >>> seg = CLASSIC_SEGMENTS.assign(rfm_scores(load_cdnow_transactions()))
+        >>> int(seg["segment"].isna().sum()), len(seg)
+        (0, 2357)
+        """
+        if self._report is None:
+            self._report = self.validate()
+        frame = as_frame(scores, what="scores")
+        cols = {d: f"{d}_score" for d in DIMENSIONS}
+        if columns is not None:
+            unknown = set(columns) - set(DIMENSIONS)
+            if unknown:
+                raise InvalidDataError(
+                    f"columns: unknown dimension(s) {sorted(unknown)!r}; expected r, f, m"
+                )
+            cols.update(columns)
+        used = [
+            d
+            for d in DIMENSIONS
+            if any(d == dim for s in self.segments for b in s.boxes for dim, _ in b)
+        ]
+        require_columns(frame, [cols[d] for d in used], what="scores")
+        low, high = _SCALES[self.scale]
+        values: dict[str, FloatArray] = {}
+        for d in DIMENSIONS:
+            if d not in used:
+                values[d] = np.full(len(frame), low)
+                continue
+            v = numeric_column(frame, cols[d], what="scores")
+            bad = (v < low) | (v > high)
+            if self.scale == "quintile":
+                bad |= v != np.round(v)
+            pos = first_bad(bad)
+            if pos is not None:
+                raise InvalidDataError(
+                    f"scores: column {cols[d]!r} must hold {self.scale} scores in "
+                    f"[{low:g}, {high:g}]{' (whole numbers)' if self.scale == 'quintile' else ''}; "
+                    f"{describe_row(frame.index, pos)} has {cols[d]}={float(v[pos])!r}"
+                )
+            values[d] = v
+        n = len(frame)
+        claims = self._claims(values, n)
+        claimed = claims.any(axis=0)
+        codes = np.where(claimed, np.argmax(claims, axis=0), len(self.segments))
+        names = [s.name for s in self.all_segments]
+        labels = [s.label for s in self.all_segments]
+        if self.fallback is None and not claimed.all():  # cannot happen after validate()
+            raise InvalidDataError("segment map: a score fell outside every segment")
+        out = frame.copy()
+        out["segment"] = categorical(codes, names)
+        out["segment_label"] = categorical(codes, labels)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready definition, the inverse of :meth:`from_dict`.
+
+        Returns
+        -------
+        dict
+            ``scale``, ``overlap``, ``segments`` and ``fallback``.
+
+        Examples
+        --------
+        >>> from customer_value.segmentation import VALUE_TIERS
+        >>> VALUE_TIERS.to_dict()["segments"][0]["rules"]
+        {'r': [80, 100], 'f': [80, 100], 'm': [80, 100]}
+        """
+        fb = None
+        if self.fallback is not None:
+            fb = {"name": self.fallback.name, "label": self.fallback.label}
+        return {
+            "scale": self.scale,
+            "overlap": self.overlap,
+            "segments": [_segment_to_dict(s, self.scale) for s in self.segments],
+            "fallback": fb,
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The definition as JSON text (Chinese kept readable, not escaped).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`json.dumps` (for example ``indent=2``).
+
+        Returns
+        -------
+        str
+            JSON text accepted by :meth:`from_json`.
+
+        Examples
+        --------
+        >>> from customer_value.segmentation import VALUE_TIERS
+        >>> SegmentMap.from_json(VALUE_TIERS.to_json()).labels == VALUE_TIERS.labels
+        True
+        """
+        kwargs.setdefault("ensure_ascii", False)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> SegmentMap:
+        """Build a map from a dict (``segments``; optional ``scale``, ``fallback``, ``overlap``).
+
+        Parameters
+        ----------
+        spec : mapping
+            As produced by :meth:`to_dict`.
+
+        Returns
+        -------
+        SegmentMap
+
+        Raises
+        ------
+        InvalidDataError
+            For unknown keys or an invalid definition, naming the path of the bad entry.
+
+        Examples
+        --------
+        >>> m = SegmentMap.from_dict({"segments": [{"name": "all", "label": "全部",
+        ...                                         "rules": {"r": [1, 5]}}]})
+        >>> m.validate().ok
+        True
+        """
+        if not isinstance(spec, Mapping):
+            raise _path_error("<root>", f"expected a mapping, got {type(spec).__name__}")
+        unknown = set(spec) - {"scale", "segments", "fallback", "overlap"}
+        if unknown:
+            raise _path_error("<root>", f"unknown key(s) {sorted(unknown)!r}")
+        if "segments" not in spec:
+            raise _path_error("segments", "missing")
+        return cls(
+            spec["segments"],
+            scale=spec.get("scale", "quintile"),
+            fallback=spec.get("fallback"),
+            overlap=spec.get("overlap", "error"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SegmentMap:
+        """Build a map from JSON text (see :meth:`from_dict`).
+
+        Parameters
+        ----------
+        text : str
+            JSON document.
+
+        Returns
+        -------
+        SegmentMap
+
+        Raises
+        ------
+        InvalidDataError
+            When the text is not JSON or the definition is invalid.
+
+        Examples
+        --------
+        >>> SegmentMap.from_json('{"segments": [{"name": "x", "label": "某", "rules": {"f": 1}}],'
+        ...                      ' "fallback": {"name": "rest", "label": "其余"}}')
+        SegmentMap(scale='quintile', segments=[x], fallback='rest')
+        """
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidDataError(f"segment map: not valid JSON: {exc}") from None
+        return cls.from_dict(spec)

@@ -1,0 +1,252 @@
+"""ClusterSegmenter: exact optimum on tiny data, scikit-learn as oracle, determinism."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.segmentation import ClusterSegmenter
+from customer_value.segmentation._cluster import _kmeans_plusplus, _lloyd, silhouette
+
+
+def blobs(n_per=150, k=4, d=3, spread=0.6, seed=0):
+    """k well-separated groups: centres on scaled unit vectors (k <= d + 1) or at random."""
+    rng = np.random.default_rng(seed)
+    if k <= d + 1:
+        centres = np.vstack([np.zeros(d), 8 * np.eye(d)])[:k]
+    else:
+        centres = rng.normal(0, 5, (k, d))
+    X = np.concatenate([c + rng.normal(0, spread, (n_per, d)) for c in centres])
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(d)])
+
+
+@pytest.fixture(scope="module")
+def cdnow_features(cdnow_rfm):
+    return np.log1p(cdnow_rfm[["recency", "frequency", "monetary"]])
+
+
+def sse(X, labels):
+    return sum(((X[labels == c] - X[labels == c].mean(axis=0)) ** 2).sum() for c in set(labels))
+
+
+def test_exhaustive_optimum_on_tiny_data():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(9, 2))
+    best = min(
+        sse(X, np.array((0, *bits)))
+        for bits in itertools.product((0, 1), repeat=8)
+        if 0 < sum(bits) < 9
+    )
+    model = ClusterSegmenter(2, standardize=False, random_state=0, n_init=10).fit(
+        pd.DataFrame(X, columns=["a", "b"])
+    )
+    assert model.inertia_ == pytest.approx(best, rel=1e-12)
+
+
+def test_lloyd_matches_sklearn_from_the_same_start(cdnow_features):
+    KMeans = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the oracle").KMeans
+    X = ((cdnow_features - cdnow_features.mean()) / cdnow_features.std(ddof=0)).to_numpy()
+    w = np.ones(len(X))
+    init = _kmeans_plusplus(X, (X * X).sum(axis=1), w, 5, np.random.default_rng(0))
+    centres, labels, inertia, _ = _lloyd(X, init, w, max_iter=500, tol=0.0)
+    oracle = KMeans(5, init=init, n_init=1, algorithm="lloyd", tol=0.0, max_iter=500).fit(X)
+    assert inertia == pytest.approx(oracle.inertia_, rel=1e-9)
+    np.testing.assert_allclose(centres, oracle.cluster_centers_, atol=1e-9)
+    np.testing.assert_array_equal(labels, oracle.labels_)
+
+
+@pytest.mark.parametrize("k", [3, 6])
+def test_inertia_matches_or_beats_sklearn(cdnow_features, k):
+    KMeans = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the oracle").KMeans
+    data = pd.concat([cdnow_features, blobs(n_per=200, k=5, d=3, seed=k).set_axis(
+        list(cdnow_features.columns), axis=1)], ignore_index=True)  # fmt: skip
+    model = ClusterSegmenter(k, random_state=0, n_init=4).fit(data)
+    Z = ((data - data.mean()) / data.std(ddof=0)).to_numpy()
+    theirs = [KMeans(k, n_init=4, random_state=s).fit(Z).inertia_ for s in range(3)]
+    assert model.inertia_ <= np.median(theirs) * (1 + 1e-6)
+    # the reported inertia is what the labels and centres imply
+    centres = ((model.cluster_centers_ - data.mean()) / data.std(ddof=0)).to_numpy()
+    recomputed = ((Z - centres[model.labels_.to_numpy()]) ** 2).sum()
+    assert model.inertia_ == pytest.approx(recomputed, rel=1e-9)
+
+
+def test_silhouette_matches_sklearn(cdnow_features):
+    metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is the oracle")
+    X = cdnow_features.to_numpy()[:800]
+    labels = ClusterSegmenter(4, random_state=0).fit(cdnow_features.iloc[:800]).labels_.to_numpy()
+    assert silhouette(X, labels) == pytest.approx(metrics.silhouette_score(X, labels), rel=1e-10)
+    labels[0] = 9  # a singleton cluster scores 0 in both
+    assert silhouette(X, labels) == pytest.approx(metrics.silhouette_score(X, labels), rel=1e-10)
+
+
+def test_auto_finds_the_number_of_blobs(capsys):
+    data = blobs(k=4)
+    model = ClusterSegmenter("auto", random_state=0, progress=True).fit(data)
+    assert model.n_segments_ == 4
+    scores = model.silhouette_scores_
+    assert scores.index.tolist() == list(range(2, 11))
+    assert scores.idxmax() == 4
+    assert "choosing k" in capsys.readouterr().err
+    assert model.labels_.value_counts().tolist() == [150] * 4
+
+
+def test_auto_on_a_subsample_is_deterministic():
+    data = blobs(n_per=400, k=3, seed=5)
+    a = ClusterSegmenter(random_state=7, selection_sample=300, silhouette_sample=200).fit(data)
+    b = ClusterSegmenter(random_state=7, selection_sample=300, silhouette_sample=200).fit(data)
+    assert a.n_segments_ == 3
+    pd.testing.assert_series_equal(a.silhouette_scores_, b.silhouette_scores_)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+
+
+def test_deterministic_for_a_seed(cdnow_features):
+    a = ClusterSegmenter(5, random_state=42).fit(cdnow_features)
+    b = ClusterSegmenter(5, random_state=42).fit(cdnow_features)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+    pd.testing.assert_frame_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.inertia_ == b.inertia_
+    # labels are canonical: cluster 0 is the largest
+    sizes = a.labels_.value_counts().sort_index().to_numpy()
+    assert (np.diff(sizes) <= 0).all()
+
+
+def test_predict_fitted_rows_and_index(cdnow_features):
+    model = ClusterSegmenter(4, random_state=0).fit(cdnow_features)
+    pd.testing.assert_series_equal(model.predict(cdnow_features), model.labels_)
+    assert model.labels_.index.equals(cdnow_features.index)
+    seg = model.segments_
+    assert seg["segment"].iloc[0] == f"cluster_{model.labels_.iloc[0] + 1}"
+    assert seg["segment_label"].iloc[0] == f"客群{model.labels_.iloc[0] + 1}"
+    assert "fitted: k=4" in repr(model)
+
+
+def test_weights_equal_duplicated_rows():
+    data = blobs(n_per=30, k=3, d=2, seed=2)
+    w = np.arange(len(data)) % 3 + 1
+    weighted = ClusterSegmenter(3, random_state=0, n_init=5).fit(data, weights=w)
+    repeated = ClusterSegmenter(3, random_state=0, n_init=5).fit(data.loc[data.index.repeat(w)])
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-9)
+    np.testing.assert_allclose(
+        weighted.cluster_centers_.to_numpy(), repeated.cluster_centers_.to_numpy(), atol=1e-9
+    )
+
+
+def test_standardize_matters():
+    rng = np.random.default_rng(0)
+    # two groups separated on a small-unit feature; noise on a large-unit one
+    data = pd.DataFrame(
+        {"share": np.r_[np.zeros(50), np.ones(50)] + rng.normal(0, 0.05, 100),
+         "amount": rng.normal(1000, 300, 100)}
+    )  # fmt: skip
+    truth = np.r_[np.zeros(50), np.ones(50)]
+    z = ClusterSegmenter(2, random_state=0).fit(data).labels_.to_numpy()
+    raw = ClusterSegmenter(2, standardize=False, random_state=0).fit(data).labels_.to_numpy()
+    assert abs(np.corrcoef(z, truth)[0, 1]) == pytest.approx(1.0)
+    assert abs(np.corrcoef(raw, truth)[0, 1]) < 0.5
+
+
+def test_profile_tables(cdnow_rfm):
+    data = np.log1p(cdnow_rfm[["recency", "frequency", "monetary"]])
+    model = ClusterSegmenter(4, random_state=0).fit(data)
+    prof = model.profile(top_n=2)
+    assert prof["size"].sum() == len(data)
+    assert prof["share"].sum() == pytest.approx(1.0)
+    for c in prof.index:
+        members = data[model.labels_ == c]
+        assert prof.loc[c, "monetary"] == pytest.approx(members["monetary"].mean())
+        z = (members["frequency"].mean() - data["frequency"].mean()) / data["frequency"].std(ddof=0)
+        assert prof.loc[c, "z_frequency"] == pytest.approx(z)
+        assert prof.loc[c, "distinctive"].count("σ") == 2
+
+
+@settings(max_examples=30)
+@given(
+    st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=4, max_size=40),
+    st.integers(1, 3),
+)
+def test_property_finite_results(rows, k):
+    data = pd.DataFrame(rows, columns=["a", "b"])
+    distinct = len(data.drop_duplicates())
+    model = ClusterSegmenter(k, random_state=0, n_init=2)
+    if k > distinct:
+        with pytest.raises(InvalidDataError, match="distinct rows"):
+            model.fit(data)
+        return
+    model.fit(data)
+    assert np.isfinite(model.inertia_)
+    assert model.inertia_ >= 0
+    assert np.isfinite(model.cluster_centers_.to_numpy()).all()
+    assert model.labels_.between(0, k - 1).all()
+    assert np.isfinite(
+        model.profile()
+        .drop(columns=["segment", "segment_label", "distinctive"])
+        .to_numpy(dtype=float)
+    ).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_segments": 0}, "n_segments must be 'auto' or an integer >= 1, got 0"),
+        ({"n_segments": "many"}, "n_segments must be 'auto'"),
+        ({"n_init": 0}, "n_init must be an integer >= 1"),
+        ({"tol": -1.0}, "tol must be a finite number >= 0"),
+        ({"k_range": (1, 5)}, "k_range must be"),
+        ({"max_iter": 1.5}, "max_iter must be an integer"),
+    ],
+)
+def test_bad_options(kwargs, match):
+    with pytest.raises(InvalidDataError, match=match):
+        ClusterSegmenter(**kwargs)
+
+
+def test_bad_data():
+    dup = pd.DataFrame({"a": [1.0, 1.0, 2.0, 3.0, 3.0], "b": [0.0, 0.0, 1.0, 1.0, 1.0]})
+    with pytest.raises(
+        InvalidDataError, match=r"n_segments=4 is larger than the number of distinct rows \(3\)"
+    ):
+        ClusterSegmenter(4, random_state=0).fit(dup)
+    with pytest.raises(
+        InvalidDataError, match=r"n_segments=6 is larger than the number of rows \(5\)"
+    ):
+        ClusterSegmenter(6).fit(dup)
+    with pytest.raises(InvalidDataError, match=r"'b' must be finite.*row 1"):
+        ClusterSegmenter(2).fit({"a": [1.0, 2.0], "b": [0.0, np.nan]})
+    with pytest.raises(InvalidDataError, match=r"missing column\(s\) 'c'"):
+        ClusterSegmenter(2).fit(dup, columns=["a", "c"])
+    with pytest.raises(InvalidDataError, match=r"'g' must be numeric; row 1"):
+        ClusterSegmenter(2).fit({"g": ["1", "x"]}, columns=["g"])
+    with pytest.raises(InvalidDataError, match="no numeric columns"):
+        ClusterSegmenter(2).fit({"g": ["a", "b"]})
+    with pytest.raises(InvalidDataError, match="at least 2 distinct rows; the data has 1"):
+        ClusterSegmenter("auto").fit({"a": [1.0] * 20})
+    with pytest.raises(InvalidDataError, match="weights"):
+        ClusterSegmenter(2).fit(dup, weights=[1, 1, -1, 1, 1])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ClusterSegmenter(2).predict(dup)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ClusterSegmenter(2).profile()
+
+
+def test_restarts_on_a_subsample_then_refined_on_all_rows():
+    KMeans = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the oracle").KMeans
+    data = blobs(n_per=1500, k=6, d=4, spread=1.5, seed=11)
+    model = ClusterSegmenter(6, random_state=0, restart_sample=1000).fit(data)
+    full = ClusterSegmenter(6, random_state=0, restart_sample=None).fit(data)
+    Z = ((data - data.mean()) / data.std(ddof=0)).to_numpy()
+    theirs = [KMeans(6, n_init=4, random_state=s).fit(Z).inertia_ for s in range(3)]
+    assert model.inertia_ <= np.median(theirs) * (1 + 1e-6)
+    assert model.inertia_ == pytest.approx(full.inertia_, rel=1e-3)
+
+
+def test_subsample_missing_distinct_rows_falls_back_to_all_rows():
+    data = pd.DataFrame({"a": np.r_[np.zeros(3000), np.arange(1.0, 4.0)]})
+    model = ClusterSegmenter(4, random_state=0, restart_sample=1000).fit(data)
+    assert model.labels_.nunique() == 4
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-12)

@@ -1,0 +1,213 @@
+"""bin_segments and RuleSegmenter: every operator, overlap policies, hit counts, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.segmentation import OPERATORS, RuleSegmenter, bin_segments
+
+
+@pytest.fixture
+def people():
+    return pd.DataFrame(
+        {
+            "age": [22, 28, 34, 35, 61, np.nan],
+            "gender": ["F", "F", "M", "F", None, "M"],
+            "city_tier": [1, 2, 3, 1, 2, 1],
+        },
+        index=pd.Index([f"c{i}" for i in range(6)], name="customer_id"),
+    )
+
+
+def one_rule(condition, column="age"):
+    return RuleSegmenter([{"name": "hit", "label": "命中", "when": {column: condition}}])
+
+
+@pytest.mark.parametrize(
+    ("column", "condition", "expected"),
+    [
+        ("gender", "F", [1, 1, 0, 1, 0, 0]),
+        ("gender", {"eq": "F"}, [1, 1, 0, 1, 0, 0]),
+        ("gender", {"ne": "F"}, [0, 0, 1, 0, 0, 1]),  # missing never matches
+        ("city_tier", {"in": [1, 3]}, [1, 0, 1, 1, 0, 1]),
+        ("gender", {"not_in": ["M"]}, [1, 1, 0, 1, 0, 0]),
+        ("age", {"lt": 28}, [1, 0, 0, 0, 0, 0]),
+        ("age", {"le": 28}, [1, 1, 0, 0, 0, 0]),
+        ("age", {"gt": 35}, [0, 0, 0, 0, 1, 0]),
+        ("age", {"ge": 35}, [0, 0, 0, 1, 1, 0]),
+        ("age", {"between": [25, 34]}, [0, 1, 1, 0, 0, 0]),
+        ("age", {"ge": 25, "lt": 35}, [0, 1, 1, 0, 0, 0]),
+        ("age", {"is_null": True}, [0, 0, 0, 0, 0, 1]),
+        ("gender", {"is_null": False}, [1, 1, 1, 1, 0, 1]),
+        ("gender", None, [0, 0, 0, 0, 1, 0]),
+    ],
+)
+def test_each_operator(people, column, condition, expected):
+    out = one_rule(condition, column).assign(people)
+    assert (out["segment"] == "hit").astype(int).tolist() == expected
+
+
+def test_all_operators_are_covered():
+    assert set(OPERATORS) == {
+        "eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "between", "is_null"
+    }  # fmt: skip
+
+
+def test_issue_example_and_hit_counts(people):
+    seg = RuleSegmenter(
+        [
+            {
+                "name": "young_urban_women",
+                "label": "都市年轻女性",
+                "when": {"age": {"between": [25, 34]}, "gender": "F", "city_tier": {"le": 2}},
+            },
+            {"name": "women", "label": "女性客户", "when": {"gender": "F"}},
+            {"name": "tier1", "label": "一线城市", "when": {"city_tier": 1}},
+        ],
+        default=("others", "其他客户"),
+    )
+    out = seg.assign(people)
+    assert out["segment"].tolist() == [
+        "women", "young_urban_women", "others", "women", "others", "tier1"
+    ]  # fmt: skip
+    assert out["segment_label"].iloc[1] == "都市年轻女性"
+    assert out.index.equals(people.index)
+    hits = seg.hits_
+    assert hits["matched"].tolist() == [1, 3, 3, 2]
+    assert hits["assigned"].tolist() == [1, 2, 1, 2]
+    assert hits["assigned"].sum() == len(people)
+
+
+def test_overlap_error_names_row_and_rules(people):
+    rules = [
+        {"name": "women", "label": "女性", "when": {"gender": "F"}},
+        {"name": "tier1", "label": "一线", "when": {"city_tier": 1}},
+    ]
+    with pytest.raises(
+        InvalidDataError, match=r"row 0 \(label 'c0'\) is caught by 'women' and 'tier1'"
+    ):
+        RuleSegmenter(rules, overlap="error").assign(people)
+    assert RuleSegmenter(rules).assign(people)["segment"].iloc[0] == "women"
+
+
+def test_round_trip_json(people):
+    seg = RuleSegmenter(
+        [{"name": "a", "label": "甲", "when": {"age": {"between": [20, 30]}, "gender": None}}],
+        default={"name": "rest", "label": "其余"},
+        overlap="error",
+    )
+    again = RuleSegmenter.from_json(seg.to_json())
+    assert again.to_dict() == seg.to_dict()
+    pd.testing.assert_frame_equal(again.assign(people), seg.assign(people))
+    assert "甲" in seg.to_json()
+
+
+def test_hits_before_assign():
+    with pytest.raises(NotFittedError, match="after assign"):
+        _ = one_rule(1).hits_
+
+
+@pytest.mark.parametrize(
+    ("rules", "match"),
+    [
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"bewteen": [1, 2]}}}],
+            r"rules\[0\]\.when\.age\.bewteen: unknown operator 'bewteen'",
+        ),
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"in": 3}}}],
+            r"rules\[0\]\.when\.age\.in: 'in' needs a list",
+        ),
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"between": [5, 1]}}}],
+            r"between' min 5 > max 1",
+        ),
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"between": [5]}}}],
+            r"'between' needs \[low, high\]",
+        ),
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"is_null": "yes"}}}],
+            "'is_null' needs true or false",
+        ),
+        (
+            [{"name": "a", "label": "甲", "when": {"age": {"lt": [1, 2]}}}],
+            "'lt' needs a single value",
+        ),
+        ([{"name": "a", "label": "甲", "when": {"age": [1, 2]}}], "a bare list is ambiguous"),
+        ([{"name": "a", "label": "甲", "when": {"age": {}}}], "empty condition"),
+        ([{"name": "a", "label": "甲", "when": {}}], r"rules\[0\]\.when: expected a mapping"),
+        ([{"name": "a", "when": {"age": 1}}], r"rules\[0\]\.label: expected a non-empty string"),
+        ([{"name": "a", "label": "甲", "when": {"age": 1}, "then": 2}], "unknown key"),
+        ([{"name": "other", "label": "甲", "when": {"age": 1}}], "duplicate segment name"),
+        ([], "non-empty list"),
+        ("age > 30", "non-empty list"),
+    ],
+)
+def test_invalid_rules(rules, match):
+    with pytest.raises(InvalidDataError, match=match):
+        RuleSegmenter(rules)
+
+
+def test_unknown_column_and_incomparable_value(people):
+    with pytest.raises(InvalidDataError, match=r"rules\[0\]\.when\.agee: unknown column 'agee'"):
+        one_rule(30, "agee").assign(people)
+    with pytest.raises(InvalidDataError, match=r"cannot compare column 'gender'"):
+        one_rule({"gt": 3}, "gender").assign(people)
+    with pytest.raises(InvalidDataError, match="overlap must be one of"):
+        RuleSegmenter([{"name": "a", "label": "甲", "when": {"x": 1}}], overlap="last")
+    with pytest.raises(InvalidDataError, match="not valid JSON"):
+        RuleSegmenter.from_json("{")
+
+
+def test_no_eval_of_strings(people):
+    # a string that would be code under eval is just a value to compare with
+    out = one_rule({"eq": "__import__('os')"}, "gender").assign(people)
+    assert (out["segment"] == "other").all()
+
+
+def test_bin_segments_edges_and_labels():
+    data = pd.DataFrame({"income": [0, 4999.99, 5000, 20000, 1e9]}, index=list("abcde"))
+    left = bin_segments(
+        data,
+        "income",
+        edges=[0, 5000, 20000, np.inf],
+        labels={"low": "低收入", "middle": "中等收入", "high": "高收入"},
+    )
+    assert left["segment"].tolist() == ["low", "low", "middle", "high", "high"]
+    assert left["segment_label"].tolist()[2] == "中等收入"
+    assert left.index.tolist() == list("abcde")
+    right = bin_segments(
+        data, "income", edges=[0, 5000, 20000, np.inf], labels=["low", "middle", "high"], right=True
+    )
+    assert right["segment"].tolist() == ["low", "low", "low", "middle", "high"]
+    tier_labels = [("t1", "一线"), ("t2_3", "二三线"), ("t4_5", "四五线")]
+    tiers = bin_segments({"tier": [1, 2, 3, 4, 5]}, "tier", edges=[1, 2, 4, 5], labels=tier_labels)
+    assert tiers["segment"].tolist() == ["t1", "t2_3", "t2_3", "t4_5", "t4_5"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"edges": [0, 10], "labels": ["a"], "column": "nope"}, r"missing column\(s\) 'nope'"),
+        ({"edges": [0, 10], "labels": ["a", "b"]}, "expected 1 labels, got 2"),
+        ({"edges": [10, 0], "labels": ["a"]}, "strictly increasing"),
+        ({"edges": [0], "labels": []}, "at least two"),
+        ({"edges": [0, 5, 10], "labels": ["a", "a"]}, "duplicate name"),
+        ({"edges": [0, 2], "labels": ["a"]}, r"within the edges \[0, 2\]; row 2 has x=3.0"),
+        ({"edges": [0, 5, 10], "labels": ["a", ("b",)]}, r"labels\[1\]: expected a name"),
+    ],
+)
+def test_bin_segments_bad_input(kwargs, match):
+    kwargs.setdefault("column", "x")
+    column = kwargs.pop("column")
+    with pytest.raises(InvalidDataError, match=match):
+        bin_segments({"x": [1.0, 2.0, 3.0]}, column, **kwargs)
+
+
+def test_bin_segments_nan():
+    with pytest.raises(InvalidDataError, match=r"'x' must be finite.*row 1"):
+        bin_segments({"x": [1.0, np.nan]}, "x", edges=[0, 5], labels=["a"])
