@@ -9,6 +9,7 @@ import pandas as pd
 
 from customer_value.data import summarize_transactions
 from customer_value.datasets import load_cdnow_transactions
+from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
 
 
 def main() -> None:
@@ -30,6 +31,12 @@ def main() -> None:
     print(summary.head(8).round(2).to_string())
     repeaters = (summary["frequency"] > 0).mean()
     print(f"\n{repeaters:.1%} of customers bought again within the period.")
+
+    segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
+    counts = segments.groupby(["segment", "segment_label"], observed=True).size()
+    print("\nRFM segments of the CDNOW customers (CLASSIC_SEGMENTS, quintile scores):")
+    for (name, zh_label), n in counts.sort_values(ascending=False).items():
+        print(f"  {name:<20} {zh_label:<8} {n:5,d}  {n / len(segments):6.1%}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ matplotlib ``Axes``.
 """
 
 from customer_value.plotting._base import MissingExtraError
+from customer_value.plotting._segmentation import plot_segment_sizes, plot_value_loyalty_matrix
 from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
 
 __all__ = [
     "MissingExtraError",
     "plot_kano_better_worse",
     "plot_nps_distribution",
+    "plot_segment_sizes",
+    "plot_value_loyalty_matrix",
 ]
