@@ -50,7 +50,7 @@ bench: $(DEV)
 
 docs: $(DEV)
 	rm -rf docs/generated
-	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs: built docs/_build/html/index.html"
 
 wheel-check: $(DEV)
