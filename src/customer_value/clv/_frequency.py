@@ -197,7 +197,7 @@ class FrequencyModel(MLEModel):
         >>> from customer_value.clv import BetaGeoModel
         >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
         >>> model.expected_purchases_new_customer([39, 78]).round(3).tolist()
-        [1.195, 1.858]
+        [1.197, 1.861]
         """
         params = self._params_array()
         times = _as_times(t)
