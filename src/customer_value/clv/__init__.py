@@ -7,5 +7,6 @@ each customer is still active.
 """
 
 from customer_value.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+from customer_value.clv._pareto_nbd import ParetoNBDModel
 
-__all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
+__all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel"]
