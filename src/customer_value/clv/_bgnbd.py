@@ -27,6 +27,65 @@ def _distinct(data: Data) -> tuple[FloatArray, Any]:
     return ux, inv.reshape(-1)
 
 
+def _expectation_bracket(
+    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+) -> FloatArray:
+    """``1 - 2F1(r+x, a-1; c; -kappa)`` with ``c = a + b_post - 1`` (FHL 2005, eq. 10).
+
+    Three equivalent forms (Pfaff and Euler transformations) are evaluated with
+    ``scipy.special.hyp2f1``, which is accurate for most parameters but not all:
+
+    * E: ``1 - (1-z)^(a-1) 2F1(c-r-x, a-1; c; z)``,
+    * O: ``1 - (1-z)^(r+x) 2F1(r+x, b_post; c; z)`` (the paper's form),
+    * P: ``1 - 2F1(r+x, a-1; c; -kappa)``,
+
+    with ``z = kappa / (1 + kappa)``. Where E and O agree (to 1e-8) their value is used;
+    elsewhere the value two forms agree on, or the first finite one of the right sign.
+    ``hyp2f1`` returns NaN for some exactly-integer parameter combinations (scipy 1.17:
+    ``hyp2f1(1, 35, 121, 10/11)``); those rows are evaluated again with the parameters
+    moved by a few parts in 1e9, which changes the result by as little.
+    """
+    out = _bracket_vote(r, a, b_post, x, kappa)
+    lost = np.isnan(out)
+    if lost.any():
+        out[lost] = _bracket_vote(
+            r * (1 + 1e-9), a * (1 + 3e-9), b_post[lost] * (1 + 7e-9), x[lost], kappa[lost]
+        )
+    return np.where(np.isnan(out), 0.0, out)
+
+
+def _bracket_vote(
+    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+) -> FloatArray:
+    n = r + x
+    c = a + b_post - 1
+    z = kappa / (1.0 + kappa)
+    log1mz = -np.log1p(kappa)
+    form_e = -np.expm1((a - 1) * log1mz) - np.exp((a - 1) * log1mz) * (
+        special.hyp2f1(c - n, a - 1, c, z) - 1.0
+    )
+    form_o = -np.expm1(n * log1mz) - np.exp(n * log1mz) * (special.hyp2f1(n, b_post, c, z) - 1.0)
+    sign = np.sign(a - 1)  # the bracket has the sign of a - 1
+
+    def ok(v: FloatArray) -> Any:
+        return np.isfinite(v) & (v * sign >= 0)
+
+    def close(u: FloatArray, v: FloatArray) -> Any:
+        return ok(u) & ok(v) & (np.abs(u - v) <= 1e-8 * np.abs(u) + 1e-300)
+
+    out = form_e.copy()
+    doubt = ~close(form_e, form_o)
+    if doubt.any():
+        e, o = form_e[doubt], form_o[doubt]
+        p = 1.0 - special.hyp2f1(n[doubt], a - 1, c[doubt], -kappa[doubt])
+        pick = np.where(close(e, p), e, np.where(close(o, p), o, np.nan))
+        for candidate in (e, o, p):
+            pick = np.where(np.isnan(pick) & ok(candidate), candidate, pick)
+        out[doubt] = pick
+    result: FloatArray = out
+    return result
+
+
 class _BetaGeoFamily(FrequencyModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _shift: ClassVar[int] = 0
@@ -110,12 +169,9 @@ class _BetaGeoFamily(FrequencyModel):
         m = self._shift
         if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
             a = 1.0 + 1e-7
+        with np.errstate(all="ignore"):
+            bracket = _expectation_bracket(r, a, b + x + m, x, t / (alpha + T))
         c = a + b + x + m - 1
-        z = t / (alpha + T + t)
-        # Euler's transformation of FHL (2005) eq. 10: (1-z)^(r+x) 2F1(r+x, b+x+m; c; z)
-        # = (1-z)^(a-1) 2F1(a+b+m-1-r, a-1; c; z), whose parameters do not grow with x.
-        hyp = special.hyp2f1(a + b + m - 1 - r, a - 1, c, z)
-        bracket = -np.expm1((a - 1) * np.log1p(-z)) - np.exp((a - 1) * np.log1p(-z)) * (hyp - 1)
         out: FloatArray = c / (a - 1) * bracket * self._p_alive(params, x, tx, T)
         return np.where(t > 0, np.maximum(out, 0.0), 0.0)
 

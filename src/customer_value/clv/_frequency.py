@@ -62,7 +62,7 @@ class FrequencyModel(MLEModel):
             raise InvalidDataError(
                 f"{what}: column 'recency' must be 0 when 'frequency' is 0 (recency is the "
                 f"time of the last repeat purchase); {describe_row(index, pos)} has "
-                f"recency={tx[pos]!r}, frequency=0"
+                f"recency={float(tx[pos])!r}, frequency=0"
             )
 
     def _check_fit_data(self, data: Data, weights: npt.NDArray[np.float64], what: str) -> None:
