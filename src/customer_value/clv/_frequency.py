@@ -74,7 +74,7 @@ class FrequencyModel(MLEModel):
 
     def _start_values(self, data: Data, weights: npt.NDArray[np.float64]) -> FloatArray:
         # Method-of-moments flavour: purchase rate r/alpha near the observed repeat rate.
-        rate = float(np.dot(weights, data["frequency"]) / np.dot(weights, data["T"]))
+        rate = float(np.sum(weights * data["frequency"]) / np.sum(weights * data["T"]))
         start = np.ones(len(self._param_names))
         start[1] = 1.0 / max(rate, 1e-6)
         return start

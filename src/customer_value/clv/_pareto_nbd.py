@@ -12,7 +12,7 @@ untransformed parameters (what ``lifetimes`` calls) loses accuracy or overflows.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import special, stats
@@ -132,21 +132,30 @@ def _log_g(
     return logg, out
 
 
-def _pair_log_g(
-    params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, grad: bool
-) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
-    """``log G`` at ``t_x`` and at ``T``, computed once per distinct (x, time) pair."""
-    n = x.size
+def _pairs(x: FloatArray, tx: FloatArray, T: FloatArray) -> tuple[FloatArray, FloatArray, Any]:
+    """Distinct (x, time) pairs over the t_x and T columns, and each row's index into them."""
     xs = np.concatenate([x, x])
     us = np.concatenate([tx, T])
     order = np.lexsort((us, xs))
     xs_s, us_s = xs[order], us[order]
     new = np.ones(xs_s.size, dtype=np.bool_)
     new[1:] = (xs_s[1:] != xs_s[:-1]) | (us_s[1:] != us_s[:-1])
-    group = np.cumsum(new) - 1
     inverse = np.empty(xs.size, dtype=np.intp)
-    inverse[order] = group
-    logg_u, grad_u = _log_g(params, xs_s[new], us_s[new], grad=grad)
+    inverse[order] = np.cumsum(new) - 1
+    return xs_s[new], us_s[new], inverse
+
+
+def _pair_log_g(
+    params: FloatArray, data: Data, *, grad: bool
+) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
+    """``log G`` at ``t_x`` and at ``T``, computed once per distinct (x, time) pair."""
+    x = data["frequency"]
+    n = x.size
+    if "_pair_x" in data:
+        px, pu, inverse = data["_pair_x"], data["_pair_u"], data["_pair_inv"].astype(np.intp)
+    else:
+        px, pu, inverse = _pairs(x, data["recency"], data["T"])
+    logg_u, grad_u = _log_g(params, px, pu, grad=grad)
     logg = logg_u[inverse]
     if grad_u is None:
         return logg[:n], logg[n:], None, None
@@ -198,17 +207,22 @@ class ParetoNBDModel(FrequencyModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
 
+    def _augment(self, data: Data) -> Data:
+        px, pu, inverse = _pairs(data["frequency"], data["recency"], data["T"])
+        return {**data, "_pair_x": px, "_pair_u": pu, "_pair_inv": inverse.astype(np.float64)}
+
     def _start_values(self, data: Data, weights: FloatArray) -> FloatArray:
         start = super()._start_values(data, weights)
-        start[3] = float(np.dot(weights, data["T"]) / weights.sum())
+        start[3] = float(np.sum(weights * data["T"]) / weights.sum())
         return start
 
     def _parts(
-        self, params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray, *, grad: bool
+        self, params: FloatArray, data: Data, *, grad: bool
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
         """Log-likelihood pieces: ``(loglik, log weight of 'alive at T', log s I, grad)``."""
         r, alpha, s, beta = params
-        lg_tx, lg_T, g_tx, g_T = _pair_log_g(params, x, tx, T, grad=grad)
+        x, T = data["frequency"], data["T"]
+        lg_tx, lg_T, g_tx, g_T = _pair_log_g(params, data, grad=grad)
         log_at, log_bt = np.log(alpha + T), np.log(beta + T)
         a_term = -(r + x) * log_at - s * log_bt
         with np.errstate(divide="ignore"):
@@ -232,21 +246,20 @@ class ParetoNBDModel(FrequencyModel):
         return ll, a_term - m, log_si, gr
 
     def _loglik_grad(self, params: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
-        ll, _, _, grad = self._parts(
-            params, data["frequency"], data["recency"], data["T"], grad=True
-        )
+        ll, _, _, grad = self._parts(params, data, grad=True)
         if grad is None:  # pragma: no cover - grad=True always returns it
             raise RuntimeError("gradient missing")
         return ll, grad
 
     def _loglik(self, params: FloatArray, data: Data) -> FloatArray:
-        return self._parts(params, data["frequency"], data["recency"], data["T"], grad=False)[0]
+        return self._parts(params, data, grad=False)[0]
 
     # ------------------------------------------------------------------ predictions
     def _p_alive(
         self, params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
     ) -> FloatArray:
-        out: FloatArray = np.exp(self._parts(params, x, tx, T, grad=False)[1])
+        data = {"frequency": x, "recency": tx, "T": T}
+        out: FloatArray = np.exp(self._parts(params, data, grad=False)[1])
         return out
 
     @staticmethod
