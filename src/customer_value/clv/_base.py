@@ -278,6 +278,28 @@ class MLEModel:
         ConvergenceError
             The optimiser failed, or a parameter ran off to zero or infinity; the
             optimiser's result is attached as ``error.result``.
+
+        Notes
+        -----
+        Maximises ``sum_i w_i log L(params | row_i)`` over ``log(params)`` with L-BFGS-B
+        and the model's analytic gradient, on the distinct rows (duplicates carry summed
+        weights). On tables with more than 100,000 distinct rows a fit to a fixed subset
+        supplies the start point and a Hessian-whitened coordinate system first. The
+        covariance is the inverse of the Hessian of the negative log-likelihood in the
+        natural parameters (forward differences of the analytic gradient).
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284, section 4 (estimation).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> model
+        BetaGeoModel(r=0.2426, alpha=4.414, a=0.7929, b=2.426, n=2357, time_unit='W')
         """
         what = "data"
         frame = as_frame(data, what=what)
@@ -520,6 +542,12 @@ class MLEModel:
         ------
         InvalidDataError
             A parameter is missing, unknown, not a number or not positive.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+        BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit='W')
         """
         model = cls()
         model._params = model._params_from_user(params, what=f"{cls.__name__}.from_params")
@@ -607,6 +635,19 @@ class MLEModel:
         delta-method standard error ``se / p`` and transformed back:
         ``p * exp(± z * se / p)``. It never leaves the parameter space, unlike
         ``p ± z * se``.
+
+        References
+        ----------
+        Casella, G. & Berger, R. L. (2002). *Statistical Inference*, 2nd ed., section
+        10.4 (Wald intervals) and 5.5.4 (delta method).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> model.confidence_intervals(0.95).round(3).loc["r"].tolist()
+        [0.219, 0.268]
         """
         lvl = check_scalar(
             level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
@@ -652,6 +693,19 @@ class MLEModel:
             Before ``fit``.
         InvalidDataError
             Bad data, as in ``fit``.
+
+        Notes
+        -----
+        The terms whose sum ``fit`` maximises (see the model's class docstring for the
+        formula and its reference).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> round(float(model.loglikelihood().sum()), 2)
+        -9582.43
         """
         params = self._params_array()
         arrays, index = self._prepare(data)
@@ -671,6 +725,14 @@ class MLEModel:
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
+
+        Examples
+        --------
+        >>> import json
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> json.loads(model.to_json())["params"]
+        {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
         """
         params = self._params_array()
         cov = self._covariance
@@ -707,6 +769,13 @@ class MLEModel:
         ------
         InvalidDataError
             Not a customer_value model document, or a document of another class.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> BetaGeoModel.from_json(model.to_json())
+        BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
         """
         try:
             doc = json.loads(text)
@@ -751,6 +820,16 @@ class MLEModel:
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "bgnbd.json"
+        >>> model.save(path)
+        >>> BetaGeoModel.load(path).params_.tolist()
+        [0.243, 4.414, 0.793, 2.426]
         """
         Path(path).write_text(self.to_json(), encoding="utf-8")
 
@@ -772,6 +851,10 @@ class MLEModel:
         ------
         InvalidDataError
             Not a model document of this class.
+
+        Examples
+        --------
+        See :meth:`save`.
         """
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 

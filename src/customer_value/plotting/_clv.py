@@ -186,8 +186,8 @@ def plot_probability_alive_matrix(
 
     Notes
     -----
-    Each cell is ``P(alive | x, t_x, T)`` (Fader, Hardie & Lee 2005, eq. 13, for
-    BG/NBD).
+    Each cell is ``P(alive | x, t_x, T)`` (for BG/NBD: Fader, Hardie & Lee, note
+    "Computing P(alive) using the BG/NBD model").
 
     References
     ----------
