@@ -7,7 +7,7 @@ predictions - nothing else.
 
 Subclass contract
 -----------------
-A concrete model sets two class attributes and implements two methods:
+Required: two class attributes and one method.
 
 ``_param_names : tuple[str, ...]``
     Names of the parameters, in the order of every parameter vector (``("r", "alpha",
@@ -16,40 +16,56 @@ A concrete model sets two class attributes and implements two methods:
 ``_data_columns : tuple[str, ...]``
     Columns of the data table the likelihood uses (``("frequency", "recency", "T")``).
     Rows that agree on all of them are compressed into one row with the summed weight.
-``_check_data(self, data, index, what) -> None``
-    Model-specific validation of the float arrays in ``data`` (a dict column -> 1-d
-    float64 array, already checked to be numeric and finite). Raise
-    :class:`~customer_value.errors.InvalidDataError` naming the column, the first bad row
-    (use :func:`customer_value._validation.describe_row` with ``index``) and its value.
 ``_loglik_grad(self, params, data) -> (loglik, grad)``
-    ``params`` is the natural-scale parameter vector; ``data`` the dict of (compressed)
-    arrays. Return the per-row log-likelihood, shape ``(n,)``, and its gradient with
-    respect to the natural parameters, shape ``(n, k)``. Both must be finite for every
-    valid row and every positive parameter vector.
+    ``params`` is the natural-scale parameter vector (float64, shape ``(k,)``); ``data``
+    a dict column -> 1-d float64 array (compressed, possibly augmented, see below).
+    Return the per-row log-likelihood, shape ``(n,)``, and its gradient with respect to
+    the natural parameters, shape ``(n, k)`` (a transposed ``(k, n)`` array is fine).
+    Both must be finite for every valid row and every positive parameter vector.
 
-Optional hooks (sensible defaults are provided):
+Optional hooks (defaults in brackets):
 
-``_loglik(self, params, data) -> loglik``
-    Per-row log-likelihood alone (default: first element of ``_loglik_grad``); override
-    when it is much cheaper than the gradient.
-``_start_values(self, data, weights) -> params``
-    Natural-scale start values for the optimiser (default: all ones).
-``_check_fit_data(self, data, weights, what) -> None``
-    Checks that only apply when fitting, such as identifiability (default: none).
-``_augment(self, data) -> data``
-    Called once on the compressed training arrays before optimisation; may add derived
-    arrays under keys starting with ``"_"`` (for example the distinct frequencies and an
-    index into them) that ``_loglik_grad`` uses when present (default: unchanged).
-``_config(self) -> dict``
-    Keyword arguments of ``__init__`` to persist in JSON (default: empty). ``from_json``
-    passes them back to the constructor.
+``_check_data(self, data, index, what) -> None`` [no further checks]
+    Model-specific validation of the arrays (already numeric and finite). Raise
+    :class:`~customer_value.errors.InvalidDataError` naming the column, the first bad row
+    (:func:`customer_value._validation.describe_row` with ``index``) and its value.
+    Runs in ``fit`` and in every prediction through ``_prepare``.
+``_check_fit_data(self, data, weights, what) -> None`` [none]
+    Checks that only apply when fitting, such as identifiability.
+``_loglik(self, params, data) -> loglik`` [first element of ``_loglik_grad``]
+    Per-row log-likelihood alone, used by ``loglikelihood``; must also work on
+    un-augmented data.
+``_start_values(self, data, weights) -> params`` [all ones]
+    Natural-scale start values for the optimiser.
+``_augment(self, data) -> data`` [unchanged]
+    Called on the compressed training arrays (and on the subset used for the warm
+    start) before optimisation; may add derived float64 arrays under keys starting with
+    ``"_"`` (for example distinct frequencies and an index into them, stored as float)
+    that ``_loglik_grad`` uses when present and recomputes when absent.
+``_config(self) -> dict`` [empty]
+    Keyword arguments of ``__init__`` to persist in JSON; ``from_json`` passes them
+    back to the constructor, so ``__init__`` must accept them (and nothing else
+    positional).
 
-Everything else - ``fit``, ``params_``, ``log_likelihood_``, ``covariance_``,
+What ``fit(data, *, weights=None, initial_params=None, progress=False)`` does:
+validate (``as_frame``, required columns, numeric and finite, ``_check_data``);
+weights (array or a column name; non-negative, not all zero); ``_check_fit_data``;
+compress duplicate rows and drop zero-weight rows; ``_augment``; on more than 100,000
+distinct rows, a warm start from a fit to a fixed 20,000-row subset whose Hessian
+whitens the coordinates; L-BFGS-B on ``log(params)`` with the weighted mean negative
+log-likelihood and its analytic gradient; :class:`~customer_value.errors.ConvergenceError`
+(``result=`` the optimiser's result) when the optimiser fails with a non-negligible
+gradient, ends at a non-finite point, a parameter passes ``exp(±20)``, or the Hessian
+(forward differences of the analytic gradient in natural parameters) is not positive
+definite; ``covariance_`` is its inverse. ``time_unit`` comes from
+``data.attrs["time_unit"]``.
+
+Everything else - ``params_``, ``log_likelihood_``, ``n_``, ``covariance_``,
 ``standard_errors_``, ``summary_``, ``confidence_intervals``, ``from_params``,
 ``loglikelihood``, ``to_json``/``from_json``/``save``/``load`` and ``repr`` - is inherited.
-Predictions obtain validated arrays and the index of the output with
-``self._prepare(data)`` (``data=None`` means the training data) and the fitted
-natural-scale parameters with ``self._params_array()``.
+Predictions obtain validated (un-augmented) arrays and the output index with
+``self._prepare(data)`` (``data=None`` means the training data) and the natural-scale
+parameters with ``self._params_array()`` (raises ``NotFittedError`` before fit).
 """
 
 from __future__ import annotations
