@@ -306,7 +306,7 @@ class MLEModel:
         References
         ----------
         Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
-        easy way. *Marketing Science* 24(2), 275-284, section 4 (estimation).
+        easy way. *Marketing Science* 24(2), 275-284.
 
         Examples
         --------
@@ -360,7 +360,7 @@ class MLEModel:
                     type(self).__name__,
                     bar.count,
                     float(intermediate_result.fun),
-                    np.exp(intermediate_result.x),
+                    np.exp(shift + transform @ intermediate_result.x),
                 )
 
             def objective(y: FloatArray) -> tuple[float, FloatArray]:
