@@ -1,4 +1,4 @@
-"""Quickstart: from the CDNOW transaction log to a customer summary.
+"""Quickstart: CDNOW end to end - summary, purchase forecasts and segments.
 
 Run with ``make demo``. Later sections add forecasts, values and segments.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from customer_value.clv import BetaGeoModel
 from customer_value.data import summarize_transactions
 from customer_value.datasets import load_cdnow_transactions
 from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
@@ -31,6 +32,16 @@ def main() -> None:
     print(summary.head(8).round(2).to_string())
     repeaters = (summary["frequency"] > 0).mean()
     print(f"\n{repeaters:.1%} of customers bought again within the period.")
+
+    model = BetaGeoModel().fit(summary)
+    print(f"\nBG/NBD purchase model (time unit: {model.time_unit}):")
+    print(model.summary_.round(3).to_string())
+    forecast = summary.assign(
+        expected_purchases_39w=model.expected_purchases(39),
+        p_alive=model.probability_alive(),
+    )
+    print("\nTop 10 customers by expected purchases in the next 39 weeks:")
+    print(forecast.nlargest(10, "expected_purchases_39w").round(2).to_string())
 
     segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
     counts = segments.groupby(["segment", "segment_label"], observed=True).size()

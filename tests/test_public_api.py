@@ -25,6 +25,11 @@ PINNED: dict[str, set[str]] = {
         "load_donations",
         "summarize_transactions",
     },
+    "customer_value.clv": {
+        "BetaGeoModel",
+        "ModifiedBetaGeoModel",
+        "ParetoNBDModel",
+    },
     "customer_value.data": {
         "calibration_holdout_split",
         "load_cdnow_summary",
@@ -77,6 +82,11 @@ PINNED: dict[str, set[str]] = {
     },
     "customer_value.plotting": {
         "MissingExtraError",
+        "plot_calibration_purchases_vs_holdout_purchases",
+        "plot_cumulative_transactions",
+        "plot_frequency_recency_matrix",
+        "plot_period_transactions",
+        "plot_probability_alive_matrix",
         "plot_kano_better_worse",
         "plot_nps_distribution",
         "plot_segment_sizes",

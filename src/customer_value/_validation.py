@@ -22,6 +22,13 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python object, so messages read ``11.0`` not ``np.float64(11.0)``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def describe_row(index: pd.Index[Any] | Sequence[Any] | None, position: int) -> str:
     """Return ``"row 17 (label 'C042')"`` for the row at ``position``."""
     if index is None:
@@ -29,7 +36,7 @@ def describe_row(index: pd.Index[Any] | Sequence[Any] | None, position: int) -> 
     label = index[position]
     if isinstance(label, (int, np.integer)) and label == position:
         return f"row {position}"
-    return f"row {position} (label {label!r})"
+    return f"row {position} (label {plain(label)!r})"
 
 
 def first_bad(mask: npt.NDArray[np.bool_]) -> int | None:
@@ -114,7 +121,7 @@ def numeric_array(
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: column {name!r} must be numeric; {describe_row(index, pos)} "
-                f"has {name}={raw[pos]!r}"
+                f"has {name}={plain(raw[pos])!r}"
             )
         out = coerced
     else:
@@ -124,7 +131,7 @@ def numeric_array(
         if pos is not None:
             raise InvalidDataError(
                 f"{what}: column {name!r} must be finite (no NaN or inf); "
-                f"{describe_row(index, pos)} has {name}={out[pos]!r}"
+                f"{describe_row(index, pos)} has {name}={plain(out[pos])!r}"
             )
     return out
 
@@ -137,7 +144,7 @@ def check_nonnegative(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {name!r} must be >= 0; {describe_row(index, pos)} has "
-            f"{name}={values[pos]!r}"
+            f"{name}={plain(values[pos])!r}"
         )
 
 
@@ -149,7 +156,7 @@ def check_positive(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {name!r} must be > 0; {describe_row(index, pos)} has "
-            f"{name}={values[pos]!r}"
+            f"{name}={plain(values[pos])!r}"
         )
 
 
@@ -161,7 +168,7 @@ def check_integer(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {name!r} must hold whole numbers; {describe_row(index, pos)} has "
-            f"{name}={values[pos]!r}"
+            f"{name}={plain(values[pos])!r}"
         )
 
 
@@ -179,7 +186,7 @@ def check_in_range(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {name!r} must lie in [{low:g}, {high:g}]; "
-            f"{describe_row(index, pos)} has {name}={values[pos]!r}"
+            f"{describe_row(index, pos)} has {name}={plain(values[pos])!r}"
         )
 
 
@@ -197,8 +204,8 @@ def check_not_greater(
     if pos is not None:
         raise InvalidDataError(
             f"{what}: column {left_name!r} must not exceed {right_name!r}; "
-            f"{describe_row(index, pos)} has {left_name}={left[pos]!r}, "
-            f"{right_name}={right[pos]!r}"
+            f"{describe_row(index, pos)} has {left_name}={plain(left[pos])!r}, "
+            f"{right_name}={plain(right[pos])!r}"
         )
 
 
@@ -228,15 +235,15 @@ def check_scalar(
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise InvalidDataError(f"{name} must be a number, got {value!r}") from None
+        raise InvalidDataError(f"{name} must be a number, got {plain(value)!r}") from None
     if not np.isfinite(x):
-        raise InvalidDataError(f"{name} must be finite, got {value!r}")
+        raise InvalidDataError(f"{name} must be finite, got {plain(value)!r}")
     if low is not None and (x < low or (x == low and not low_inclusive)):
         op = ">=" if low_inclusive else ">"
-        raise InvalidDataError(f"{name} must be {op} {low:g}, got {value!r}")
+        raise InvalidDataError(f"{name} must be {op} {low:g}, got {plain(value)!r}")
     if high is not None and (x > high or (x == high and not high_inclusive)):
         op = "<=" if high_inclusive else "<"
-        raise InvalidDataError(f"{name} must be {op} {high:g}, got {value!r}")
+        raise InvalidDataError(f"{name} must be {op} {high:g}, got {plain(value)!r}")
     return x
 
 
@@ -244,6 +251,6 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
     """Raise unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise InvalidDataError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {plain(value)!r}"
         )
     return value

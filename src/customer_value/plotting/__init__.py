@@ -5,13 +5,25 @@ matplotlib ``Axes``.
 """
 
 from customer_value.plotting._base import MissingExtraError
+from customer_value.plotting._clv import (
+    plot_calibration_purchases_vs_holdout_purchases,
+    plot_cumulative_transactions,
+    plot_frequency_recency_matrix,
+    plot_period_transactions,
+    plot_probability_alive_matrix,
+)
 from customer_value.plotting._segmentation import plot_segment_sizes, plot_value_loyalty_matrix
 from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
 
 __all__ = [
     "MissingExtraError",
+    "plot_calibration_purchases_vs_holdout_purchases",
+    "plot_cumulative_transactions",
+    "plot_frequency_recency_matrix",
     "plot_kano_better_worse",
     "plot_nps_distribution",
+    "plot_period_transactions",
+    "plot_probability_alive_matrix",
     "plot_segment_sizes",
     "plot_value_loyalty_matrix",
 ]

@@ -54,7 +54,11 @@ def _wilson(successes: float, n: float, confidence: float) -> tuple[float, float
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
     half = z / denom * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n))
-    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+    # The exact interval always contains p (and is [0, .] at p = 0, [., 1] at p = 1);
+    # clamp so that rounding in centre - half never moves a bound past p.
+    low = min(p, max(0.0, float(centre - half)))
+    high = max(p, min(1.0, float(centre + half)))
+    return low, high
 
 
 def csat(
