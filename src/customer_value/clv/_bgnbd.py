@@ -25,7 +25,7 @@ _GL400_X, _GL400_W = np.polynomial.legendre.leggauss(400)
 def _distinct(data: Data) -> tuple[FloatArray, Any]:
     """Distinct frequencies and the index of each row into them (cached when fitting)."""
     if "_ux" in data:
-        return data["_ux"], data["_inv"].astype(np.intp)
+        return data["_ux"], data["_ux_inv"].astype(np.intp)
     ux, inv = np.unique(data["frequency"], return_inverse=True)
     return ux, inv.reshape(-1)
 
@@ -137,8 +137,12 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
     _shift: ClassVar[int] = 0
 
     def _augment(self, data: Data) -> Data:
-        ux, inv = np.unique(data["frequency"], return_inverse=True)
-        return {**data, "_ux": ux, "_inv": inv.reshape(-1).astype(np.float64)}
+        extra = {}
+        for column, key in (("frequency", "_ux"), ("recency", "_utx"), ("T", "_uT")):
+            values, inverse = np.unique(data[column], return_inverse=True)
+            extra[key] = values
+            extra[key + "_inv"] = inverse.reshape(-1).astype(np.float64)
+        return {**data, **extra}
 
     def _active(self, x: FloatArray) -> Any:
         """Rows whose likelihood has the second (dropped-after-last-purchase) term."""
@@ -180,15 +184,25 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
             ]
         )[:, inv]
         const, dg_r, da, db, d_const, inv_denom = per_x
-        log_at = np.log(alpha + T)
-        log_gap = log_at - np.log(alpha + tx)
+        if "_uT" in data:  # logs and reciprocals once per distinct T and recency
+            iT, itx = data["_uT_inv"].astype(np.intp), data["_utx_inv"].astype(np.intp)
+            log_at = np.log(alpha + data["_uT"])[iT]
+            inv_at = (1.0 / (alpha + data["_uT"]))[iT]
+            log_atx = np.log(alpha + data["_utx"])[itx]
+            inv_atx = (1.0 / (alpha + data["_utx"]))[itx]
+        else:
+            log_at, inv_at = np.log(alpha + T), 1.0 / (alpha + T)
+            log_atx, inv_atx = np.log(alpha + tx), 1.0 / (alpha + tx)
+        log_gap = log_at - log_atx
         rx = r + x
         d = d_const + rx * log_gap
-        ll = const + r * np.log(alpha) - rx * log_at + np.logaddexp(0.0, d)
-        pi = special.expit(d)  # share of the "dropped out after the last purchase" term
+        # logaddexp(0, d) and expit(d) from one exponential
+        e = np.exp(-np.abs(d))
+        ll = const + r * np.log(alpha) - rx * log_at + np.maximum(d, 0.0) + np.log1p(e)
+        pi = np.where(d >= 0, 1.0, e) / (1.0 + e)  # share of the "dropped out" term
         grad = np.empty((4, x.size))
         grad[0] = dg_r + np.log(alpha) - log_at + pi * log_gap
-        grad[1] = r / alpha - rx / (alpha + T) + pi * rx * (1.0 / (alpha + T) - 1.0 / (alpha + tx))
+        grad[1] = r / alpha - rx * inv_at + pi * rx * (inv_at - inv_atx)
         grad[2] = da + pi / a
         grad[3] = db - pi * inv_denom
         return ll, grad.T
@@ -325,7 +339,7 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
 
     Notes
     -----
-    Likelihood (Batislam et al. 2007, eq. 5; the same form as ``lifetimes``):
+    Likelihood (Batislam et al. 2007; the same form as ``lifetimes``):
 
     .. math::
 
