@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_value.clv import BetaGeoModel
+from customer_value.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
 from customer_value.data import summarize_transactions
 from customer_value.datasets import load_cdnow_transactions
 from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
@@ -42,6 +42,17 @@ def main() -> None:
     )
     print("\nTop 10 customers by expected purchases in the next 39 weeks:")
     print(forecast.nlargest(10, "expected_purchases_39w").round(2).to_string())
+
+    # Value: spend model + CLV. The horizon is in the model's unit (weeks); the
+    # discount rate is stated per year and converted to weeks inside.
+    spend_model = GammaGammaModel().fit(summary)
+    forecast["clv_12m"] = customer_lifetime_value(
+        model, spend_model, summary, horizon=52, discount_rate=0.10, discount_period="year"
+    )
+    print("\nCLV over the next 12 months (10% a year), top 10 customers:")
+    columns = ["frequency", "recency", "T", "monetary_value", "clv_12m"]
+    print(forecast.nlargest(10, "clv_12m")[columns].round(2).to_string())
+    print(f"Total 12-month value of {len(forecast):,} customers: ${forecast['clv_12m'].sum():,.0f}")
 
     segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
     counts = segments.groupby(["segment", "segment_label"], observed=True).size()

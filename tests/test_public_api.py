@@ -26,9 +26,19 @@ PINNED: dict[str, set[str]] = {
         "summarize_transactions",
     },
     "customer_value.clv": {
+        "BetaGeoBetaBinomModel",
         "BetaGeoModel",
+        "GammaGammaModel",
         "ModifiedBetaGeoModel",
         "ParetoNBDModel",
+        "ShiftedBetaGeoModel",
+        "SpendCorrelation",
+        "UNITS_PER_YEAR",
+        "cohort_from_survivors",
+        "continuous_discount_rate",
+        "customer_lifetime_value",
+        "frequency_spend_correlation",
+        "units_per_year",
     },
     "customer_value.data": {
         "calibration_holdout_split",
@@ -90,6 +100,7 @@ PINNED: dict[str, set[str]] = {
         "plot_kano_better_worse",
         "plot_nps_distribution",
         "plot_segment_sizes",
+        "plot_survival_curve",
         "plot_value_loyalty_matrix",
     },
     "customer_value.segmentation": {

@@ -329,6 +329,14 @@ class SpendCorrelation:
         Two-sided p-value of the test of zero correlation.
     n : int
         Number of customers used.
+
+    Examples
+    --------
+    >>> from customer_value.clv import frequency_spend_correlation
+    >>> from customer_value.datasets import load_cdnow_summary
+    >>> result = frequency_spend_correlation(load_cdnow_summary())
+    >>> round(result.correlation, 2), result.n
+    (0.11, 946)
     """
 
     correlation: float

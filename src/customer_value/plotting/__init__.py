@@ -14,6 +14,7 @@ from customer_value.plotting._clv import (
 )
 from customer_value.plotting._segmentation import plot_segment_sizes, plot_value_loyalty_matrix
 from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
+from customer_value.plotting._value import plot_survival_curve
 
 __all__ = [
     "MissingExtraError",
@@ -25,5 +26,6 @@ __all__ = [
     "plot_period_transactions",
     "plot_probability_alive_matrix",
     "plot_segment_sizes",
+    "plot_survival_curve",
     "plot_value_loyalty_matrix",
 ]
