@@ -57,6 +57,7 @@ from customer_value.loyalty._engine import (
     points_for_event,
     points_for_transactions,
 )
+from customer_value.loyalty._ledger import Balance, ImportSummary, Ledger, LedgerReceipt
 from customer_value.loyalty._program import (
     BirthdayBonus,
     CategoryMultiplier,
@@ -71,23 +72,32 @@ from customer_value.loyalty._program import (
     Tier,
     TierPolicy,
 )
+from customer_value.loyalty._stores import MemoryStore, SQLiteStore, Store, StoreTransaction
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
 
 __all__ = [
     "POINTS_COLUMNS",
+    "Balance",
     "BirthdayBonus",
     "CategoryMultiplier",
     "EarnRule",
     "EligibleAmount",
     "ExpiryPolicy",
     "FirstPurchaseBonus",
+    "ImportSummary",
+    "Ledger",
+    "LedgerReceipt",
     "MemberState",
+    "MemoryStore",
     "PointsResult",
     "Program",
     "Promotion",
     "PurchaseEvent",
     "ReferralBonus",
     "ReturnPolicy",
+    "SQLiteStore",
+    "Store",
+    "StoreTransaction",
     "Tier",
     "TierPolicy",
     "TierStatus",
