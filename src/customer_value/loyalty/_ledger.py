@@ -37,6 +37,13 @@ __all__ = ["Balance", "ImportSummary", "Ledger", "LedgerReceipt"]
 _LOG = get_logger("loyalty.ledger")
 _NS_PER_DAY = 86_400 * 10**9
 _EXPIRING_DAYS = 30
+_START_COLUMNS = (
+    "tier",
+    "birth_month",
+    "referred_by",
+    "qualifying_purchases",
+    "birthday_bonus_year",
+)
 
 
 @dataclass(frozen=True)
@@ -1360,21 +1367,26 @@ class Ledger:
         frame = as_frame(transactions, what="transactions")
         require_columns(frame, [member_id_col, timestamp_col, subtotal_col], what="transactions")
         program = self.program
-        stored = self.store.members_frame()
+        # members' starting state, frozen at the first run so that a rerun after a crash
+        # prices the remaining chunks exactly as the first run did
+        start_key = f"{key}#start"
+        with self.store.transaction() as txn:
+            snapshot = txn.idempotency_get(start_key)
+        start_json: str | None = None
+        if snapshot is not None:
+            records = json.loads(snapshot[1])
+        else:
+            wanted = frame[member_id_col].astype(str).unique().tolist()
+            with self.store.transaction() as txn:
+                states = txn.members_get(wanted)
+            records = {
+                m: {c: st.get(c) for c in _START_COLUMNS} for m, st in sorted(states.items())
+            }
+            start_json = json.dumps(records, sort_keys=True)
         members = None
-        if len(stored):
-            keep = [
-                c
-                for c in (
-                    "tier",
-                    "birth_month",
-                    "referred_by",
-                    "qualifying_purchases",
-                    "birthday_bonus_year",
-                )
-                if c in stored.columns
-            ]
-            members = stored[keep]
+        if records:
+            members = pd.DataFrame.from_dict(records, orient="index")
+            members = members.astype({"qualifying_purchases": "int64"})
         priced = points_for_transactions(
             program,
             frame,
@@ -1418,9 +1430,10 @@ class Ledger:
                 stop = min(start + chunk_size, n)
                 sl = slice(start, stop)
                 digest = hashlib.sha256()
-                for arr in (at_sorted[sl], points[sl], eligible[sl]):
+                for arr in (at_sorted[sl], eligible[sl]):
                     digest.update(np.ascontiguousarray(arr).tobytes())
                 digest.update("\x1f".join(member_ids[sl].tolist()).encode())
+                digest.update("\x1f".join(map(str, tx_ids[sl].tolist())).encode())
                 fingerprint = digest.hexdigest()
                 chunk_key = f"{key}#{number}"
                 with self.store.transaction() as txn:
@@ -1449,6 +1462,8 @@ class Ledger:
                         available_ns[sl],
                         np.where(never[sl], -1, expires_int[sl]),
                     )
+                    if number == 0 and start_json is not None:
+                        txn.idempotency_put(start_key, "start", start_json, int(at_sorted[0]))
                     txn.idempotency_put(
                         chunk_key,
                         fingerprint,
