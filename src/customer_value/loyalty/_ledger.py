@@ -66,6 +66,13 @@ class Balance:
     lifetime_earned : int
         Points credited by earn entries (purchases, bonuses, referrals), before
         redemptions, expiries and clawbacks; reversed earns are deducted.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), MemoryStore())
+    >>> ledger.balance("nobody", at="2024-01-01").available
+    0
     """
 
     member_id: str
@@ -97,6 +104,14 @@ class LedgerReceipt:
     shortfall : int, default 0
         Points a clawback or reversal could not take back (program without
         negative balances).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), MemoryStore())
+    >>> receipt = ledger.adjust("m1", 5, at="2024-01-01", idempotency_key="a")
+    >>> receipt.operation, receipt.points, receipt.entry_ids
+    ('adjust', 5, (1,))
     """
 
     operation: str
@@ -146,6 +161,12 @@ class ImportSummary:
         Chunks in the import (each one store transaction).
     replayed_chunks : int
         Chunks already written by an earlier run with the same key (skipped).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import ImportSummary
+    >>> ImportSummary(events=10, points=500, chunks=1, replayed_chunks=0).points
+    500
     """
 
     events: int

@@ -130,6 +130,15 @@ class StoreTransaction(ABC):
     Obtained from :meth:`Store.transaction`; everything done through it is
     committed together when the ``with`` block ends normally and discarded when
     it raises.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import MemoryStore
+    >>> store = MemoryStore()
+    >>> with store.transaction() as txn:
+    ...     txn.member_put("m1", {"debt": 0})
+    >>> list(store.members_frame().index)
+    ['m1']
     """
 
     @abstractmethod
@@ -249,6 +258,12 @@ class Store(ABC):
     A store owns durability and isolation: :meth:`transaction` yields a
     :class:`StoreTransaction` whose changes become visible all together or not
     at all. The read methods see committed data only.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import MemoryStore, Store
+    >>> isinstance(MemoryStore(), Store)
+    True
     """
 
     @abstractmethod

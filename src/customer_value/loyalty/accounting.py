@@ -80,6 +80,12 @@ class PriceAllocation:
         Contract liability for the points (deferred revenue).
     points_share : Decimal
         ``points_standalone_value / (product_standalone_value + points_standalone_value)``.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty.accounting import allocate_transaction_price
+    >>> allocate_transaction_price(1000, 100, decimals=2).points
+    Decimal('90.91')
     """
 
     product: Decimal
@@ -372,6 +378,15 @@ class PointsLiability:
         Transaction price allocated per point expected to be redeemed.
     liability : Decimal
         ``expected_redemptions * value_per_point``, rounded.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> from customer_value.loyalty.accounting import points_liability
+    >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), MemoryStore())
+    >>> _ = ledger.adjust("m1", 200, at="2024-01-01", idempotency_key="a")
+    >>> points_liability(ledger, "2024-12-31", value_per_point="0.5").liability
+    Decimal('100.00')
     """
 
     at: pd.Timestamp
