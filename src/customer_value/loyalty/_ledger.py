@@ -1516,6 +1516,19 @@ class Ledger:
         expires: np.ndarray[Any, Any],
     ) -> int:
         uniq, inverse = np.unique(member_ids.astype(str), return_inverse=True)
+        # write each member's rows together (still in time order within the member): the
+        # member-keyed indexes are then filled page by page instead of at random
+        order = np.argsort(inverse, kind="stable")
+        inverse = inverse[order]
+        member_ids, at, points, earn_points = (
+            member_ids[order],
+            at[order],
+            points[order],
+            earn_points[order],
+        )
+        eligible, qualifies, birthday = eligible[order], qualifies[order], birthday[order]
+        ref_ids, ref_points, tx_ids = ref_ids[order], ref_points[order], tx_ids[order]
+        available, expires = available[order], expires[order]
         referrers = [str(r) for r, p in zip(ref_ids, ref_points, strict=True) if p > 0]
         states = txn.members_get([*uniq.tolist(), *referrers])
         remaining = points.copy()
@@ -1563,7 +1576,7 @@ class Ledger:
         counts = np.bincount(inverse, weights=qualifies, minlength=len(uniq)).astype(np.int64)
         earned = np.bincount(inverse, weights=points, minlength=len(uniq)).astype(np.int64)
         last_pos = np.zeros(len(uniq), dtype=np.int64)
-        last_pos[inverse] = np.arange(len(at))  # rows are time-ordered: the last write wins
+        last_pos[inverse] = np.arange(len(at))  # time-ordered per member: last write wins
         last_day = day[last_pos][inverse] == day
         last_month = month[last_pos][inverse] == month
         day_pts = np.bincount(inverse, weights=earn_points * last_day, minlength=len(uniq))

@@ -948,11 +948,15 @@ class SQLiteStore(Store):
         Seconds a writer waits for the lock held by another connection.
     retries : int, default 20
         Extra attempts at ``BEGIN IMMEDIATE`` after a busy error.
+    cache_mb : float, default 64
+        SQLite page cache of this connection, in MiB (bulk imports into a large
+        ledger slow down sharply when the indexes do not fit).
 
     Raises
     ------
     InvalidDataError
-        Bad ``synchronous`` or negative ``busy_timeout``/``retries``.
+        Bad ``synchronous``, negative ``busy_timeout``/``retries``, or
+        ``cache_mb <= 0``.
     CustomerValueError
         The file's schema version is newer than this library knows.
 
@@ -976,6 +980,7 @@ class SQLiteStore(Store):
         synchronous: str = "FULL",
         busy_timeout: float = 30.0,
         retries: int = 20,
+        cache_mb: float = 64,
     ) -> None:
         sync = str(synchronous).upper()
         if sync not in _SYNCHRONOUS:
@@ -986,6 +991,8 @@ class SQLiteStore(Store):
             raise InvalidDataError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidDataError(f"retries must be an integer >= 0, got {retries!r}")
+        if not cache_mb > 0:
+            raise InvalidDataError(f"cache_mb must be > 0, got {cache_mb!r}")
         self.path = str(path)
         self.synchronous = sync
         self.busy_timeout = float(busy_timeout)
@@ -999,6 +1006,7 @@ class SQLiteStore(Store):
         self._retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
         con.execute(f"PRAGMA synchronous = {sync}")
         con.execute("PRAGMA foreign_keys = ON")
+        con.execute(f"PRAGMA cache_size = {-int(cache_mb * 1024)}")
         self._migrate()
 
     def __repr__(self) -> str:
