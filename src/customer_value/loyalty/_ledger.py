@@ -1572,7 +1572,7 @@ class Ledger:
             state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
         # members' engine counters after the chunk (vectorised per member)
         day = at // _NS_PER_DAY
-        month = pd.DatetimeIndex(at.view("datetime64[ns]")).to_period("M").asi8
+        month = at.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
         counts = np.bincount(inverse, weights=qualifies, minlength=len(uniq)).astype(np.int64)
         earned = np.bincount(inverse, weights=points, minlength=len(uniq)).astype(np.int64)
         last_pos = np.zeros(len(uniq), dtype=np.int64)
@@ -1585,24 +1585,41 @@ class Ledger:
         bday_last = np.full(len(uniq), -1, dtype=np.int64)
         has_bday = birthday > 0
         np.maximum.at(bday_last, inverse[has_bday], bday_year[has_bday])
-        for pos, member in enumerate(uniq.tolist()):
-            state = states.setdefault(member, _new_state())
-            previous = state["last_purchase_at"]
-            last_at = int(at[last_pos[pos]])
-            same_day = previous is not None and previous // _NS_PER_DAY == day[last_pos[pos]]
-            same_month = previous is not None and (
-                pd.Timestamp(previous, unit="ns").to_period("M").ordinal == month[last_pos[pos]]
-            )
-            state["qualifying_purchases"] = int(state["qualifying_purchases"]) + int(counts[pos])
+        members = uniq.tolist()
+        for member in members:
+            states.setdefault(member, _new_state())
+        previous = np.array(
+            [
+                -1 if states[m]["last_purchase_at"] is None else states[m]["last_purchase_at"]
+                for m in members
+            ],
+            dtype=np.int64,
+        )
+        known = previous >= 0
+        prev_day = np.where(known, previous // _NS_PER_DAY, -1)
+        prev_month = previous.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+        same_day = (known & (prev_day == day[last_pos])).tolist()
+        same_month = (known & (prev_month == month[last_pos])).tolist()
+        rows = zip(
+            members,
+            at[last_pos].tolist(),
+            counts.tolist(),
+            day_pts.astype(np.int64).tolist(),
+            month_pts.astype(np.int64).tolist(),
+            bday_last.tolist(),
+            earned.tolist(),
+            same_day,
+            same_month,
+            strict=True,
+        )
+        for member, last_at, n_qual, on_day, in_month, bday, gained, s_day, s_month in rows:
+            state = states[member]
+            state["qualifying_purchases"] = int(state["qualifying_purchases"]) + n_qual
             state["last_purchase_at"] = last_at
-            state["points_on_day"] = int(day_pts[pos]) + (
-                int(state["points_on_day"]) if same_day else 0
-            )
-            state["points_in_month"] = int(month_pts[pos]) + (
-                int(state["points_in_month"]) if same_month else 0
-            )
-            if bday_last[pos] >= 0:
-                state["birthday_bonus_year"] = int(bday_last[pos])
-            state["lifetime_earned"] = int(state["lifetime_earned"]) + int(earned[pos])
+            state["points_on_day"] = on_day + (int(state["points_on_day"]) if s_day else 0)
+            state["points_in_month"] = in_month + (int(state["points_in_month"]) if s_month else 0)
+            if bday >= 0:
+                state["birthday_bonus_year"] = bday
+            state["lifetime_earned"] = int(state["lifetime_earned"]) + gained
         txn.members_put(states)
         return int(points.sum()) + int(ref_points.sum())
