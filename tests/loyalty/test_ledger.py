@@ -8,8 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import hypothesis.strategies as st
 import pandas as pd
 import pytest
+from hypothesis import given
 from ledger_checks import check_invariants
 
 from customer_value.errors import (
@@ -24,7 +26,9 @@ from customer_value.loyalty import (
     PurchaseEvent,
     SQLiteStore,
     Store,
+    expiry_date,
 )
+from customer_value.loyalty._ledger import _expiry_ns
 
 BASE: dict[str, Any] = {
     "name": "shop",
@@ -348,3 +352,25 @@ def test_constructor_checks_types() -> None:
 def test_unknown_member_has_zero_balance(store: Store) -> None:
     b = make(store).balance("ghost", at=dt.datetime(2024, 1, 1))
     assert (b.available, b.pending, b.expiring_30d, b.lifetime_earned) == (0, 0, 0, 0)
+
+
+@given(
+    at=st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31)),
+    months=st.integers(1, 120),
+    clamp=st.booleans(),
+)
+def test_fast_expiry_equals_engine_expiry_date(at: dt.datetime, months: int, clamp: bool) -> None:
+    program = Program.from_dict(
+        {"name": "p", "base_rate": "1", "expiry": {"months": months, "clamp_to_month_end": clamp}}
+    )
+    ts = pd.Timestamp(at)
+    assert _expiry_ns(program, int(ts.value)) == int(expiry_date(program, ts).value)
+
+
+def test_fast_expiry_at_month_ends() -> None:
+    program = Program.from_dict({"name": "p", "base_rate": "1", "expiry": {"months": 1}})
+    for day in ("2024-01-31 13:45:10.123456789", "2023-01-31", "2024-03-31", "2024-12-31 23:59"):
+        ts = pd.Timestamp(day)
+        assert _expiry_ns(program, int(ts.value)) == int(expiry_date(program, ts).value)
+    never = Program.from_dict({"name": "p", "base_rate": "1"})
+    assert _expiry_ns(never, 0) is None

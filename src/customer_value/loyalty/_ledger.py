@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -23,7 +25,6 @@ from customer_value.loyalty._engine import (
     advance_state,
     clawback_points,
     evaluate_tier,
-    expiry_date,
     expiry_dates,
     points_for_event,
     points_for_transactions,
@@ -218,6 +219,35 @@ def _fingerprint(operation: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def _expiry_ns(program: Program, at: int) -> int | None:
+    """:func:`~customer_value.loyalty.expiry_date` in integer nanoseconds, without pandas.
+
+    Same rule (calendar months with the day clamped to the month's length, clock
+    time kept; with ``clamp_to_month_end`` midnight starting the next month), an
+    order of magnitude cheaper per call on the single-operation hot path.
+    """
+    months = program.expiry.months
+    if months is None:
+        return None
+    days, time_of_day = divmod(at, _NS_PER_DAY)
+    day = dt.date.fromordinal(_EPOCH_ORDINAL + days)
+    target = _add_months(day, months)
+    if program.expiry.clamp_to_month_end:
+        following = _add_months(target.replace(day=1), 1)
+        return (following.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
+    return (target.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY + time_of_day
+
+
 def _new_state() -> dict[str, Any]:
     return {
         "birth_month": None,
@@ -326,8 +356,7 @@ class Ledger:
         return receipt
 
     def _expires(self, at: int) -> int | None:
-        when = expiry_date(self.program, pd.Timestamp(at, unit="ns"))
-        return None if when is None else int(when.value)
+        return _expiry_ns(self.program, at)
 
     def _credit(
         self,
