@@ -1067,9 +1067,15 @@ class SQLiteStore(Store):
             try:
                 yield _SQLiteTransaction(con)
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # SQLite may already have rolled back (disk full ...)
+                    con.execute("ROLLBACK")
                 raise
-            self._retry(lambda: con.execute("COMMIT"))
+            try:
+                self._retry(lambda: con.execute("COMMIT"))
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
