@@ -1147,7 +1147,10 @@ class Ledger:
             The member (an unknown member has a zero balance).
         at : datetime-like, optional
             The instant (default: now). Lots expired by ``at`` are not counted
-            even before :meth:`expire_due` has run.
+            even before :meth:`expire_due` has run. ``at`` classifies the lots as
+            they stand now (pending, spendable, expiring); it does not undo
+            entries written after ``at`` (for the balance as it was, use the
+            running ``balance`` of :meth:`history`).
 
         Returns
         -------
