@@ -45,6 +45,7 @@ Points are ``int``; money and multipliers are :class:`decimal.Decimal` (the
 vectorised engine works in integer minor units); floats are never used for money.
 """
 
+from customer_value.loyalty import accounting
 from customer_value.loyalty._engine import (
     POINTS_COLUMNS,
     advance_state,
@@ -57,6 +58,7 @@ from customer_value.loyalty._engine import (
     points_for_event,
     points_for_transactions,
 )
+from customer_value.loyalty._ledger import Balance, ImportSummary, Ledger, LedgerReceipt
 from customer_value.loyalty._program import (
     BirthdayBonus,
     CategoryMultiplier,
@@ -71,26 +73,38 @@ from customer_value.loyalty._program import (
     Tier,
     TierPolicy,
 )
+from customer_value.loyalty._reports import FLOW_COLUMNS, points_flow, redemption_rate, tier_report
+from customer_value.loyalty._stores import MemoryStore, SQLiteStore, Store, StoreTransaction
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
 
 __all__ = [
+    "FLOW_COLUMNS",
     "POINTS_COLUMNS",
+    "Balance",
     "BirthdayBonus",
     "CategoryMultiplier",
     "EarnRule",
     "EligibleAmount",
     "ExpiryPolicy",
     "FirstPurchaseBonus",
+    "ImportSummary",
+    "Ledger",
+    "LedgerReceipt",
     "MemberState",
+    "MemoryStore",
     "PointsResult",
     "Program",
     "Promotion",
     "PurchaseEvent",
     "ReferralBonus",
     "ReturnPolicy",
+    "SQLiteStore",
+    "Store",
+    "StoreTransaction",
     "Tier",
     "TierPolicy",
     "TierStatus",
+    "accounting",
     "advance_state",
     "available_at",
     "clawback_points",
@@ -98,6 +112,9 @@ __all__ = [
     "evaluate_tiers",
     "expiry_date",
     "expiry_dates",
+    "points_flow",
     "points_for_event",
     "points_for_transactions",
+    "redemption_rate",
+    "tier_report",
 ]

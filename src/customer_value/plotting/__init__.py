@@ -12,6 +12,7 @@ from customer_value.plotting._clv import (
     plot_period_transactions,
     plot_probability_alive_matrix,
 )
+from customer_value.plotting._loyalty import plot_points_flow, plot_tier_report
 from customer_value.plotting._segmentation import plot_segment_sizes, plot_value_loyalty_matrix
 from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
 from customer_value.plotting._value import plot_survival_curve
@@ -23,9 +24,11 @@ __all__ = [
     "plot_frequency_recency_matrix",
     "plot_kano_better_worse",
     "plot_nps_distribution",
+    "plot_points_flow",
     "plot_period_transactions",
     "plot_probability_alive_matrix",
     "plot_segment_sizes",
     "plot_survival_curve",
+    "plot_tier_report",
     "plot_value_loyalty_matrix",
 ]
