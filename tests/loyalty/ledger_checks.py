@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from customer_value.loyalty import Ledger
@@ -37,3 +38,18 @@ def check_invariants(ledger: Ledger) -> None:
         sub = entries[entries["kind"] == kind]
         got = sub["entry_id"].map(traced).fillna(0).astype("int64")
         assert (got == -sub["points"]).all(), kind
+
+
+def import_table() -> pd.DataFrame:
+    """The bulk-import table of the SIGKILL test (also imported by its child process)."""
+    rng = np.random.default_rng(7)
+    n = 60_000
+    return pd.DataFrame(
+        {
+            "member_id": rng.integers(0, 3000, n).astype(str),
+            "timestamp": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(np.sort(rng.integers(0, 300 * 86400, n)), unit="s"),
+            "subtotal": rng.integers(1, 5000, n),
+            "transaction_id": [f"T{i}" for i in range(n)],
+        }
+    )

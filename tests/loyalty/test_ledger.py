@@ -12,7 +12,6 @@ import hypothesis.strategies as st
 import pandas as pd
 import pytest
 from hypothesis import given
-from ledger_checks import check_invariants
 
 from customer_value.errors import (
     IdempotencyConflictError,
@@ -29,6 +28,8 @@ from customer_value.loyalty import (
     expiry_date,
 )
 from customer_value.loyalty._ledger import _expiry_ns
+
+from .ledger_checks import check_invariants
 
 BASE: dict[str, Any] = {
     "name": "shop",

@@ -9,10 +9,11 @@ import hypothesis.strategies as st
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from ledger_checks import check_invariants
 
 from customer_value.errors import InsufficientPointsError, InvalidDataError
 from customer_value.loyalty import Ledger, MemoryStore, Program, PurchaseEvent
+
+from .ledger_checks import check_invariants
 
 MEMBERS = ("a", "b", "c")
 KINDS_IN = {"earn", "adjust"}

@@ -15,12 +15,12 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from ledger_checks import check_invariants
 
 from customer_value.loyalty import Ledger, MemoryStore, Program, SQLiteStore
+
+from .ledger_checks import check_invariants, import_table
 
 pytestmark = pytest.mark.skipif(
     not hasattr(signal, "SIGKILL"), reason="needs POSIX signals (SIGKILL)"
@@ -116,26 +116,12 @@ IMPORT_SCRIPT = textwrap.dedent(
     import pandas as pd
     from customer_value.loyalty import Ledger, Program, SQLiteStore
     sys.path.insert(0, sys.argv[2])
-    from test_reliability import import_table
+    from ledger_checks import import_table
     ledger = Ledger(Program.from_dict({program}), SQLiteStore(sys.argv[1]))
     ledger.import_transactions(import_table(), idempotency_key="bulk", chunk_size=2000)
     print("finished", flush=True)
     """
 ).format(program=repr({**PROGRAM, "earn_rules": [{"type": "first_purchase", "points": 25}]}))
-
-
-def import_table() -> pd.DataFrame:
-    rng = np.random.default_rng(7)
-    n = 60_000
-    return pd.DataFrame(
-        {
-            "member_id": rng.integers(0, 3000, n).astype(str),
-            "timestamp": pd.Timestamp("2024-01-01")
-            + pd.to_timedelta(np.sort(rng.integers(0, 300 * 86400, n)), unit="s"),
-            "subtotal": rng.integers(1, 5000, n),
-            "transaction_id": [f"T{i}" for i in range(n)],
-        }
-    )
 
 
 def test_sigkill_during_bulk_import_then_resume(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def plot_points_flow(flow: pd.DataFrame, *, ax: Any = None, outstanding: bool = 
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from customer_value.loyalty import Ledger, MemoryStore, Program, points_flow
-    >>> from customer_value.plotting._loyalty import plot_points_flow
+    >>> from customer_value.plotting import plot_points_flow
     >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), MemoryStore())
     >>> _ = ledger.adjust("m1", 100, at="2024-01-05", idempotency_key="a")
     >>> _ = ledger.redeem("m1", 30, at="2024-03-01", idempotency_key="r")
@@ -128,7 +128,7 @@ def plot_tier_report(report: pd.DataFrame, *, ax: Any = None) -> Any:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
-    >>> from customer_value.plotting._loyalty import plot_tier_report
+    >>> from customer_value.plotting import plot_tier_report
     >>> report = pd.DataFrame({"members": [120, 30], "points": [5000, 9000]},
     ...                       index=pd.Index(["silver", "gold"], name="tier"))
     >>> len(plot_tier_report(report).patches)
