@@ -22,6 +22,8 @@ from customer_value.errors import InvalidDataError
 
 __all__ = ["ContactPlan", "cap_contacts"]
 
+_REPORT_COLUMNS = ("planned", "exempt", "kept", "dropped", "customers_capped")
+
 
 @dataclass(frozen=True, eq=False)
 class ContactPlan:
@@ -60,6 +62,15 @@ class ContactPlan:
             f"ContactPlan(kept={len(self.kept)}, dropped={len(self.dropped)}, "
             f"max_per_period={self.max_per_period})"
         )
+
+
+def _empty_plan(frame: pd.DataFrame, cap: int) -> ContactPlan:
+    dropped = frame.assign(period="", reason="", rank_in_period=0, reason_text="")
+    report = pd.DataFrame(
+        {c: np.zeros(0, dtype=np.int64) for c in _REPORT_COLUMNS},
+        index=pd.Index([], name="period"),
+    )
+    return ContactPlan(kept=frame, dropped=dropped, report=report, max_per_period=cap)
 
 
 def cap_contacts(
@@ -140,11 +151,15 @@ def cap_contacts(
     cap = int(cap_f)
     if cap != cap_f:
         raise InvalidDataError(f"max_per_period must be a whole number, got {max_per_period!r}")
-    frame = as_frame(planned, what=what)
+    # an empty plan is valid (capping is idempotent, also on a plan with nothing left)
+    empty = isinstance(planned, pd.DataFrame) and len(planned) == 0
+    frame = planned if empty else as_frame(planned, what=what)
     columns = [customer_id_col, datetime_col]
     if priority_col is not None:
         columns.append(priority_col)
     require_columns(frame, columns, what=what)
+    if empty:
+        return _empty_plan(frame, cap)
     ns = timestamps_ns(frame, datetime_col, what=what)
     codes, _ = customer_codes(frame, customer_id_col, what=what)
     periods = period_numbers(ns, period)

@@ -45,9 +45,10 @@ def as_boolean(values: Any, name: str, *, index: pd.Index[Any] | None = None) ->
         bad = np.ones(raw.shape, dtype=np.bool_)
     pos = first_bad(bad)
     if pos is not None:
+        value = raw[pos].item() if isinstance(raw[pos], np.generic) else raw[pos]
         raise InvalidDataError(
             f"{name} must be boolean (True/False or 0/1); {describe_row(index, pos)} has "
-            f"{name}={raw[pos]!r}"
+            f"{name}={value!r}"
         )
     return raw.astype(np.bool_)
 

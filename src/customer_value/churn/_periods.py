@@ -47,7 +47,8 @@ def period_numbers(ns: IntArray, alias: str) -> IntArray:
     if key == "D":
         return np.floor_divide(ns, _NS_PER_DAY)
     if key in {"W", "W-SUN"}:
-        return np.floor_divide(ns - _WEEK_ORIGIN_NS, 7 * _NS_PER_DAY)
+        # pandas numbers the week of 1969-12-29 .. 1970-01-04 as 1, not 0
+        return np.floor_divide(ns - _WEEK_ORIGIN_NS, 7 * _NS_PER_DAY) + 1
     if key in {"M", "Q", "Y", "A", "Y-DEC", "A-DEC", "Q-DEC"}:
         months = ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
         if key == "M":

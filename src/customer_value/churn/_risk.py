@@ -40,6 +40,13 @@ class AliveModel(Protocol):
 
     ``customer_value.clv.BetaGeoModel``, ``ModifiedBetaGeoModel`` and ``ParetoNBDModel``
     fulfil it; any object with these two methods does.
+
+    Examples
+    --------
+    >>> from customer_value.churn import AliveModel
+    >>> from customer_value.clv import BetaGeoModel
+    >>> isinstance(BetaGeoModel(), AliveModel)
+    True
     """
 
     def probability_alive(self, data: Any = None) -> pd.Series:
@@ -51,7 +58,18 @@ class AliveModel(Protocol):
 
 @runtime_checkable
 class SpendModel(Protocol):
-    """What :func:`churn_risk` needs from a spend model (``GammaGammaModel`` fulfils it)."""
+    """What :func:`churn_risk` needs from a spend model (``GammaGammaModel`` fulfils it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from customer_value.churn import SpendModel
+    >>> class FixedSpend:
+    ...     def expected_spend(self, data=None):
+    ...         return pd.Series(35.0, index=pd.DataFrame(data).index)
+    >>> isinstance(FixedSpend(), SpendModel)
+    True
+    """
 
     def expected_spend(self, data: Any = None) -> pd.Series:
         """Expected spend per transaction per customer, indexed like ``data``."""
@@ -82,8 +100,9 @@ def _model_series(result: Any, name: str, index: pd.Index[Any] | None) -> pd.Ser
         missing = index.difference(result.index)
         if len(missing):
             raise InvalidDataError(
-                f"{name} has no value for customer {missing[0]!r} ({len(missing)} customer(s) "
-                "missing): pass data= covering the same customers to both models"
+                f"{name} has no value for customer {missing.tolist()[0]!r} "
+                f"({len(missing)} customer(s) missing): pass data= covering the same "
+                "customers to both models"
             )
         result = result.reindex(index)
     values = numeric_array(result.to_numpy(), name, index=result.index, what=name)
@@ -253,7 +272,7 @@ def recency_risk(
     DataFrame
         Indexed like ``summary``: ``time_since_last`` (``T - recency``), ``typical_gap``,
         ``gap_source`` (``"own"`` or ``"population"``), ``lateness``
-        (``time_since_last / typical_gap``), ``late`` (bool) and ``risk_score`` in [0, 1)
+        (``time_since_last / typical_gap``), ``late`` (bool) and ``risk_score`` in [0, 1]
         (above 0.5 exactly when late), usable wherever a churn score is expected.
 
     Raises
@@ -271,7 +290,7 @@ def recency_risk(
 
     .. math:: \\text{risk\\_score} = \\frac{\\text{lateness}}{\\text{lateness} + \\text{factor}},
 
-    a monotone map to [0, 1) that crosses 0.5 where the rule flags the customer.
+    a monotone map to [0, 1] that crosses 0.5 where the rule flags the customer.
     This is the "hiatus" heuristic that Wübben & von Wangenheim (2008) found hard to
     beat by the stochastic models for managerial classification.
 
@@ -301,16 +320,20 @@ def recency_risk(
     for name, arr in (("frequency", x), ("recency", tx), ("T", T)):
         check_nonnegative(arr, name, index=frame.index, what=what)
     check_not_greater(tx, T, "recency", "T", index=frame.index, what=what)
-    own = (x > 0) & (tx > 0)
-    if not own.any():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own_gap = np.where(x > 0, tx / np.where(x > 0, x, 1.0), 0.0)
+    own = own_gap > 0  # a gap that underflows to 0 counts as no gap of one's own
+    population_gap = float(tx[own].sum() / x[own].sum()) if own.any() else 0.0
+    if population_gap <= 0:
         raise InvalidDataError(
             f"{what}: no customer has a repeat purchase (frequency > 0 with recency > 0), so "
             "the population gap between purchases is undefined"
         )
-    population_gap = float(tx[own].sum() / x[own].sum())
-    gap = np.where(own, tx / np.where(own, x, 1.0), population_gap)
+    gap = np.where(own, own_gap, population_gap)
     since = T - tx
-    lateness = since / gap
+    # a denormal own gap would overflow: cap at the largest float (valid input stays finite)
+    with np.errstate(over="ignore"):
+        lateness = np.minimum(since / gap, np.finfo(np.float64).max)
     return pd.DataFrame(
         {
             "time_since_last": since,
@@ -318,7 +341,9 @@ def recency_risk(
             "gap_source": np.where(own, "own", "population"),
             "lateness": lateness,
             "late": lateness > k,
-            "risk_score": lateness / (lateness + k),
+            "risk_score": np.divide(
+                since, since + k * gap, out=np.zeros_like(since), where=since > 0
+            ),
         },
         index=frame.index,
     )
