@@ -3,10 +3,40 @@
 ``BetaGeoModel`` (BG/NBD), ``ModifiedBetaGeoModel`` (MBG/NBD) and ``ParetoNBDModel``
 take the per-customer summary of :func:`customer_value.data.summarize_transactions`
 (``frequency``, ``recency``, ``T``) and predict future purchases and the probability that
-each customer is still active.
+each customer is still active. ``GammaGammaModel`` models spend and
+:func:`customer_lifetime_value` combines both into discounted values with explicit time
+units. ``BetaGeoBetaBinomModel`` (BG/BB) covers discrete purchase opportunities and
+``ShiftedBetaGeoModel`` (sBG) contractual renewals.
 """
 
+from customer_value.clv._bgbb import BetaGeoBetaBinomModel
 from customer_value.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+from customer_value.clv._clv import (
+    UNITS_PER_YEAR,
+    continuous_discount_rate,
+    customer_lifetime_value,
+    units_per_year,
+)
+from customer_value.clv._gamma_gamma import (
+    GammaGammaModel,
+    SpendCorrelation,
+    frequency_spend_correlation,
+)
 from customer_value.clv._pareto_nbd import ParetoNBDModel
+from customer_value.clv._sbg import ShiftedBetaGeoModel, cohort_from_survivors
 
-__all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel"]
+__all__ = [
+    "UNITS_PER_YEAR",
+    "BetaGeoBetaBinomModel",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
+    "SpendCorrelation",
+    "cohort_from_survivors",
+    "continuous_discount_rate",
+    "customer_lifetime_value",
+    "frequency_spend_correlation",
+    "units_per_year",
+]

@@ -14,6 +14,7 @@ from scipy import special, stats
 
 from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
+from customer_value.clv._dert import DiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
@@ -131,7 +132,7 @@ def _bracket_vote(
     return result
 
 
-class _BetaGeoFamily(FrequencyModel):
+class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _shift: ClassVar[int] = 0
 

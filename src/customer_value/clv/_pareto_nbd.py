@@ -19,6 +19,7 @@ from scipy import special, stats
 
 from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
+from customer_value.clv._dert import ParetoDiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
 
 __all__ = ["ParetoNBDModel"]
@@ -163,7 +164,7 @@ def _pair_log_g(
     return logg[:n], logg[n:], g[:n], g[n:]
 
 
-class ParetoNBDModel(FrequencyModel):
+class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     """Pareto/NBD model of repeat purchases and dropout (Schmittlein et al. 1987).
 
     While active a customer buys as a Poisson process with rate ``lambda ~ Gamma(r,
