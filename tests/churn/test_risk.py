@@ -242,3 +242,26 @@ def test_recency_bad_input(
 ) -> None:
     with pytest.raises(InvalidDataError, match=match):
         recency_risk(summary, **kwargs)
+
+
+def test_value_at_risk_with_gamma_gamma(cdnow_calibration: pd.DataFrame) -> None:
+    from customer_value.clv import GammaGammaModel
+
+    # Fader, Hardie & Lee (2005b), "RFM and CLV", section 4: p = 6.25, q = 3.74, v = 15.44
+    spend = GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
+    freq = ParetoNBDModel.from_params(**_params(ParetoNBDModel))
+    risk = churn_risk(freq, cdnow_calibration, spend_model=spend, horizon=52)
+    p = freq.probability_alive(cdnow_calibration).to_numpy()
+    e = freq.expected_purchases(52, cdnow_calibration).to_numpy()
+    m = spend.expected_spend(cdnow_calibration).to_numpy()
+    # independent route: E[Y | alive] E[M] times P(churned)
+    np.testing.assert_allclose(risk["value_at_risk"], (1 - p) / p * e * m, rtol=1e-12)
+    np.testing.assert_allclose(risk["expected_value"] + risk["value_at_risk"], e * m / p)
+    # one-time buyers are valued at the population mean spend p v / (q - 1)
+    one_timer = cdnow_calibration["frequency"] == 0
+    np.testing.assert_allclose(risk.loc[one_timer, "expected_spend"], 6.25 * 15.44 / 2.74)
+    fitted = GammaGammaModel().fit(cdnow_calibration[cdnow_calibration["frequency"] > 0])
+    with pytest.raises(InvalidDataError, match="expected_spend has no value for customer"):
+        churn_risk(BetaGeoModel().fit(cdnow_calibration), spend_model=fitted, horizon=52)
+    with pytest.raises(NotFittedError):
+        churn_risk(freq, cdnow_calibration, spend_model=GammaGammaModel(), horizon=52)

@@ -203,6 +203,15 @@ def churn_risk(
     [0.0, 0.27, 0.88]
     >>> risk["risk_level"].tolist(), risk["risk_level_zh"].tolist()
     (['low', 'low', 'high'], ['低风险', '低风险', '高风险'])
+
+    With a spend model, the value at risk over the next 52 weeks:
+
+    >>> from customer_value.clv import GammaGammaModel
+    >>> spend = GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
+    >>> customers["monetary_value"] = [0.0, 20.0, 20.0]
+    >>> risk = churn_risk(model, customers, spend_model=spend, horizon=52)
+    >>> risk["value_at_risk"].round(1).tolist()
+    [0.0, 13.3, 42.7]
     """
     if not isinstance(model, AliveModel):
         raise InvalidDataError(
