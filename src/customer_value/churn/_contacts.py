@@ -64,6 +64,15 @@ class ContactPlan:
         )
 
 
+def _priority_codes(priority: Any) -> tuple[Any, int]:
+    """Integer codes with 0 = highest priority, and how many codes there are."""
+    low, high = float(priority.min()), float(priority.max())
+    if high - low < 2**16 and np.array_equal(priority, np.round(priority)):
+        return (high - priority).astype(np.int64), int(high - low) + 1
+    uniques, inverse = np.unique(-priority, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), int(uniques.size)
+
+
 def _empty_plan(frame: pd.DataFrame, cap: int) -> ContactPlan:
     dropped = frame.assign(period="", reason="", rank_in_period=0, reason_text="")
     report = pd.DataFrame(
@@ -169,12 +178,20 @@ def cap_contacts(
     p0 = int(periods.min())
     span = int(periods.max()) - p0 + 1
     group = codes * span + (periods - p0)
-    # priority desc, then time asc, then plan row: successive stable sorts, last key first
+    # priority desc, then time asc, then plan row: a stable sort by time, then one stable
+    # sort by (group, priority code) packed into one integer key
     order = np.argsort(ns, kind="stable")
     if priority_col is not None:
         priority = numeric_column(frame, priority_col, what=what)
-        order = order[np.argsort(-priority[order], kind="stable")]
-    order = order[np.argsort(group[order], kind="stable")]
+        codes_p, n_codes = _priority_codes(priority)
+        if group.max() < (2**62) // n_codes:
+            key = group * n_codes + codes_p
+            order = order[np.argsort(key[order], kind="stable")]
+        else:  # pragma: no cover - astronomically many (customer, period) groups
+            order = order[np.argsort(codes_p[order], kind="stable")]
+            order = order[np.argsort(group[order], kind="stable")]
+    else:
+        order = order[np.argsort(group[order], kind="stable")]
     sorted_group = group[order]
     sorted_exempt = exempt[order]
     # rank among the non-exempt contacts of the same group
@@ -189,9 +206,11 @@ def cap_contacts(
     rank[order] = rank_sorted
     keep = exempt | (rank <= cap)
 
-    labels = period_index(periods, period).astype(str)
     dropped = frame.loc[~keep].copy()
-    dropped["period"] = np.asarray(labels)[~keep]
+    dropped_periods = periods[~keep]
+    unique_periods, where = np.unique(dropped_periods, return_inverse=True)
+    labels = np.asarray(period_index(unique_periods, period).astype(str), dtype=object)
+    dropped["period"] = labels[where.reshape(-1)]
     dropped["reason"] = "frequency_cap"
     dropped["rank_in_period"] = rank[~keep]
     dropped["reason_text"] = (
