@@ -19,6 +19,7 @@ def _require(frame: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InvalidDataError(f"{what} is missing column(s) {', '.join(repr(c) for c in missing)}")
+    return frame
 
 
 def plot_cohort_retention(
@@ -192,8 +193,7 @@ def plot_churn_lift(
     found = (
         evaluation if isinstance(evaluation, pd.DataFrame) else getattr(evaluation, "lift", None)
     )
-    _require(found, ("lift", "cumulative_share", "cumulative_gain"), "evaluation.lift")
-    table: pd.DataFrame = found
+    table = _require(found, ("lift", "cumulative_share", "cumulative_gain"), "evaluation.lift")
     if kind not in ("gain", "lift"):
         raise InvalidDataError(f"kind must be one of 'gain', 'lift'; got {kind!r}")
     ax = get_ax(ax)
