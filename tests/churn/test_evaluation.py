@@ -129,3 +129,15 @@ def test_cdnow_study(cdnow_calibration: pd.DataFrame, cdnow_churned: pd.Series) 
     assert DOCUMENTED_AUC["BG/NBD"] < 0.5 < DOCUMENTED_AUC["Recency rule"]
     one_timers = data["frequency"] == 0
     assert (scores["BG/NBD"][one_timers] == 0).all()
+
+
+def test_series_are_aligned_by_customer() -> None:
+    y = pd.Series([True, False, True, False], index=["a", "b", "c", "d"])
+    s = pd.Series([0.1, 0.9, 0.2, 0.8], index=["d", "c", "b", "a"])  # same scores, reversed
+    aligned = evaluate_churn(y, s)
+    assert aligned.auc == 1.0
+    assert evaluate_churn(y, s.to_numpy()).auc == 0.0  # what positional pairing would give
+    with pytest.raises(InvalidDataError, match="scores has no value for customer 'a'"):
+        evaluate_churn(y, s.rename(index={"a": "z"}))
+    with pytest.raises(InvalidDataError, match="different indexes"):
+        evaluate_churn(y, s.iloc[:3])

@@ -169,7 +169,8 @@ def evaluate_churn(y_true: Any, scores: Any, *, n_bins: int = 10) -> ChurnEvalua
         True where the customer churned (booleans or 0/1).
     scores : array-like of float
         Predicted churn probabilities in [0, 1] (for example ``churn_probability`` from
-        :func:`churn_risk` or ``risk_score`` from :func:`recency_risk`).
+        :func:`churn_risk` or ``risk_score`` from :func:`recency_risk`). When both
+        inputs are Series they are aligned on their index (customer id).
     n_bins : int, default 10
         Number of groups for the lift table (deciles) and of equal-width bins for the
         calibration table.
@@ -184,7 +185,8 @@ def evaluate_churn(y_true: Any, scores: Any, *, n_bins: int = 10) -> ChurnEvalua
     ------
     InvalidDataError
         ``y_true`` not boolean, scores outside [0, 1] or not finite, different lengths,
-        or only one class present (AUC is then undefined).
+        Series whose indexes do not match, or only one class present (AUC is then
+        undefined).
 
     Notes
     -----
@@ -225,6 +227,17 @@ def evaluate_churn(y_true: Any, scores: Any, *, n_bins: int = 10) -> ChurnEvalua
     if bins != n_bins:
         raise InvalidDataError(f"n_bins must be a whole number, got {n_bins!r}")
     index = y_true.index if isinstance(y_true, pd.Series) else None
+    if index is not None and isinstance(scores, pd.Series) and not scores.index.equals(index):
+        if not (index.is_unique and scores.index.is_unique) or len(index) != len(scores):
+            raise InvalidDataError(
+                "y_true and scores are Series with different indexes: pass them aligned"
+            )
+        missing = index.difference(scores.index)
+        if len(missing):
+            raise InvalidDataError(
+                f"scores has no value for customer {missing.tolist()[0]!r} of y_true"
+            )
+        scores = scores.reindex(index)  # align by customer, not by position
     y = as_boolean(y_true, "y_true", index=index)
     s = numeric_array(scores, "scores", what="scores")
     if s.size != y.size:
