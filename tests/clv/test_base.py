@@ -247,3 +247,14 @@ def test_non_positive_definite_hessian_raises(
     with pytest.raises(ConvergenceError, match="not positive definite") as info:
         model.fit(cdnow_summary)
     assert info.value.result is not None
+
+
+def test_warm_start_on_large_tables_reaches_the_same_maximum() -> None:
+    truth = BetaGeoModel.from_params(**BGNBD)
+    rng = np.random.default_rng(5)
+    sim = truth.simulate(150_000, rng.uniform(10, 60, size=150_000), random_state=5)
+    warm = BetaGeoModel().fit(sim)  # > 100,000 distinct rows: subset warm start
+    cold = BetaGeoModel().fit(sim, initial_params=[1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(warm.params_, cold.params_, rtol=1e-6)
+    assert warm.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-12, abs=1e-6)
+    np.testing.assert_allclose(warm.standard_errors_, cold.standard_errors_, rtol=1e-4)

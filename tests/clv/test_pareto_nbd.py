@@ -257,3 +257,29 @@ def test_parameter_recovery_coverage() -> None:
         z = np.abs(fit.params_.to_numpy() - truth) / fit.standard_errors_.to_numpy()
         covered += bool(np.all(z < 3))
     assert covered >= 17
+
+
+@pytest.mark.parametrize("gap", [-1e-7, 0.0, 1e-7])
+def test_branches_join_smoothly_at_alpha_equal_beta(gap: float) -> None:
+    """alpha >= beta and alpha < beta use different series; the function is one."""
+    data = {"frequency": np.array([0.0, 3.0, 40.0]), "recency": np.array([0.0, 20.0, 30.0])}
+    data["T"] = np.array([39.0, 39.0, 30.0])
+    model = ParetoNBDModel()
+    p = np.array([0.7, 9.0, 0.8, 9.0 + gap])
+    ll, grad = model._loglik_grad(p, data)
+    ll_equal, grad_equal = model._loglik_grad(np.array([0.7, 9.0, 0.8, 9.0]), data)
+    np.testing.assert_allclose(ll, ll_equal, rtol=1e-7)
+    np.testing.assert_allclose(grad, grad_equal, rtol=1e-5, atol=1e-8)
+    # at alpha == beta the integral is elementary: G(u) = (alpha + u)^-k / k
+    r, alpha, s, _ = (0.7, 9.0, 0.8, 9.0)
+    x, tx, T = data["frequency"], data["recency"], data["T"]
+    k = r + s + x
+    integral = ((alpha + tx) ** -k - (alpha + T) ** -k) / k
+    closed = (
+        special.gammaln(r + x)
+        - special.gammaln(r)
+        + r * np.log(alpha)
+        + s * np.log(alpha)
+        + np.log((alpha + T) ** -(r + x) * (alpha + T) ** -s + s * integral)
+    )
+    np.testing.assert_allclose(ll_equal, closed, rtol=1e-12)

@@ -7,7 +7,7 @@ predictions - nothing else.
 
 Subclass contract
 -----------------
-A concrete model sets two class attributes and implements two methods:
+Required: two class attributes and one method.
 
 ``_param_names : tuple[str, ...]``
     Names of the parameters, in the order of every parameter vector (``("r", "alpha",
@@ -16,40 +16,56 @@ A concrete model sets two class attributes and implements two methods:
 ``_data_columns : tuple[str, ...]``
     Columns of the data table the likelihood uses (``("frequency", "recency", "T")``).
     Rows that agree on all of them are compressed into one row with the summed weight.
-``_check_data(self, data, index, what) -> None``
-    Model-specific validation of the float arrays in ``data`` (a dict column -> 1-d
-    float64 array, already checked to be numeric and finite). Raise
-    :class:`~customer_value.errors.InvalidDataError` naming the column, the first bad row
-    (use :func:`customer_value._validation.describe_row` with ``index``) and its value.
 ``_loglik_grad(self, params, data) -> (loglik, grad)``
-    ``params`` is the natural-scale parameter vector; ``data`` the dict of (compressed)
-    arrays. Return the per-row log-likelihood, shape ``(n,)``, and its gradient with
-    respect to the natural parameters, shape ``(n, k)``. Both must be finite for every
-    valid row and every positive parameter vector.
+    ``params`` is the natural-scale parameter vector (float64, shape ``(k,)``); ``data``
+    a dict column -> 1-d float64 array (compressed, possibly augmented, see below).
+    Return the per-row log-likelihood, shape ``(n,)``, and its gradient with respect to
+    the natural parameters, shape ``(n, k)`` (a transposed ``(k, n)`` array is fine).
+    Both must be finite for every valid row and every positive parameter vector.
 
-Optional hooks (sensible defaults are provided):
+Optional hooks (defaults in brackets):
 
-``_loglik(self, params, data) -> loglik``
-    Per-row log-likelihood alone (default: first element of ``_loglik_grad``); override
-    when it is much cheaper than the gradient.
-``_start_values(self, data, weights) -> params``
-    Natural-scale start values for the optimiser (default: all ones).
-``_check_fit_data(self, data, weights, what) -> None``
-    Checks that only apply when fitting, such as identifiability (default: none).
-``_augment(self, data) -> data``
-    Called once on the compressed training arrays before optimisation; may add derived
-    arrays under keys starting with ``"_"`` (for example the distinct frequencies and an
-    index into them) that ``_loglik_grad`` uses when present (default: unchanged).
-``_config(self) -> dict``
-    Keyword arguments of ``__init__`` to persist in JSON (default: empty). ``from_json``
-    passes them back to the constructor.
+``_check_data(self, data, index, what) -> None`` [no further checks]
+    Model-specific validation of the arrays (already numeric and finite). Raise
+    :class:`~customer_value.errors.InvalidDataError` naming the column, the first bad row
+    (:func:`customer_value._validation.describe_row` with ``index``) and its value.
+    Runs in ``fit`` and in every prediction through ``_prepare``.
+``_check_fit_data(self, data, weights, what) -> None`` [none]
+    Checks that only apply when fitting, such as identifiability.
+``_loglik(self, params, data) -> loglik`` [first element of ``_loglik_grad``]
+    Per-row log-likelihood alone, used by ``loglikelihood``; must also work on
+    un-augmented data.
+``_start_values(self, data, weights) -> params`` [all ones]
+    Natural-scale start values for the optimiser.
+``_augment(self, data) -> data`` [unchanged]
+    Called on the compressed training arrays (and on the subset used for the warm
+    start) before optimisation; may add derived float64 arrays under keys starting with
+    ``"_"`` (for example distinct frequencies and an index into them, stored as float)
+    that ``_loglik_grad`` uses when present and recomputes when absent.
+``_config(self) -> dict`` [empty]
+    Keyword arguments of ``__init__`` to persist in JSON; ``from_json`` passes them
+    back to the constructor, so ``__init__`` must accept them (and nothing else
+    positional).
 
-Everything else - ``fit``, ``params_``, ``log_likelihood_``, ``covariance_``,
+What ``fit(data, *, weights=None, initial_params=None, progress=False)`` does:
+validate (``as_frame``, required columns, numeric and finite, ``_check_data``);
+weights (array or a column name; non-negative, not all zero); ``_check_fit_data``;
+compress duplicate rows and drop zero-weight rows; ``_augment``; on more than 100,000
+distinct rows, a warm start from a fit to a fixed 20,000-row subset whose Hessian
+whitens the coordinates; L-BFGS-B on ``log(params)`` with the weighted mean negative
+log-likelihood and its analytic gradient; :class:`~customer_value.errors.ConvergenceError`
+(``result=`` the optimiser's result) when the optimiser fails with a non-negligible
+gradient, ends at a non-finite point, a parameter passes ``exp(±20)``, or the Hessian
+(forward differences of the analytic gradient in natural parameters) is not positive
+definite; ``covariance_`` is its inverse. ``time_unit`` comes from
+``data.attrs["time_unit"]``.
+
+Everything else - ``params_``, ``log_likelihood_``, ``n_``, ``covariance_``,
 ``standard_errors_``, ``summary_``, ``confidence_intervals``, ``from_params``,
 ``loglikelihood``, ``to_json``/``from_json``/``save``/``load`` and ``repr`` - is inherited.
-Predictions obtain validated arrays and the index of the output with
-``self._prepare(data)`` (``data=None`` means the training data) and the fitted
-natural-scale parameters with ``self._params_array()``.
+Predictions obtain validated (un-augmented) arrays and the output index with
+``self._prepare(data)`` (``data=None`` means the training data) and the natural-scale
+parameters with ``self._params_array()`` (raises ``NotFittedError`` before fit).
 """
 
 from __future__ import annotations
@@ -120,9 +136,8 @@ def _compress(data: Data, weights: FloatArray, columns: tuple[str, ...]) -> tupl
     for i in range(len(columns) - 1, -1, -1):
         out[columns[i]] = uniques[i][rest % sizes[i]]
         rest = rest // sizes[i]
-    # Sorting the (few) distinct rows keeps the models' gathers cache-friendly.
-    order = np.lexsort([out[c] for c in columns[::-1]])
-    return {c: out[c][order] for c in columns}, summed[order]
+    # Distinct rows come in order of first appearance (sorting them buys nothing).
+    return {c: out[c] for c in columns}, summed
 
 
 def _compress_sorted(
@@ -278,6 +293,28 @@ class MLEModel:
         ConvergenceError
             The optimiser failed, or a parameter ran off to zero or infinity; the
             optimiser's result is attached as ``error.result``.
+
+        Notes
+        -----
+        Maximises ``sum_i w_i log L(params | row_i)`` over ``log(params)`` with L-BFGS-B
+        and the model's analytic gradient, on the distinct rows (duplicates carry summed
+        weights). On tables with more than 100,000 distinct rows a fit to a fixed subset
+        supplies the start point and a Hessian-whitened coordinate system first. The
+        covariance is the inverse of the Hessian of the negative log-likelihood in the
+        natural parameters (forward differences of the analytic gradient).
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> model
+        BetaGeoModel(r=0.2426, alpha=4.414, a=0.7929, b=2.426, n=2357, time_unit='W')
         """
         what = "data"
         frame = as_frame(data, what=what)
@@ -323,7 +360,7 @@ class MLEModel:
                     type(self).__name__,
                     bar.count,
                     float(intermediate_result.fun),
-                    np.exp(intermediate_result.x),
+                    np.exp(shift + transform @ intermediate_result.x),
                 )
 
             def objective(y: FloatArray) -> tuple[float, FloatArray]:
@@ -520,6 +557,12 @@ class MLEModel:
         ------
         InvalidDataError
             A parameter is missing, unknown, not a number or not positive.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+        BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit='W')
         """
         model = cls()
         model._params = model._params_from_user(params, what=f"{cls.__name__}.from_params")
@@ -607,6 +650,19 @@ class MLEModel:
         delta-method standard error ``se / p`` and transformed back:
         ``p * exp(± z * se / p)``. It never leaves the parameter space, unlike
         ``p ± z * se``.
+
+        References
+        ----------
+        Casella, G. & Berger, R. L. (2002). *Statistical Inference*, 2nd ed., section
+        10.4 (Wald intervals) and 5.5.4 (delta method).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> model.confidence_intervals(0.95).round(3).loc["r"].tolist()
+        [0.219, 0.268]
         """
         lvl = check_scalar(
             level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
@@ -652,6 +708,19 @@ class MLEModel:
             Before ``fit``.
         InvalidDataError
             Bad data, as in ``fit``.
+
+        Notes
+        -----
+        The terms whose sum ``fit`` maximises (see the model's class docstring for the
+        formula and its reference).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> round(float(model.loglikelihood().sum()), 2)
+        -9582.43
         """
         params = self._params_array()
         arrays, index = self._prepare(data)
@@ -671,6 +740,14 @@ class MLEModel:
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
+
+        Examples
+        --------
+        >>> import json
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> json.loads(model.to_json())["params"]
+        {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
         """
         params = self._params_array()
         cov = self._covariance
@@ -707,6 +784,13 @@ class MLEModel:
         ------
         InvalidDataError
             Not a customer_value model document, or a document of another class.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> BetaGeoModel.from_json(model.to_json())
+        BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
         """
         try:
             doc = json.loads(text)
@@ -751,6 +835,16 @@ class MLEModel:
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "bgnbd.json"
+        >>> model.save(path)
+        >>> BetaGeoModel.load(path).params_.tolist()
+        [0.243, 4.414, 0.793, 2.426]
         """
         Path(path).write_text(self.to_json(), encoding="utf-8")
 
@@ -772,6 +866,10 @@ class MLEModel:
         ------
         InvalidDataError
             Not a model document of this class.
+
+        Examples
+        --------
+        See :meth:`save`.
         """
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 

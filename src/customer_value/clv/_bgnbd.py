@@ -339,7 +339,7 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
 
     Notes
     -----
-    Likelihood (Batislam et al. 2007, eq. 5; the same form as ``lifetimes``):
+    Likelihood (Batislam et al. 2007; the same form as ``lifetimes``):
 
     .. math::
 

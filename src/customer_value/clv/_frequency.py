@@ -125,6 +125,18 @@ class FrequencyModel(MLEModel):
         InvalidDataError
             Bad ``t`` or bad data.
 
+        Notes
+        -----
+        BG/NBD: FHL (2005) eq. 10; MBG/NBD: Batislam et al. (2007); Pareto/NBD:
+        Schmittlein et al. (1987), in the form of Fader & Hardie's (2005) note. It is
+        ``P(alive)`` times the expected purchases of an active customer whose rate and
+        dropout follow the posterior given the history.
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
+
         Examples
         --------
         >>> from customer_value.clv import BetaGeoModel
@@ -159,6 +171,18 @@ class FrequencyModel(MLEModel):
         InvalidDataError
             Bad data.
 
+        Notes
+        -----
+        BG/NBD: ``1 / (1 + a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))`` for
+        ``x > 0`` and 1 otherwise (Fader, Hardie & Lee, note "Computing P(alive) using
+        the BG/NBD model"); MBG/NBD without the ``x > 0`` condition; Pareto/NBD: the
+        share of the likelihood from "alive at T" (Fader & Hardie 2005 note).
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
+
         Examples
         --------
         >>> from customer_value.clv import BetaGeoModel
@@ -191,6 +215,17 @@ class FrequencyModel(MLEModel):
             Before ``fit`` or ``from_params``.
         InvalidDataError
             Negative or non-finite ``t``.
+
+        Notes
+        -----
+        BG/NBD: FHL (2005) eq. 7; MBG/NBD: Batislam et al. (2007); Pareto/NBD:
+        ``r beta / (alpha (s-1)) [1 - (beta / (beta + t))^(s-1)]`` (Schmittlein et al.
+        1987).
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
 
         Examples
         --------
@@ -225,6 +260,17 @@ class FrequencyModel(MLEModel):
             Before ``fit`` or ``from_params``.
         InvalidDataError
             Negative or fractional ``n``, bad ``t``.
+
+        Notes
+        -----
+        BG/NBD: FHL (2005) eq. 8; MBG/NBD: the same mixture with dropout possible at
+        time 0; Pareto/NBD: the negative binomial count mixed over the Pareto lifetime
+        (64-point Gauss-Legendre rule in the lifetime's CDF).
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
 
         Examples
         --------
@@ -280,6 +326,18 @@ class FrequencyModel(MLEModel):
             Before ``fit`` or ``from_params``.
         InvalidDataError
             Bad ``n_customers`` or ``T``.
+
+        Notes
+        -----
+        Draws each customer's latent rate and dropout process from the mixing
+        distributions, the number of purchases made while active, and the time of the
+        last one from its order-statistic distribution (``T Beta(x, N - x + 1)``), all as
+        array operations.
+
+        References
+        ----------
+        Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+        easy way. *Marketing Science* 24(2), 275-284.
 
         Examples
         --------

@@ -90,7 +90,7 @@ def _log_g(
 ) -> tuple[FloatArray, FloatArray | None]:
     """``log G(u)`` and, optionally, its gradient in (r, alpha, s, beta), shape (n, 4).
 
-    Fader & Hardie (2005), eq. 22 and the two branches below it, after Euler's
+    Fader & Hardie (2005 note), the likelihood and its two branches, after Euler's
     transformation: with ``k = r + s + x``,
 
     * ``alpha >= beta``: ``log G = -(r+x) log(α+u) - s log(β+u) - log k
@@ -173,7 +173,7 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
 
     Notes
     -----
-    The likelihood (Fader & Hardie 2005, eq. 22) is
+    The likelihood (Schmittlein et al. 1987; written as in Fader & Hardie's 2005 note) is
 
     .. math::
 
@@ -186,8 +186,9 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     is summed in a form whose terms are all positive, in log space, with derivatives,
     so the fit has an analytic gradient and the likelihood stays finite when
     ``recency == T``, for frequencies in the hundreds and for T in the thousands.
-    P(alive) is eq. 18 and the conditional expectation eq. 21 (Schmittlein et al. 1987,
-    eq. 22), both free of hypergeometric functions given the likelihood.
+    P(alive) is the share of the likelihood from "alive at T", and the conditional
+    expectation ``P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]``
+    (Schmittlein et al. 1987), both free of hypergeometric functions given the likelihood.
 
     References
     ----------
