@@ -49,7 +49,7 @@ def _survival_sum(gamma: float, D: FloatArray, m: FloatArray) -> FloatArray:
         + special.gammaln(gamma + D)
         - special.gammaln(D + 1.0)
     )
-    res: FloatArray = -D * np.expm1(g) / (gamma - 1.0)
+    res: FloatArray = np.maximum(-D * np.expm1(g) / (gamma - 1.0), 0.0)  # rounding at m = 0
     return res
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._validation import FloatArray, check_scalar
+from customer_value.clv._dert import distinct_pairs
 from customer_value.clv._frequency import FrequencyModel
 from customer_value.errors import InvalidDataError
 
@@ -286,6 +287,7 @@ def customer_lifetime_value(
     rate = check_scalar(discount_rate, "discount_rate", low=0.0)
     m = check_scalar(margin, "margin", low=0.0, low_inclusive=False)
     spu = check_scalar(steps_per_unit, "steps_per_unit", low=0.0, low_inclusive=False)
+    params = transaction_model._params_array()  # NotFittedError first
     period = _period_length(discount_period, transaction_model.time_unit)
     n_float = h * spu
     n_steps = round(n_float)
@@ -294,43 +296,23 @@ def customer_lifetime_value(
             f"horizon * steps_per_unit must be a whole number of steps >= 1; got "
             f"{h:g} * {spu:g} = {n_float:.6g}"
         )
-    params = transaction_model._params_array()
     arrays, index = transaction_model._prepare(data)
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
-    # Many customers share (x, t_x, T): evaluate the model once per distinct row.
-    codes, uniq = _distinct_rows(x, tx, T)
-    ux, utx, uT = uniq
+    # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) * E[Y(t) | alive at T, x, T]: the second
+    # factor does not depend on t_x, so it is evaluated once per distinct (x, T) pair (with
+    # t_x = T, where P(alive) is largest) and the cheap P(alive) once per customer.
+    codes, (ux, uT) = distinct_pairs(x, T)
+    alive_pairs = transaction_model._p_alive(params, ux, uT, uT)
     times = np.arange(1, n_steps + 1, dtype=np.float64) / spu
     discount = np.power(1.0 + rate, -times / period)
     total = np.zeros(ux.size)
     previous = np.zeros(ux.size)
     for t_k, d_k in zip(times, discount, strict=True):
-        current = transaction_model._expected(params, np.full(ux.size, t_k), ux, utx, uT)
+        current = transaction_model._expected(params, np.full(ux.size, t_k), ux, uT, uT)
         total += (current - previous) * d_k
         previous = current
-    values: FloatArray = m * spend * total[codes]
+    per_alive = np.divide(total, alive_pairs, out=np.zeros_like(total), where=alive_pairs > 0)
+    alive = transaction_model._p_alive(params, x, tx, T)
+    values: FloatArray = m * spend * alive * per_alive[codes]
     return pd.Series(values, index=index, name="clv")
-
-
-def _distinct_rows(
-    x: FloatArray, tx: FloatArray, T: FloatArray
-) -> tuple[np.ndarray[Any, np.dtype[np.int64]], tuple[FloatArray, FloatArray, FloatArray]]:
-    """Codes mapping rows to distinct (x, t_x, T) triples, and the triples."""
-    cx, ux = pd.factorize(x)
-    ctx, utx = pd.factorize(tx)
-    cT, uT = pd.factorize(T)
-    if float(len(ux)) * len(utx) * len(uT) >= 2.0**62:  # the combined key would overflow
-        return np.arange(x.size, dtype=np.int64), (x, tx, T)
-    key = (cx.astype(np.int64) * len(utx) + ctx) * len(uT) + cT
-    codes, keys = pd.factorize(key)
-    keys = np.asarray(keys, dtype=np.int64)
-    iT = keys % len(uT)
-    rest = keys // len(uT)
-    itx = rest % len(utx)
-    ix = rest // len(utx)
-    return codes.astype(np.int64), (
-        np.asarray(ux, dtype=np.float64)[ix],
-        np.asarray(utx, dtype=np.float64)[itx],
-        np.asarray(uT, dtype=np.float64)[iT],
-    )

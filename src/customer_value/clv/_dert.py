@@ -20,7 +20,7 @@ from scipy import special
 from customer_value._validation import FloatArray, check_scalar
 from customer_value.clv._base import Data
 
-__all__ = ["DiscountedTransactionsMixin", "ParetoDiscountedTransactionsMixin"]
+__all__ = ["DiscountedTransactionsMixin", "ParetoDiscountedTransactionsMixin", "distinct_pairs"]
 
 # Gauss-Laguerre rule for integral_0^inf exp(-u) f(u) du.
 _GLAG_NODES, _GLAG_WEIGHTS = np.polynomial.laguerre.laggauss(80)
@@ -57,10 +57,16 @@ class DiscountedTransactionsMixin:
         Integration by parts of ``integral exp(-delta t) dE[Y(t)]`` (``E[Y(0)] = 0``);
         with ``u = delta t`` it is ``integral_0^inf exp(-u) E[Y(u / delta)] du``.
         """
-        total = np.zeros(x.size)
+        # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]; the second
+        # factor is integrated once per distinct (x, T), evaluated at t_x = T.
+        codes, (ux, uT) = distinct_pairs(x, T)
+        total = np.zeros(ux.size)
         for node, weight in zip(_GLAG_NODES, _GLAG_WEIGHTS, strict=True):
-            total += weight * self._expected(params, np.full(x.size, node / delta), x, tx, T)
-        return total
+            total += weight * self._expected(params, np.full(ux.size, node / delta), ux, uT, uT)
+        alive_pairs = self._p_alive(params, ux, uT, uT)
+        per_alive = np.divide(total, alive_pairs, out=np.zeros_like(total), where=alive_pairs > 0)
+        out: FloatArray = self._p_alive(params, x, tx, T) * per_alive[codes]
+        return out
 
     def expected_discounted_transactions(
         self, data: Any = None, *, discount_rate: float
@@ -158,3 +164,18 @@ def _inverse_shifted_gamma_mean(shape: float, rate: FloatArray, delta: float) ->
     weights = weights / special.gamma(shape)
     out: FloatArray = np.sum(weights[None, :] / (nodes[None, :] / rate[:, None] + delta), axis=1)
     return out
+
+
+def distinct_pairs(
+    x: FloatArray, T: FloatArray
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], tuple[FloatArray, FloatArray]]:
+    """Codes mapping rows to distinct (x, T) pairs, and the pairs (hash-based, linear)."""
+    cx, ux = pd.factorize(x)
+    cT, uT = pd.factorize(T)
+    key = cx.astype(np.int64) * len(uT) + cT  # < 2**62: at most n distinct values each
+    codes, keys = pd.factorize(key)
+    keys = np.asarray(keys, dtype=np.int64)
+    return codes.astype(np.int64), (
+        np.asarray(ux, dtype=np.float64)[keys // len(uT)],
+        np.asarray(uT, dtype=np.float64)[keys % len(uT)],
+    )

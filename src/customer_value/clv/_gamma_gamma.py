@@ -200,6 +200,11 @@ class GammaGammaModel(MLEModel):
         x = numeric_column(frame, "frequency", what="data")
         # Customers without a repeat transaction carry no spend information.
         w = np.where(x > 0, w, 0.0)
+        if not np.any(w > 0):
+            raise InvalidDataError(
+                "data: column 'frequency' is 0 in every row (with positive weight); the "
+                "Gamma-Gamma model is fitted on customers with at least one repeat transaction"
+            )
         super().fit(frame, weights=w, initial_params=initial_params, progress=progress)
         self._warn_if_no_mean(stacklevel=3)
         return self

@@ -85,7 +85,7 @@ def cohort_from_survivors(survivors: Any) -> pd.DataFrame:
     if pos is not None:
         raise InvalidDataError(
             f"survivors must not increase: {describe_row(index, pos + 1)} has "
-            f"survivors={values[pos + 1]!r} after {values[pos]!r}"
+            f"survivors={float(values[pos + 1])!r} after {float(values[pos])!r}"
         )
     n = values.size - 1
     lost = values[:-1] - values[1:]
@@ -105,6 +105,31 @@ def _as_periods(t: Any, name: str, *, low: float) -> FloatArray:
     if pos is not None:
         raise InvalidDataError(f"{name} must be >= {low:g}; position {pos} has {name}={arr[pos]!r}")
     return arr
+
+
+def _hyp2f1_one(b: float, c: float, z: float) -> float:
+    """``2F1(1, b; c; z) = sum_k (b)_k / (c)_k z^k`` for ``0 < b < c``, ``0 < z < 1``.
+
+    Terms are positive and decreasing; they are summed in log space in chunks until the
+    last is negligible; past 2**23 terms the rest is bounded by a geometric tail of ratio
+    ``z``.
+    """
+    chunk = 4096
+    total = 0.0
+    start = 0
+    log_z = np.log(z)
+    base = special.gammaln(c) - special.gammaln(b)
+    while True:
+        k = np.arange(start, start + chunk, dtype=np.float64)
+        log_terms = base + special.gammaln(b + k) - special.gammaln(c + k) + k * log_z
+        terms = np.exp(log_terms)
+        total += float(np.sum(terms))
+        last = float(terms[-1])
+        start += chunk
+        if last <= 1e-17 * total:
+            return total
+        if start >= 2**23:
+            return total + last * z / (1.0 - z)
 
 
 class ShiftedBetaGeoModel(MLEModel):
@@ -400,8 +425,15 @@ class ShiftedBetaGeoModel(MLEModel):
         alpha, beta = self._params_array()
         rate = check_scalar(discount_rate, "discount_rate", low=0.0, low_inclusive=False)
         arrays, index = self._prepare(data)
-        n = arrays["duration"] + 1.0
-        ratio = np.exp(special.betaln(alpha, beta + n) - special.betaln(alpha, beta + n - 1.0))
-        values = ratio * special.hyp2f1(1.0, beta + n, alpha + beta + n, 1.0 / (1.0 + rate))
-        values = np.where(arrays["churned"] > 0, 0.0, values)
+        durations, inverse = np.unique(arrays["duration"], return_inverse=True)
+        n = durations + 1.0
+        ratio = (beta + n - 1.0) / (alpha + beta + n - 1.0)  # B(a, b+n) / B(a, b+n-1)
+        z = 1.0 / (1.0 + rate)
+        with np.errstate(all="ignore"):
+            series = special.hyp2f1(1.0, beta + n, alpha + beta + n, z)
+        # scipy's 2F1 overflows for large beta + n; sum the positive series there instead.
+        bad = ~(np.isfinite(series) & (series >= 1.0) & (series <= 1.0 / (1.0 - z) * (1 + 1e-9)))
+        for i in np.flatnonzero(bad):  # one iteration per distinct duration, not per customer
+            series[i] = _hyp2f1_one(beta + n[i], alpha + beta + n[i], z)
+        values = np.where(arrays["churned"] > 0, 0.0, (ratio * series)[inverse.reshape(-1)])
         return pd.Series(values, index=index, name="derl")

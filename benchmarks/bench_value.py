@@ -1,0 +1,135 @@
+"""Customer value: CLV for a million customers and the BG/BB fit, ours vs lifetimes.
+
+Data: 1,000,000 customers simulated from BG/NBD parameters near the CDNOW estimates,
+acquired uniformly over 52 weeks with recency and T on a daily grid (times in weeks),
+spend from the Gamma-Gamma model; the bundled donations data for the BG/BB.
+
+CLV settings shared by both libraries: 12 monthly cash flows, a month of 4.345 weeks (the
+length lifetimes hard-codes for weekly data), 1% a month.
+
+Usage: ``python benchmarks/bench_value.py [scale] [anchor_scale]``: ``scale`` (default 1)
+multiplies the number of customers; ``anchor_scale`` (default ``scale``) the number that
+lifetimes values (its CLV is slow; the speed-up is then computed per customer and the
+row says so).
+
+The BG/BB fit takes milliseconds, so its best of ten runs is reported: on a busy shared
+machine single runs vary tenfold (L-BFGS-B's BLAS threads wait for a core).
+
+Targets: CLV (1M) <= 2 s and >= 20x lifetimes' ``customer_lifetime_value``; BG/BB fit on
+the donations data <= 0.1 s.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+from _common import table, timed
+
+from customer_value.clv import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    customer_lifetime_value,
+)
+from customer_value.datasets import load_donations
+
+SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+ANCHOR_SCALE = float(sys.argv[2]) if len(sys.argv) > 2 else SCALE
+N = max(int(1_000_000 * SCALE), 1000)
+N_ANCHOR = max(int(1_000_000 * ANCHOR_SCALE), 1000)
+BG_PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+GG_PARAMS = {"p": 6.25, "q": 3.74, "v": 15.44}
+MONTH = 4.345
+
+
+def simulated(n: int, seed: int) -> pd.DataFrame:
+    """BG/NBD summary on a daily grid, with Gamma-Gamma mean spend for repeaters."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(1, 365, size=n) / 7.0
+    sim = BetaGeoModel.from_params(**BG_PARAMS).simulate(n, T, random_state=seed)
+    assert isinstance(sim, pd.DataFrame)
+    x = sim["frequency"].to_numpy()
+    recency = np.floor(sim["recency"].to_numpy() * 7.0) / 7.0
+    p, q, v = GG_PARAMS.values()
+    nu = rng.gamma(q, 1.0 / v, size=n)
+    zbar = np.where(x > 0, rng.gamma(p * np.maximum(x, 1), 1.0 / (nu * np.maximum(x, 1))), 0.0)
+    frame = pd.DataFrame({"frequency": x, "recency": recency, "T": T, "monetary_value": zbar})
+    frame.attrs["time_unit"] = "W"
+    return frame
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    rows: list[tuple[str, float, float | None, str]] = []
+    try:
+        import lifetimes
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        lifetimes = None
+
+    data = simulated(N, seed=1)
+    bg = BetaGeoModel.from_params(time_unit="W", **BG_PARAMS)
+    gg = GammaGammaModel.from_params(**GG_PARAMS)
+
+    def ours_clv(frame: pd.DataFrame) -> pd.Series:
+        return customer_lifetime_value(
+            bg,
+            gg,
+            frame,
+            horizon=12 * MONTH,
+            discount_rate=0.01,
+            discount_period=MONTH,
+            steps_per_unit=1 / MONTH,
+        )
+
+    ours_s, ours = timed(lambda: ours_clv(data), repeat=2)
+    anchor_s = None
+    note = ""
+    if lifetimes is not None:
+        sub = data.iloc[:N_ANCHOR]
+        bgf = lifetimes.BetaGeoFitter()
+        bgf.params_ = pd.Series(dict(bg.params_))
+        bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time
+        ggf = lifetimes.GammaGammaFitter()
+        ggf.params_ = pd.Series(GG_PARAMS)
+        their_s, theirs = timed(
+            lambda: ggf.customer_lifetime_value(
+                bgf,
+                sub["frequency"],
+                sub["recency"],
+                sub["T"],
+                sub["monetary_value"],
+                time=12,
+                discount_rate=0.01,
+                freq="W",
+            )
+        )
+        gap = np.max(np.abs(ours.iloc[:N_ANCHOR].to_numpy() / theirs.to_numpy() - 1))
+        print(f"CLV, max relative gap to lifetimes on {N_ANCHOR:,} customers: {gap:.1e}")
+        anchor_s = their_s * N / N_ANCHOR
+        if N_ANCHOR != N:
+            note = f" (lifetimes on {N_ANCHOR:,}, scaled x{N / N_ANCHOR:g})"
+    rows.append((f"CLV 12 months, {N:,} customers{note}"[:48], ours_s, anchor_s, "<= 2 s, >= 20x"))
+    if note:
+        print(f"note: lifetimes ran on {N_ANCHOR:,} customers; its time is scaled linearly")
+
+    donations = load_donations()
+    BetaGeoBetaBinomModel().fit(donations)  # warm-up (imports, first calls)
+    ours_s, _ = timed(lambda: BetaGeoBetaBinomModel().fit(donations), repeat=10)
+    anchor_s = None
+    if lifetimes is not None:
+        d = donations
+        anchor_s, _ = timed(
+            lambda: lifetimes.BetaGeoBetaBinomFitter().fit(
+                d["frequency"], d["recency"], d["n_periods"], weights=d["weights"]
+            ),
+            repeat=3,
+        )
+    rows.append(("BG/BB fit, donations (11,104 donors)", ours_s, anchor_s, "<= 0.1 s"))
+    print(table("customer value (clv): ours vs lifetimes", rows))
+
+
+if __name__ == "__main__":
+    main()
