@@ -54,8 +54,8 @@ def test_revenue_heatmap_without_annotation(cdnow_transactions):
 
 def test_survival_curve_with_band():
     km = kaplan_meier([6, 6, 6, 6, 7, 9, 10, 10, 13, 16], [1, 1, 1, 0, 1, 0, 0, 1, 1, 1])
-    ax = churn_plots.plot_survival(km, name="group A")
-    churn_plots.plot_survival(km, name="no band", band=False, ax=ax)
+    ax = churn_plots.plot_kaplan_meier(km, name="group A")
+    churn_plots.plot_kaplan_meier(km, name="no band", band=False, ax=ax)
     assert len(ax.lines) == 2
     assert len(ax.collections) == 1  # one band
     np.testing.assert_allclose(ax.lines[0].get_ydata(), km["survival"])
@@ -84,6 +84,6 @@ def test_bad_input():
     with pytest.raises(InvalidDataError, match="kind must be one of 'gain', 'lift'; got 'roc'"):
         churn_plots.plot_churn_lift(evaluate_churn([1, 0], [0.9, 0.1]), kind="roc")
     with pytest.raises(InvalidDataError, match="km is missing column"):
-        churn_plots.plot_survival(kaplan_meier([1, 2], [1, 0])[["survival"]])
+        churn_plots.plot_kaplan_meier(kaplan_meier([1, 2], [1, 0])[["survival"]])
     with pytest.raises(InvalidDataError, match="non-empty DataFrame"):
         churn_plots.plot_cohort_retention([[1.0]])

@@ -10,7 +10,7 @@ import pandas as pd
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import apply_cjk_font, get_ax, label
 
-__all__ = ["plot_churn_lift", "plot_cohort_retention", "plot_survival"]
+__all__ = ["plot_churn_lift", "plot_cohort_retention", "plot_kaplan_meier"]
 
 
 def _require(frame: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
@@ -93,7 +93,7 @@ def plot_cohort_retention(
     return ax
 
 
-def plot_survival(
+def plot_kaplan_meier(
     km: pd.DataFrame,
     *,
     name: str | None = None,
@@ -125,9 +125,9 @@ def plot_survival(
     Examples
     --------
     >>> from customer_value.churn import kaplan_meier
-    >>> from customer_value.plotting._churn import plot_survival
+    >>> from customer_value.plotting._churn import plot_kaplan_meier
     >>> km = kaplan_meier([6, 6, 6, 7, 10, 13, 16, 22, 23], [True] * 9)
-    >>> ax = plot_survival(km, name="6-MP")
+    >>> ax = plot_kaplan_meier(km, name="6-MP")
     >>> len(ax.lines), len(ax.collections)
     (1, 1)
     """
