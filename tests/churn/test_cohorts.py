@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from customer_value.churn import cohort_retention
+from customer_value.churn import cohort_retention, kpi_table
 from customer_value.errors import InvalidDataError
 
 NAN = np.nan
@@ -88,3 +90,35 @@ def test_bad_rows(small: pd.DataFrame) -> None:
     zero.loc[[6, 8], "amount"] = 0.0
     with pytest.raises(InvalidDataError, match="cohort '2024-02' has no revenue"):
         cohort_retention(zero, measure="revenue", monetary_value_col="amount")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.datetimes(
+                min_value=pd.Timestamp("2023-11-20"), max_value=pd.Timestamp("2024-06-10")
+            ),
+            st.floats(0.01, 1e6),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_property_shares_and_kpi_balance(rows: list[tuple[int, object, float]]) -> None:
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    m = cohort_retention(tx)
+    values = m.to_numpy()
+    assert (m.iloc[:, 0] == 1.0).all()
+    observed = values[~np.isnan(values)]
+    assert ((observed >= 0) & (observed <= 1)).all()
+    assert sum(m.attrs["cohort_size"]) == tx["customer_id"].nunique()
+    revenue = cohort_retention(tx, measure="revenue", monetary_value_col="amount")
+    assert np.isfinite(revenue.to_numpy()[~np.isnan(revenue.to_numpy())]).all()
+    for window in (1, 2):
+        k = kpi_table(tx, active_window=window)
+        balance = k["customers_start"] - k["lost"] + k["new_customers"] + k["reactivated"]
+        assert (balance == k["customers_end"]).all()
+        assert (k["retained"] >= 0).all()
+        assert k["new_customers"].sum() == tx["customer_id"].nunique()
+        assert k["orders"].sum() == len(tx)
