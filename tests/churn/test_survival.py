@@ -147,3 +147,20 @@ def test_property_valid_output(rows: list[tuple[float, bool, float]]) -> None:
 def test_bad_input(args: tuple[object, object], kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         kaplan_meier(*args, **kwargs)
+
+
+def test_matches_scipy_ecdf() -> None:
+    from scipy import stats
+
+    observed = np.array(MP6_OBSERVED)
+    times = np.array(MP6_TIMES, dtype=float)
+    data = stats.CensoredData(uncensored=times[observed], right=times[~observed])
+    sf = stats.ecdf(data).sf
+    km = kaplan_meier(times, observed)
+    np.testing.assert_allclose(km["survival"], sf.evaluate(km.index.to_numpy()), rtol=1e-12)
+    ci = sf.confidence_interval(0.95, method="log-log")
+    # scipy leaves the interval undefined (NaN) where S = 1, before the first event
+    events = km.loc[km.index >= 6]
+    t = events.index.to_numpy()
+    np.testing.assert_allclose(events["lower"], ci.low.evaluate(t), rtol=1e-9)
+    np.testing.assert_allclose(events["upper"], ci.high.evaluate(t), rtol=1e-9)

@@ -27,7 +27,7 @@ from customer_value.errors import InvalidDataError
 __all__ = ["cohort_retention"]
 
 # Above this many (customer, period) cells a sort replaces the presence bitmap.
-_BITMAP_LIMIT = 200_000_000
+_BITMAP_LIMIT = 64_000_000
 
 
 def _distinct_pairs(codes: IntArray, ages: IntArray, n: int, span: int) -> IntArray:

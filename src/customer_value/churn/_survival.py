@@ -68,7 +68,9 @@ def kaplan_meier(
     (Kaplan & Meier 1958, eq. 2.2; Greenwood's formula). The interval is computed on
     ``log(-log S)`` (Kalbfleisch & Prentice 2002, eq. 1.11):
     ``S^exp(±z σ / log S)`` with ``σ²`` the Greenwood sum, which keeps it inside [0, 1].
-    The same choice as R ``survival`` (``conf.type="log-log"``) and lifelines. Where
+    The same choice as R ``survival`` (``conf.type="log-log"``), lifelines and
+    ``scipy.stats.ecdf(...).sf.confidence_interval(method="log-log")``; unlike scipy, this
+    function takes case weights. Where
     ``S`` is 1 the interval is [1, 1]; where ``S`` reaches 0 it is [0, 0].
 
     References
