@@ -61,7 +61,8 @@ def test_value_at_risk_when_p_alive_underflows() -> None:
 
 
 def test_bgnbd_p_alive_matches_paper_formula() -> None:
-    # FHL (2005) eq. 13: P(alive) = 1 / (1 + 1{x>0} a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))
+    # Fader, Hardie & Lee (2008 note, "Computing P(alive) using the BG/NBD model"):
+    # P(alive) = 1 / (1 + 1{x>0} a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))
     model = BetaGeoModel.from_params(**FHL)
     data = pd.DataFrame({"frequency": [0, 2, 2, 7], "recency": [0, 30.43, 5.0, 35.0], "T": 38.86})
     r, alpha, a, b = FHL.values()

@@ -186,7 +186,10 @@ def churn_risk(
     ----------
     Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
     easy way: An alternative to the Pareto/NBD model. *Marketing Science* 24(2), 275-284
-    (P(alive), eq. 13; conditional expectation, eq. 10).
+    (conditional expectation, eq. 10).
+
+    Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2008). Computing P(alive) using the
+    BG/NBD model. Technical note, brucehardie.com.
 
     Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: Using iso-value
     curves for customer base analysis. *Journal of Marketing Research* 42(4), 415-430.
