@@ -199,7 +199,7 @@ def evaluate_churn(y_true: Any, scores: Any, *, n_bins: int = 10) -> ChurnEvalua
         \\mathrm{Brier} = \\frac{1}{n}\\sum_i (s_i - y_i)^2,\\qquad
         \\mathrm{LL} = -\\frac{1}{n}\\sum_i y_i \\log s_i + (1 - y_i)\\log(1 - s_i),
 
-    the AUC being the Mann-Whitney statistic (Hanley & McNeil 1982, eq. 2) and the
+    the AUC being the Mann-Whitney statistic (Hanley & McNeil 1982) and the
     log loss using scores clipped to ``[1e-15, 1 - 1e-15]``. Lift table: customers are
     sorted by score, highest first, and cut into ``n_bins`` groups of (nearly) equal
     size; customers with equal scores always share a group, so groups can differ in

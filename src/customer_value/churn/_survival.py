@@ -65,8 +65,8 @@ def kaplan_meier(
         \\widehat{\\mathrm{Var}}\\,\\hat S(t) = \\hat S(t)^2 \\sum_{t_j \\le t}
         \\frac{d_j}{n_j (n_j - d_j)}
 
-    (Kaplan & Meier 1958, eq. 2.2; Greenwood's formula). The interval is computed on
-    ``log(-log S)`` (Kalbfleisch & Prentice 2002, eq. 1.11):
+    (Kaplan & Meier 1958; Greenwood's formula). The interval is computed on
+    ``log(-log S)`` (Kalbfleisch & Prentice 2002, ch. 1):
     ``S^exp(±z σ / log S)`` with ``σ²`` the Greenwood sum, which keeps it inside [0, 1].
     The same choice as R ``survival`` (``conf.type="log-log"``), lifelines and
     ``scipy.stats.ecdf(...).sf.confidence_interval(method="log-log")``; unlike scipy, this
@@ -79,7 +79,7 @@ def kaplan_meier(
     observations. *Journal of the American Statistical Association* 53(282), 457-481.
 
     Kalbfleisch, J. D. & Prentice, R. L. (2002). *The Statistical Analysis of Failure
-    Time Data*, 2nd ed. Wiley, section 1.4.
+    Time Data*, 2nd ed. Wiley.
 
     Examples
     --------
