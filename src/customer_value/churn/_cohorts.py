@@ -96,7 +96,7 @@ def cohort_retention(
     so column 0 is 1 by construction. For revenue, ``R_{c,k} = V_{c,k} / V_{c,0}`` with
     ``V_{c,k}`` the cohort's revenue at age ``k``; it can exceed 1 (expansion).
     Age ``k`` of a cohort is observable when the cohort's latest first purchase plus
-    ``k`` periods is within the data. Retention read per cohort and age rather than
+    ``k`` periods is within the data. Read retention per cohort and age rather than
     pooled: a cohort's retention rises with age partly because the customers most
     likely to leave leave first (heterogeneity, Fader & Hardie 2010).
 
