@@ -5,6 +5,7 @@ matplotlib ``Axes``.
 """
 
 from customer_value.plotting._base import MissingExtraError
+from customer_value.plotting._churn import plot_churn_lift, plot_cohort_retention, plot_kaplan_meier
 from customer_value.plotting._clv import (
     plot_calibration_purchases_vs_holdout_purchases,
     plot_cumulative_transactions,
@@ -20,9 +21,12 @@ from customer_value.plotting._value import plot_survival_curve
 __all__ = [
     "MissingExtraError",
     "plot_calibration_purchases_vs_holdout_purchases",
+    "plot_churn_lift",
+    "plot_cohort_retention",
     "plot_cumulative_transactions",
     "plot_frequency_recency_matrix",
     "plot_kano_better_worse",
+    "plot_kaplan_meier",
     "plot_nps_distribution",
     "plot_period_transactions",
     "plot_points_flow",

@@ -1,0 +1,29 @@
+"""Calendar period helpers: fast ordinals equal pandas' own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_value.churn._periods import check_period, period_index, period_numbers
+from customer_value.errors import InvalidDataError
+
+
+@pytest.mark.parametrize("alias", ["D", "W", "M", "Q", "Y", "W-WED", "2D", "h"])
+def test_period_numbers_match_pandas(alias: str) -> None:
+    rng = np.random.default_rng(0)
+    ns = rng.integers(-(10**18), 2 * 10**18, 5000)
+    ns = np.concatenate(
+        [ns, pd.DatetimeIndex([pd.Timestamp("1970-01-01"), pd.Timestamp("1969-12-31 23:59")]).asi8]
+    )
+    dates = pd.DatetimeIndex(ns.view("datetime64[ns]"))
+    expected = dates.to_period(alias).asi8
+    np.testing.assert_array_equal(period_numbers(ns, alias), expected)
+    assert period_index(expected[:3], alias).equals(dates[:3].to_period(alias))
+
+
+@pytest.mark.parametrize("alias", ["", "fortnight", "M-NOPE", 3, None])
+def test_unknown_period(alias: object) -> None:
+    with pytest.raises(InvalidDataError, match="period"):
+        check_period(alias)
