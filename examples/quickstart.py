@@ -1,4 +1,4 @@
-"""Quickstart: CDNOW end to end - summary, purchase forecasts and segments.
+"""Quickstart: CDNOW end to end - summary, purchase forecasts, value, churn risk, segments.
 
 Run with ``make demo``. Later sections add forecasts, values and segments.
 """
@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_value.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from customer_value.churn import churn_risk
+from customer_value.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
 from customer_value.data import summarize_transactions
 from customer_value.datasets import load_cdnow_transactions
 from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
@@ -53,6 +59,14 @@ def main() -> None:
     columns = ["frequency", "recency", "T", "monetary_value", "clv_12m"]
     print(forecast.nlargest(10, "clv_12m")[columns].round(2).to_string())
     print(f"Total 12-month value of {len(forecast):,} customers: ${forecast['clv_12m'].sum():,.0f}")
+
+    # Churn risk from Pareto/NBD's P(alive): unlike BG/NBD it does not treat every
+    # one-time buyer as certainly alive (see the "Keeping customers" guide).
+    risk = churn_risk(ParetoNBDModel().fit(summary))
+    levels = risk.groupby(["risk_level", "risk_level_zh"], observed=True).size()
+    print("\nChurn risk at the end of the calibration period (Pareto/NBD P(alive)):")
+    for (level, zh_label), n in levels.items():
+        print(f"  {level:<8} {zh_label:<5} {n:5,d}  {n / len(risk):6.1%}")
 
     segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
     counts = segments.groupby(["segment", "segment_label"], observed=True).size()

@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 
 from customer_value.churn import churn_risk, lifecycle_stage
-from customer_value.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from customer_value.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
 from customer_value.data import summarize_transactions
 from customer_value.datasets import load_cdnow_transactions
 from customer_value.loyalty import Program, points_for_transactions
@@ -48,13 +53,15 @@ def main() -> None:
     largest = counts.sort_values(ascending=False).head(3)
     print("4. largest RFM segments:", ", ".join(f"{s} {z} {n}" for (s, z), n in largest.items()))
 
-    # 5. Who is slipping away, and what is at stake over the next year?
-    risk = churn_risk(model, summary, spend_model=spend, horizon=52)
+    # 5. Who is slipping away, and what is at stake over the next year? Pareto/NBD's
+    #    P(alive), because BG/NBD counts every one-time buyer as certainly alive.
+    pareto = ParetoNBDModel().fit(summary)
+    risk = churn_risk(pareto, summary, spend_model=spend, horizon=52)
     at_risk = risk["risk_level"] == "high"
     print(
         f"5. {at_risk.sum():,} customers at high churn risk, "
         f"${risk.loc[at_risk, 'value_at_risk'].sum():,.0f} value at risk; stages:",
-        lifecycle_stage(summary, model=model)["stage"].value_counts().to_dict(),
+        lifecycle_stage(summary, model=pareto)["stage"].value_counts().to_dict(),
     )
 
     # 6. How do we reward them? 1 point per $1, double points on CDs.
