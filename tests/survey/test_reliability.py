@@ -120,7 +120,11 @@ def test_item_analysis_against_direct_computation(attitude: pd.DataFrame) -> Non
 )
 def test_alpha_at_most_one_and_finite(x: np.ndarray) -> None:
     df = pd.DataFrame(x)
-    if (x.std(axis=0) == 0).any() or x.sum(axis=1).var() == 0:
+    if (
+        (x.std(axis=0) == 0).any()
+        or x.sum(axis=1).var() == 0
+        or np.corrcoef(x, rowvar=False).sum() <= 1e-9 * x.shape[1] ** 2
+    ):
         with pytest.raises(InvalidDataError):
             cronbach_alpha(df)
         return
@@ -128,6 +132,12 @@ def test_alpha_at_most_one_and_finite(x: np.ndarray) -> None:
     assert all(np.isfinite([r.alpha, r.ci_low, r.ci_high, r.standardized_alpha]))
     assert r.alpha <= 1.0
     assert r.ci_low <= r.alpha <= r.ci_high <= 1.0
+
+
+def test_items_that_cancel_out_are_an_error_not_infinity() -> None:
+    # two items correlated -1: the standardised total has no variance
+    with pytest.raises(InvalidDataError, match="cancel out"):
+        cronbach_alpha(pd.DataFrame({"a": [2, 1], "b": [1, 3]}))
 
 
 def test_perfectly_consistent_items_give_alpha_one() -> None:

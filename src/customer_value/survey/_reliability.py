@@ -199,6 +199,14 @@ def cronbach_alpha(
     alpha = _alpha_from_cov(cov)
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
+    if not float(corr.sum()) > 1e-9 * k * k:
+        # sum(corr) = k (1 + (k - 1) r_bar): zero when the items cancel out exactly
+        # (for two items, r = -1), where the standardised alpha diverges.
+        raise InvalidDataError(
+            f"{what}: the items cancel out (average inter-item correlation "
+            f"{float((corr.sum() - k) / (k * (k - 1))):.3g}); the standardised alpha is "
+            "undefined (check for reverse-worded items)"
+        )
     std_alpha = _alpha_from_cov(corr)
     average_r = float((corr.sum() - k) / (k * (k - 1)))
     lo, hi = _feldt(alpha, n, k, conf)
