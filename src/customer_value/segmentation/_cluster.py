@@ -75,7 +75,13 @@ def _kmeans_plusplus(
         weighted = w * closest
         potential = float(weighted.sum())
         if potential <= 0.0:
-            raise _TooFewDistinctError(c)
+            # The expanded |x|^2 - 2x.c + |c|^2 form rounds tiny distances to 0; recompute
+            # them directly before concluding that every point is already a centre.
+            closest = np.min([np.square(X - centre).sum(axis=1) for centre in centers[:c]], axis=0)
+            weighted = w * closest
+            potential = float(weighted.sum())
+            if potential <= 0.0:
+                raise _TooFewDistinctError(c)
         picks = np.searchsorted(np.cumsum(weighted), rng.random(n_trials) * potential, "right")
         picks = np.minimum(picks, n - 1)
         candidates = _sq_distances(X, x_sq, X[picks])
@@ -496,6 +502,12 @@ class ClusterSegmenter:
             ) from None
         # canonical labels whatever the seed: by decreasing size, then by centre coordinates
         size = np.bincount(labels, weights=w, minlength=k)
+        if (size <= 0).any():
+            raise InvalidDataError(
+                f"n_segments={k}: only {int((size > 0).sum())} clusters can be told apart in "
+                f"data columns {columns!r}; the other rows differ by less than floating-point "
+                "precision after standardisation (treat them as duplicates or lower n_segments)"
+            )
         order = np.lexsort((*centers.T[::-1], -size))
         rank = np.empty(k, dtype=np.int64)
         rank[order] = np.arange(k)
