@@ -42,8 +42,9 @@ def _expectation_bracket(
     * O: ``1 - (1-z)^(r+x) 2F1(r+x, b_post; c; z)`` (the paper's form),
     * P: ``1 - 2F1(r+x, a-1; c; -kappa)``,
 
-    with ``z = kappa / (1 + kappa)``. Where E and O agree (to 1e-8) their value is used;
-    elsewhere the value two forms agree on, or the first finite one of the right sign.
+    with ``z = kappa / (1 + kappa)``. Where all three agree (to 1e-8) the value is used;
+    elsewhere (two forms can agree and both be wrong near ``z = 1``) the bracket is
+    integrated numerically.
     ``hyp2f1`` returns NaN for some exactly-integer parameter combinations (scipy 1.17:
     ``hyp2f1(1, 35, 121, 10/11)``); those rows are evaluated again with the parameters
     moved by a few parts in 1e9, which changes the result by as little.
@@ -119,15 +120,11 @@ def _bracket_vote(
     def close(u: FloatArray, v: FloatArray) -> Any:
         return ok(u) & ok(v) & (np.abs(u - v) <= 1e-8 * np.abs(u) + 1e-300)
 
-    out = form_e.copy()
-    doubt = ~close(form_e, form_o)
-    if doubt.any():
-        e, o = form_e[doubt], form_o[doubt]
-        p = 1.0 - special.hyp2f1(n[doubt], a - 1, c[doubt], -kappa[doubt])
-        pick = np.where(close(e, p), e, np.where(close(o, p), o, np.nan))
-        for candidate in (e, o, p):
-            pick = np.where(np.isnan(pick) & ok(candidate), candidate, pick)
-        out[doubt] = pick
+    # scipy's hyp2f1 can be wrong in two transformed forms at once (z near 1, large
+    # parameters): a value is trusted only when all three forms agree; the caller
+    # integrates the rest (see _bracket_quadrature).
+    form_p: FloatArray = np.asarray(1.0 - special.hyp2f1(n, a - 1, c, -kappa), dtype=np.float64)
+    out = np.where(close(form_e, form_o) & close(form_e, form_p), form_e, np.nan)
     result: FloatArray = out
     return result
 
@@ -237,10 +234,34 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         m = self._shift
         if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
             a = 1.0 + 1e-7
+        b_post = b + x + m
+        c = a + b_post - 1
         with np.errstate(all="ignore"):
-            bracket = _expectation_bracket(r, a, b + x + m, x, t / (alpha + T))
-        c = a + b + x + m - 1
-        out: FloatArray = c / (a - 1) * bracket * self._p_alive(params, x, tx, T)
+            bracket = _expectation_bracket(r, a, b_post, x, t / (alpha + T))
+        p_alive = self._p_alive(params, x, tx, T)
+        with np.errstate(all="ignore"):  # NaN rows are replaced below
+            out: FloatArray = c / (a - 1) * bracket * p_alive
+        degenerate = np.abs(c) < 1e-6  # a + b = 1 with x = 0: c * 2F1(...; c; .) -> finite
+        if degenerate.any():
+            step = 1e-5  # central difference around c = 0: error O(step^2)
+            sides = []
+            for shift in (step, -step):
+                with np.errstate(all="ignore"):
+                    br = _expectation_bracket(
+                        r,
+                        a,
+                        b_post[degenerate] + shift,
+                        x[degenerate],
+                        (t / (alpha + T))[degenerate],
+                    )
+                sides.append((c[degenerate] + shift) / (a - 1) * br)
+            out[degenerate] = 0.5 * (sides[0] + sides[1]) * p_alive[degenerate]
+        # For a vanishing horizon the bracket cancels catastrophically; there the
+        # expectation is P(alive) * E[lambda | alive] * t = P(alive) (r + x) t / (alpha + T)
+        # to first order (relative error O(t / (alpha + T)) < 1e-8).
+        z = t / (alpha + T)
+        first_order = p_alive * (r + x) * z
+        out = np.where((z < 1e-8) | ~np.isfinite(out) & (z < 1e-4), first_order, out)
         return np.where(t > 0, np.maximum(out, 0.0), 0.0)
 
     def _expected_new(self, params: FloatArray, t: FloatArray) -> FloatArray:
