@@ -84,3 +84,11 @@ def test_scale_scores_mean_sum_and_missing() -> None:
 def test_bad_input(call: object, match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_reverse_code_keeps_the_shape_of_a_table() -> None:
+    out = reverse_code(np.array([[1, 2], [4, np.nan]]))
+    assert out.shape == (2, 2)
+    np.testing.assert_array_equal(out, [[5, 4], [2, np.nan]])
+    with pytest.raises(InvalidDataError, match=r"row 1 has value=6\.0"):
+        reverse_code([[1, 6]])

@@ -28,8 +28,8 @@ def reverse_code(values: Any, *, scale: tuple[float, float] = (1, 5)) -> Any:
     Returns
     -------
     same kind as ``values``
-        A float for a scalar, a float ndarray for an array, a Series/DataFrame with the
-        same index (and columns) for pandas input.
+        A float for a scalar, a float ndarray of the same shape for an array, a
+        Series/DataFrame with the same index (and columns) for pandas input.
 
     Raises
     ------
@@ -71,6 +71,10 @@ def reverse_code(values: Any, *, scale: tuple[float, float] = (1, 5)) -> Any:
     if np.ndim(values) == 0:
         x = scale_answers(np.array([values]), "value", low, high, integer=False, what="values")
         return float(low + high - x[0])
+    shape = np.shape(values)
+    if len(shape) > 1 and not isinstance(values, pd.Series):  # a table of answers
+        x = scale_answers(np.asarray(values).reshape(-1), "value", low, high, integer=False)
+        return (low + high - x).reshape(shape)
     x = scale_answers(values, "value", low, high, index=index_of(values), integer=False)
     flipped = low + high - x
     if isinstance(values, pd.Series):
