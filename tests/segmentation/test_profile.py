@@ -70,3 +70,10 @@ def test_plain_string_segments_sorted_by_size():
 def test_bad_input(data, kwargs, match):
     with pytest.raises(InvalidDataError, match=match):
         segment_profile(data, **kwargs)
+
+
+def test_duplicate_customers_with_transactions_are_refused():
+    data = pd.DataFrame({"segment": ["a", "b"], "monetary": [1.0, 2.0]}, index=[7, 7])
+    tx = pd.DataFrame({"customer_id": [7], "genre": ["pop"], "amount": [1.0]})
+    with pytest.raises(InvalidDataError, match=r"must be unique; row 1 \(label 7\) repeats"):
+        segment_profile(data, transactions=tx, category_col="genre")

@@ -135,6 +135,13 @@ def segment_profile(
             tx, [customer_id_col, category_col, monetary_value_col], what="transactions"
         )
         spend = numeric_column(tx, monetary_value_col, what="transactions")
+        pos = first_bad(frame.index.duplicated())
+        if pos is not None:
+            raise InvalidDataError(
+                "data: customers are matched to transactions on the index, which must be "
+                f"unique; {describe_row(frame.index, pos)} repeats customer "
+                f"{frame.index[pos]!r}"
+            )
         seg_of = pd.Series(keys, index=frame.index)
         tx_seg = seg_of.reindex(tx[customer_id_col].to_numpy()).to_numpy()
         known = pd.notna(tx_seg)
