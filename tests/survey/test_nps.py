@@ -259,6 +259,13 @@ def test_weights_at_extreme_scales_give_the_unit_weight_answer(scale: float) -> 
     assert np.isfinite(out[["score", "standard_error", "ci_low", "ci_high"]].to_numpy()).all()
 
 
+def test_weights_near_the_largest_float() -> None:
+    r = net_promoter_score([10, 3, 8], weights=[1.7e308, 1.7e308, 0.85e308])
+    assert (r.share_promoters, r.share_detractors) == pytest.approx((0.4, 0.4))
+    assert r.n_effective == pytest.approx(25 / 9)
+    assert np.isfinite([r.standard_error, r.ci_low, r.ci_high]).all()
+
+
 @pytest.mark.parametrize(
     ("ratings", "match"),
     [

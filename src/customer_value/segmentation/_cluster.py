@@ -29,20 +29,20 @@ _CHUNK = 1 << 16  # rows per distance block: keeps the n x k block in cache-size
 
 
 def _pow2_scale(values: FloatArray, axis: int | None = None) -> Any:
-    """A power of two at or above ``max |values|`` (along ``axis``), 1 where that is 0.
+    """The largest power of two not above ``max |values|`` (along ``axis``); 1 for 0.
 
     Dividing by a power of two is exact, so the k-means geometry is unchanged while squares
     of values as large as 1e300 or as small as 1e-300 neither overflow nor underflow.
     """
     biggest = np.max(np.abs(values), axis=axis)
     ok = np.isfinite(biggest) & (biggest > 0)
-    return np.exp2(np.ceil(np.log2(np.where(ok, biggest, 1.0))))
+    return np.exp2(np.floor(np.log2(np.where(ok, biggest, 1.0))))
 
 
 def _moments(X: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per-column unit (power of two), weighted mean and standard deviation in that unit.
 
-    ``X / unit`` lies in [-1, 1], so neither the mean nor the squared deviations overflow or
+    ``X / unit`` lies in (-2, 2), so neither the mean nor the squared deviations overflow or
     underflow. A column whose values are all equal gets standard deviation exactly 0 (its
     floating-point mean may differ from the common value in the last bit).
     """

@@ -125,8 +125,13 @@ def segment_profile(
         out[f"mean_{col}"] = pd.Series(values).groupby(keys).mean().reindex(order).to_numpy()
     if revenue_col is not None and revenue_col in frame.columns:
         revenue = numeric_column(frame, revenue_col, what="data")
-        sums = pd.Series(revenue).groupby(keys).sum().reindex(order).to_numpy()
-        out["revenue"] = sums
+        # shares from revenue / u (u the largest power of two <= max |revenue|): the sums of
+        # huge revenues may overflow, their shares must not become 0 or NaN
+        biggest = float(np.max(np.abs(revenue)))
+        u = float(np.exp2(np.floor(np.log2(biggest)))) if biggest > 0 else 1.0
+        sums = pd.Series(revenue / u).groupby(keys).sum().reindex(order).to_numpy()
+        with np.errstate(over="ignore"):  # a total beyond 1.8e308 is inf; its share is not
+            out["revenue"] = sums * u
         total = sums.sum()
         out["revenue_share"] = sums / total if total > 0 else np.zeros(len(order))
     if transactions is not None and category_col is not None:

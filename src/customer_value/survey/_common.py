@@ -102,11 +102,11 @@ def scale_answers(
 
 
 def pow2_scale(values: Any, axis: int | None = None) -> Any:
-    """A power of two at or above ``max |values|`` (ignoring NaN), 1 where that is 0 or NaN.
+    """The largest power of two not above ``max |values|`` (ignoring NaN); 1 for 0 or NaN.
 
     Dividing by a power of two is exact in floating point, so statistics that are invariant
     to a common scale (alpha, correlations, shares, Kish's effective n) can be computed on
-    ``values / pow2_scale(values)``, whose entries lie in [-1, 1]: their squares and sums
+    ``values / pow2_scale(values)``, whose entries lie in (-2, 2): their squares and sums
     neither overflow for huge inputs (1e200) nor underflow to zero for tiny ones (1e-200).
     """
     magnitude = np.abs(np.asarray(values, dtype=np.float64))
@@ -114,7 +114,7 @@ def pow2_scale(values: Any, axis: int | None = None) -> Any:
         return 1.0
     biggest = np.max(np.where(np.isnan(magnitude), 0.0, magnitude), axis=axis)
     ok = np.isfinite(biggest) & (biggest > 0)
-    return np.exp2(np.ceil(np.log2(np.where(ok, biggest, 1.0))))
+    return np.exp2(np.floor(np.log2(np.where(ok, biggest, 1.0))))
 
 
 def item_matrix(
