@@ -240,3 +240,10 @@ def test_default_forms(people):
         out = RuleSegmenter(rule, default=default).assign(people)
         assert (out["segment"] == expected[0]).all()
         assert (out["segment_label"] == expected[1]).all()
+
+
+def test_to_dict_is_a_copy(people):
+    seg = RuleSegmenter([{"name": "old", "label": "老年", "when": {"age": {"ge": 60}}}])
+    spec = seg.to_dict()
+    spec["rules"][0]["when"]["age"]["ge"] = 0  # used to change seg's own rule
+    assert seg.assign(people)["segment"].tolist().count("old") == 1

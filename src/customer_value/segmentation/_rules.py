@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -447,7 +448,7 @@ class RuleSegmenter:
 'default': {'name': 'other', 'label': '其他'}, 'overlap': 'first'}
         """
         return {
-            "rules": [dict(r) for r in self.rules],
+            "rules": copy.deepcopy(self.rules),  # editing the result leaves self unchanged
             "default": {"name": self.default[0], "label": self.default[1]},
             "overlap": self.overlap,
         }
