@@ -76,6 +76,10 @@ def test_scale_scores_mean_sum_and_missing() -> None:
         ),
         (lambda: scale_scores(pd.DataFrame({"a": [1]}), ["a"], method="median"), "method must"),
         (
+            lambda: scale_scores(pd.DataFrame({"a": [1], "b": [2]}), ["a", "b"], min_answered=1.5),
+            "min_answered must be a whole number, got 1.5",
+        ),
+        (
             lambda: scale_scores(pd.DataFrame({"a": [1]}), ["a"], min_answered=2),
             "exceeds the number of items",
         ),

@@ -142,7 +142,10 @@ def scale_scores(
     low, high = check_scale(scale)
     if isinstance(reverse, str):
         raise InvalidDataError(f"reverse must be a list of item names, got {reverse!r}")
-    min_ans = int(check_scalar(min_answered, "min_answered", low=1))
+    min_ans_f = check_scalar(min_answered, "min_answered", low=1)
+    if not float(min_ans_f).is_integer():
+        raise InvalidDataError(f"min_answered must be a whole number, got {min_answered!r}")
+    min_ans = int(min_ans_f)
     if min_ans > len(items):
         raise InvalidDataError(
             f"min_answered={min_answered!r} exceeds the number of items ({len(items)})"
