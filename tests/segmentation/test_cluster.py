@@ -265,3 +265,36 @@ def test_subsample_missing_distinct_rows_falls_back_to_all_rows():
     model = ClusterSegmenter(4, random_state=0, restart_sample=1000).fit(data)
     assert model.labels_.nunique() == 4
     assert model.inertia_ == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("unit", [1e-300, 1e-150, 1e150])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_features_and_weights_at_extreme_scales(unit, standardize):
+    # squared distances of 1e150-sized features overflowed (NaN profile, an empty cluster)
+    # and 1e-300-sized ones underflowed to "1 distinct row"; the clustering must not
+    # depend on the unit
+    data = blobs(n_per=40, k=3, d=2, seed=4)
+    w = np.arange(len(data)) % 4 + 1.0
+    ref = ClusterSegmenter(3, standardize=standardize, random_state=0).fit(data, weights=w)
+    got = ClusterSegmenter(3, standardize=standardize, random_state=0).fit(
+        data * unit, weights=w * unit
+    )
+    pd.testing.assert_series_equal(got.labels_, ref.labels_)
+    np.testing.assert_allclose(got.cluster_centers_, ref.cluster_centers_ * unit, rtol=1e-9)
+    expected = ref.inertia_ * unit * (1.0 if standardize else unit * unit)
+    assert got.inertia_ == pytest.approx(expected, rel=1e-9)
+    prof, ref_prof = got.profile(), ref.profile()
+    np.testing.assert_allclose(prof["x0"], ref_prof["x0"] * unit, rtol=1e-9)
+    np.testing.assert_allclose(prof["z_x0"], ref_prof["z_x0"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(prof["size"], ref_prof["size"] * unit, rtol=1e-9)
+    pd.testing.assert_series_equal(got.predict(data * unit), ref.labels_)
+
+
+def test_constant_feature_with_inexact_mean_stays_at_zero():
+    data = blobs(n_per=20, k=2, d=2, seed=1).assign(const=0.1)
+    model = ClusterSegmenter(2, random_state=0).fit(data)
+    prof = model.profile()
+    assert (prof["z_const"] == 0.0).all()
+    assert "const" not in prof["distinctive"].iloc[0].split(",")[0]
+    with pytest.raises(InvalidDataError, match="distinct rows with a positive weight"):
+        ClusterSegmenter(2).fit({"a": [1.0, 2.0, 3.0]}, weights=[0, 0, 1])

@@ -98,3 +98,11 @@ def test_property_every_customer_in_exactly_one_quadrant(rows):
 def test_bad_input(kwargs, data, match):
     with pytest.raises(InvalidDataError, match=match):
         value_loyalty_matrix(data, **kwargs)
+
+
+def test_mean_threshold_of_huge_values_is_finite():
+    # np.mean of values near 1e308 overflowed to inf: every customer became low value
+    data = {"v": [1e308, 1.5e308, 1.0], "l": [1.0, 2.0, 3.0]}
+    out = value_loyalty_matrix(data, value_col="v", loyalty_col="l", value_threshold="mean")
+    assert out.attrs["value_threshold"] == pytest.approx(1e308 / 3 + 1.5e308 / 3, rel=1e-12)
+    assert out["high_value"].tolist() == [True, True, False]

@@ -70,3 +70,19 @@ def test_plain_string_segments_sorted_by_size():
 def test_bad_input(data, kwargs, match):
     with pytest.raises(InvalidDataError, match=match):
         segment_profile(data, **kwargs)
+
+
+def test_duplicate_customers_with_transactions_are_refused():
+    data = pd.DataFrame({"segment": ["a", "b"], "monetary": [1.0, 2.0]}, index=[7, 7])
+    tx = pd.DataFrame({"customer_id": [7], "genre": ["pop"], "amount": [1.0]})
+    with pytest.raises(InvalidDataError, match=r"must be unique; row 1 \(label 7\) repeats"):
+        segment_profile(data, transactions=tx, category_col="genre")
+
+
+def test_revenue_shares_of_huge_revenues():
+    # the summed revenue overflowed to inf and every revenue_share became 0
+    data = pd.DataFrame({"segment": ["a", "b", "b"], "monetary": [1e308, 1e308, 1e308]})
+    table = segment_profile(data)
+    assert table.loc["b", "revenue_share"] == pytest.approx(2 / 3)
+    assert table.loc["a", "revenue"] == 1e308
+    assert table["revenue_share"].sum() == pytest.approx(1.0)

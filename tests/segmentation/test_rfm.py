@@ -137,6 +137,18 @@ def test_summary_input_gives_the_same_scores(cdnow_rfm):
     pd.testing.assert_frame_equal(again, cdnow_rfm)
 
 
+def test_summary_with_an_id_column_is_indexed_by_customer(cdnow_rfm):
+    # the issue promises a frame indexed by customer; a summary holding the ids in a
+    # column used to come back indexed 0..n-1
+    flat = cdnow_rfm[["recency", "frequency", "monetary"]].reset_index()
+    assert list(flat.columns[:1]) == ["customer_id"]
+    again = rfm_scores(flat)
+    pd.testing.assert_frame_equal(again, cdnow_rfm)
+    renamed = rfm_scores(flat.rename(columns={"customer_id": "member"}), customer_id_col="member")
+    assert renamed.index.name == "member"
+    assert renamed.index.equals(cdnow_rfm.index.rename("member"))
+
+
 def test_btyd_summary_uses_time_since_last_purchase(cdnow_transactions):
     summary = summarize_transactions(cdnow_transactions, monetary_value_col="amount")
     rfm = rfm_scores(summary)
@@ -228,6 +240,37 @@ def _tx(**changes):
             pd.DataFrame({"recency": [1.0], "frequency": [-1], "monetary": [1]}),
             {},
             r"'frequency' must be >= 0; row 0 has frequency=-1.0",
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "customer_id": ["a", "b", "a"],
+                    "recency": [1.0, 2, 3],
+                    "frequency": [1, 1, 1],
+                    "monetary": [1.0, 1, 1],
+                }
+            ),
+            {},
+            r"one row per customer.*column 'customer_id' repeats.*row 2 has customer_id='a'",
+        ),
+        (
+            pd.DataFrame(
+                {"recency": [1.0, 2], "frequency": [1, 1], "monetary": [1.0, 1]}, index=[7, 7]
+            ),
+            {},
+            r"the index repeats a customer; row 1 \(label 7\)",
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "customer_id": ["a", None],
+                    "recency": [1.0, 2],
+                    "frequency": [1, 1],
+                    "monetary": [1.0, 1],
+                }
+            ),
+            {},
+            r"summary: column 'customer_id' must not be missing; row 1",
         ),
         (
             pd.DataFrame({"recency": [5.0], "frequency": [1], "T": [3.0], "monetary": [1.0]}),

@@ -211,3 +211,39 @@ def test_bin_segments_bad_input(kwargs, match):
 def test_bin_segments_nan():
     with pytest.raises(InvalidDataError, match=r"'x' must be finite.*row 1"):
         bin_segments({"x": [1.0, np.nan]}, "x", edges=[0, 5], labels=["a"])
+
+
+@pytest.mark.parametrize(
+    ("default", "match"),
+    [
+        ({"name": "o"}, r"default\.label: expected a non-empty string, got None"),
+        ({"name": "o", "label": "其他", "colour": 1}, r"default: unknown key"),
+        (("o",), "default must be a name, a"),
+        (5, "default must be a name, a"),
+        (("o", ""), r"default\.label: expected a non-empty string, got ''"),
+    ],
+)
+def test_invalid_default(default, match):
+    # used to escape as KeyError / IndexError / TypeError
+    with pytest.raises(InvalidDataError, match=match):
+        RuleSegmenter([{"name": "a", "label": "甲", "when": {"x": 1}}], default=default)
+
+
+def test_default_forms(people):
+    rule = [{"name": "a", "label": "甲", "when": {"age": {"lt": 0}}}]
+    for default, expected in (
+        ("other", ("other", "其他")),
+        ("rest", ("rest", "rest")),
+        (["rest", "其余"], ("rest", "其余")),
+        ({"name": "rest", "label": "其余"}, ("rest", "其余")),
+    ):
+        out = RuleSegmenter(rule, default=default).assign(people)
+        assert (out["segment"] == expected[0]).all()
+        assert (out["segment_label"] == expected[1]).all()
+
+
+def test_to_dict_is_a_copy(people):
+    seg = RuleSegmenter([{"name": "old", "label": "老年", "when": {"age": {"ge": 60}}}])
+    spec = seg.to_dict()
+    spec["rules"][0]["when"]["age"]["ge"] = 0  # used to change seg's own rule
+    assert seg.assign(people)["segment"].tolist().count("old") == 1

@@ -193,3 +193,24 @@ def test_weights_never_nan(seed: int, n: int) -> None:
 def test_bad_input(call: object, match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("unit", [1e-300, 1e-150, 1e150, 1e300])
+def test_weights_do_not_depend_on_units(unit: float) -> None:
+    # corrcoef on 1e300-sized columns overflowed and returned zero weights without error
+    df = survey(6)
+    ref = key_driver_analysis(df, outcome="overall", drivers=DRIVERS)
+    scaled = df.copy()
+    scaled["overall"] *= unit
+    scaled["staff"] = scaled["staff"] / unit + 1e3 / unit  # another unit and origin
+    got = key_driver_analysis(scaled, outcome="overall", drivers=DRIVERS)
+    for column in ("correlation", "relative_weight", "share"):
+        np.testing.assert_allclose(got[column], ref[column], rtol=1e-9, atol=1e-12)
+    assert got.attrs["r_squared"] == pytest.approx(ref.attrs["r_squared"], rel=1e-9)
+
+
+def test_constant_driver_with_inexact_mean_is_refused() -> None:
+    # the floating-point sd of seven values 0.1 is ~1e-17, not 0: the driver got weight 0
+    df = pd.DataFrame({"a": [0.1] * 7, "b": [1, 2, 3, 4, 5, 6, 7.0], "y": [2, 1, 3, 5, 4, 7, 6.0]})
+    with pytest.raises(InvalidDataError, match=r"driver 'a' is constant \(every complete row"):
+        key_driver_analysis(df, outcome="y", drivers=["a", "b"])

@@ -137,3 +137,16 @@ def test_summary_only_reverse_answers_is_finite() -> None:
 def test_bad_input(call: object, match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_summary_error_names_the_row_label() -> None:
+    df = pd.DataFrame(
+        {"feature": ["a", "b"], "functional": ["like", "like"], "dysfunctional": ["like", "meh"]},
+        index=pd.Index(["resp_17", "resp_18"], name="respondent"),
+    )
+    with pytest.raises(
+        InvalidDataError, match=r"row 1 \(label 'resp_18'\) has dysfunctional='meh'"
+    ):
+        kano_summary(df)
+    ok = kano_summary(df.assign(dysfunctional=["dislike", "不喜欢"]))
+    assert ok["O"].tolist() == [1, 1]

@@ -76,6 +76,10 @@ def test_scale_scores_mean_sum_and_missing() -> None:
         ),
         (lambda: scale_scores(pd.DataFrame({"a": [1]}), ["a"], method="median"), "method must"),
         (
+            lambda: scale_scores(pd.DataFrame({"a": [1], "b": [2]}), ["a", "b"], min_answered=1.5),
+            "min_answered must be a whole number, got 1.5",
+        ),
+        (
             lambda: scale_scores(pd.DataFrame({"a": [1]}), ["a"], min_answered=2),
             "exceeds the number of items",
         ),
@@ -84,3 +88,11 @@ def test_scale_scores_mean_sum_and_missing() -> None:
 def test_bad_input(call: object, match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_reverse_code_keeps_the_shape_of_a_table() -> None:
+    out = reverse_code(np.array([[1, 2], [4, np.nan]]))
+    assert out.shape == (2, 2)
+    np.testing.assert_array_equal(out, [[5, 4], [2, np.nan]])
+    with pytest.raises(InvalidDataError, match=r"row 1 has value=6\.0"):
+        reverse_code([[1, 6]])

@@ -237,3 +237,48 @@ def test_nps_by_bad_input() -> None:
     bad = pd.DataFrame({"g": ["a", "b"], "r": [3, 13]})
     with pytest.raises(InvalidDataError, match=r"row 1 has r=13\.0"):
         nps_by(bad, "r", "g")
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_weights_at_extreme_scales_give_the_unit_weight_answer(scale: float) -> None:
+    # shares and Kish's n do not depend on the unit of the weights; w^2 used to overflow
+    # (1e200 -> inf) or underflow (1e-200 -> 0) and turned the standard error into NaN
+    ratings = np.array([10, 3, 8, 9, 0])
+    w = np.array([3.0, 1.0, 2.0, 1.0, 2.0])
+    unit = net_promoter_score(ratings, weights=w)
+    scaled = net_promoter_score(ratings, weights=w * scale)
+    for field in ("score", "standard_error", "ci_low", "ci_high", "n_effective"):
+        assert getattr(scaled, field) == pytest.approx(getattr(unit, field), rel=1e-12), field
+    assert scaled.promoters == pytest.approx(unit.promoters * scale, rel=1e-12)
+    df = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 5, "r": np.r_[ratings, ratings[::-1]]})
+    df["w"] = np.r_[w * scale, w]  # groups on wildly different scales in one table
+    out = nps_by(df, "r", "g", weights_col="w")
+    assert out.loc["a", "standard_error"] == pytest.approx(unit.standard_error, rel=1e-12)
+    assert out.loc["a", "n_effective"] == pytest.approx(81 / 19, rel=1e-12)
+    assert out.loc["a", "promoters"] == pytest.approx(unit.promoters * scale, rel=1e-12)
+    assert np.isfinite(out[["score", "standard_error", "ci_low", "ci_high"]].to_numpy()).all()
+
+
+def test_weights_near_the_largest_float() -> None:
+    r = net_promoter_score([10, 3, 8], weights=[1.7e308, 1.7e308, 0.85e308])
+    assert (r.share_promoters, r.share_detractors) == pytest.approx((0.4, 0.4))
+    assert r.n_effective == pytest.approx(25 / 9)
+    assert np.isfinite([r.standard_error, r.ci_low, r.ci_high]).all()
+
+
+@pytest.mark.parametrize(
+    ("ratings", "match"),
+    [
+        (np.array([True, False]), r"not True/False; row 0 has rating=True"),
+        ([[9, 10], [3, 4]], r"must be one-dimensional.*shape \(2, 2\)"),
+    ],
+)
+def test_booleans_and_tables_are_not_ratings(ratings: object, match: str) -> None:
+    with pytest.raises(InvalidDataError, match=match):
+        net_promoter_score(ratings)
+
+
+@pytest.mark.parametrize("n_missing", ["x", -1, 1.5, True])
+def test_from_counts_bad_n_missing(n_missing: object) -> None:
+    with pytest.raises(InvalidDataError, match="n_missing must be a whole number >= 0"):
+        NPSResult.from_counts(detractors=1, passives=1, promoters=1, n_missing=n_missing)  # type: ignore[arg-type]

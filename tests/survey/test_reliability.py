@@ -230,3 +230,32 @@ def test_psych_documented_example_sim_congeneric() -> None:
 
     lo, hi = _feldt(r.alpha, 4, 4, 0.95)
     assert (lo, hi) == pytest.approx((-0.31, 0.98), abs=0.005)
+
+
+@pytest.mark.parametrize("unit", [1e-250, 1e-100, 1e100, 1e250])
+def test_alpha_does_not_depend_on_the_unit(attitude: pd.DataFrame, unit: float) -> None:
+    # answers squared used to overflow (1e250 -> inf, alpha NaN) or underflow (1e-250 ->
+    # "zero variance"); alpha and the correlations are free of a common unit
+    df = with_missing(attitude)
+    for policy in ("pairwise", "listwise"):
+        ref = cronbach_alpha(df, nan_policy=policy)
+        got = cronbach_alpha(df * unit, nan_policy=policy)
+        for field in ("alpha", "ci_low", "ci_high", "standardized_alpha", "average_r"):
+            assert getattr(got, field) == pytest.approx(getattr(ref, field), rel=1e-9), field
+    ref_items = item_analysis(attitude)
+    got_items = item_analysis(attitude * unit)
+    for column in ("item_rest_correlation", "alpha_if_deleted"):
+        np.testing.assert_allclose(got_items[column], ref_items[column], rtol=1e-9)
+    np.testing.assert_allclose(got_items["sd"], ref_items["sd"] * unit, rtol=1e-9)
+    np.testing.assert_allclose(got_items["mean"], ref_items["mean"] * unit, rtol=1e-9)
+
+
+@pytest.mark.parametrize("policy", ["pairwise", "listwise"])
+def test_constant_item_with_inexact_mean_is_refused(policy: str) -> None:
+    # seven answers 0.1 have a floating-point variance of about 2e-34, not 0: the item was
+    # accepted and dragged the mean inter-item correlation down
+    df = pd.DataFrame({"a": [0.1] * 7, "b": [1, 2, 3, 4, 5, 6, 7.0], "c": [2, 1, 3, 5, 4, 7, 6.0]})
+    with pytest.raises(InvalidDataError, match="item 'a' has zero variance"):
+        cronbach_alpha(df, nan_policy=policy)  # type: ignore[arg-type]
+    with pytest.raises(InvalidDataError, match="item 'a' has zero variance"):
+        item_analysis(df, nan_policy=policy)  # type: ignore[arg-type]

@@ -28,6 +28,32 @@ _LOG = get_logger("segmentation.cluster")
 _CHUNK = 1 << 16  # rows per distance block: keeps the n x k block in cache-sized pieces
 
 
+def _pow2_scale(values: FloatArray, axis: int | None = None) -> Any:
+    """The largest power of two not above ``max |values|`` (along ``axis``); 1 for 0.
+
+    Dividing by a power of two is exact, so the k-means geometry is unchanged while squares
+    of values as large as 1e300 or as small as 1e-300 neither overflow nor underflow.
+    """
+    biggest = np.max(np.abs(values), axis=axis)
+    ok = np.isfinite(biggest) & (biggest > 0)
+    return np.exp2(np.floor(np.log2(np.where(ok, biggest, 1.0))))
+
+
+def _moments(X: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-column unit (power of two), weighted mean and standard deviation in that unit.
+
+    ``X / unit`` lies in (-2, 2), so neither the mean nor the squared deviations overflow or
+    underflow. A column whose values are all equal gets standard deviation exactly 0 (its
+    floating-point mean may differ from the common value in the last bit).
+    """
+    unit = np.asarray(_pow2_scale(X, axis=0), dtype=np.float64)
+    scaled = X / unit
+    mean = np.average(scaled, axis=0, weights=w)
+    sd = np.sqrt(np.average((scaled - mean) ** 2, axis=0, weights=w))
+    sd[scaled.max(axis=0) == scaled.min(axis=0)] = 0.0
+    return unit, mean, sd
+
+
 class _TooFewDistinctError(Exception):
     """k-means++ ran out of distinct points after ``found`` centres."""
 
@@ -467,13 +493,23 @@ class ClusterSegmenter:
         index, X = self._matrix(frame, columns, "data")
         n = X.shape[0]
         w = np.ones(n) if weights is None else check_weights(weights, n, index=index)
-        mean = np.average(X, axis=0, weights=w)
+        # Everything below is invariant to the unit of the weights and (up to the reported
+        # inertia and centres) to a power-of-two unit of the features: work in units where
+        # the largest weight and the largest |feature| are about 1, so that huge (1e300) or
+        # tiny (1e-300) values neither overflow nor underflow.
+        w_unit = float(_pow2_scale(w))
+        w = w / w_unit
+        unit, mean_u, sd_u = _moments(X, w)
         if self.standardize:
-            scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
-            scale[~(scale > 0)] = 1.0
+            sd_u[~(sd_u > 0)] = 1.0
+            Z = (X / unit - mean_u) / sd_u
+            Z[:, X.max(axis=0) == X.min(axis=0)] = 0.0  # constant features stay at 0
+            mean, scale = mean_u * unit, sd_u * unit
         else:
-            scale = np.ones(X.shape[1])
-        Z = (X - mean) / scale if self.standardize else X
+            Z = X
+            mean, scale = mean_u * unit, np.ones(X.shape[1])
+        z_unit = float(_pow2_scale(Z))
+        Z = Z / z_unit
         rng = np.random.default_rng(self.random_state)
         scores: pd.Series | None = None
         if self.n_segments == "auto":
@@ -496,9 +532,10 @@ class ClusterSegmenter:
                 restart_sample=self.restart_sample,
             )
         except _TooFewDistinctError as exc:
+            positive = "" if weights is None else " with a positive weight"
             raise InvalidDataError(
-                f"n_segments={k} is larger than the number of distinct rows ({exc.found}) "
-                f"in data columns {columns!r}"
+                f"n_segments={k} is larger than the number of distinct rows{positive} "
+                f"({exc.found}) in data columns {columns!r}"
             ) from None
         # canonical labels whatever the seed: by decreasing size, then by centre coordinates
         size = np.bincount(labels, weights=w, minlength=k)
@@ -516,19 +553,24 @@ class ClusterSegmenter:
         self.columns_ = columns
         self.mean_ = mean
         self.scale_ = scale
-        self._centers_z = centers
+        self._unit, self._mean_u, self._sd_u, self._z_unit = unit, mean_u, sd_u, z_unit
+        self._centers_z = centers  # in the internal unit: Z / z_unit
         self.n_segments_ = k
-        self.inertia_ = inertia
+        self.inertia_ = inertia * z_unit * z_unit * w_unit
         self.n_iter_ = n_iter
         self.silhouette_scores_ = scores
         self.labels_ = pd.Series(labels, index=index, name="cluster")
         self.segments_ = self._segments(labels, index)
-        original = centers * scale + mean if self.standardize else centers
+        if self.standardize:
+            original = (centers * z_unit * sd_u + mean_u) * unit
+        else:
+            original = centers * z_unit
         self.cluster_centers_ = pd.DataFrame(
             original, columns=columns, index=pd.RangeIndex(k, name="cluster")
         )
         self._X = X
         self._w = w
+        self._w_unit = w_unit
         _LOG.info("k-means: k=%d, inertia=%.6g, %d iterations", k, inertia, n_iter)
         return self
 
@@ -619,7 +661,8 @@ class ClusterSegmenter:
         """
         self._check_fitted()
         index, X = self._matrix(data, self.columns_, "data")
-        Z = (X - self.mean_) / self.scale_ if self.standardize else X
+        Z = (X / self._unit - self._mean_u) / self._sd_u if self.standardize else X
+        Z = Z / self._z_unit
         labels = _assign(Z, np.einsum("ij,ij->i", Z, Z), self._centers_z, np.ones(len(Z)))[0]
         return pd.Series(labels, index=index, name="cluster")
 
@@ -661,19 +704,22 @@ class ClusterSegmenter:
         k = self.n_segments_
         labels = self.labels_.to_numpy()
         w = self._w
-        size = np.bincount(labels, weights=w, minlength=k)
+        size: FloatArray = np.bincount(labels, weights=w, minlength=k).astype(np.float64)
+        unit, overall, sd = _moments(self._X, w)  # in per-column units: no overflow
+        scaled = self._X / unit
         means = np.column_stack(
-            [np.bincount(labels, weights=w * self._X[:, j], minlength=k) / size
-             for j in range(self._X.shape[1])]
+            [np.bincount(labels, weights=w * scaled[:, j], minlength=k) / size
+             for j in range(scaled.shape[1])]
         )  # fmt: skip
-        overall = np.average(self._X, axis=0, weights=w)
-        sd = np.sqrt(np.average((self._X - overall) ** 2, axis=0, weights=w))
         z = np.divide(means - overall, sd, out=np.zeros_like(means), where=sd > 0)
+        means = means * unit
+        size = size * self._w_unit
         out = pd.DataFrame(index=pd.RangeIndex(k, name="cluster"))
         seg = self._segments(np.arange(k), out.index)
         out["segment"] = seg["segment"].astype(str)
         out["segment_label"] = seg["segment_label"].astype(str)
-        out["size"] = size if not np.allclose(size, np.round(size)) else size.round().astype(int)
+        whole = bool(np.all(size == np.round(size)) and size.max() < 2.0**53)
+        out["size"] = size.astype(np.int64) if whole else size  # counts, or summed weights
         out["share"] = size / size.sum()
         for j, col in enumerate(self.columns_):
             out[col] = means[:, j]

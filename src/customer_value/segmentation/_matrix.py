@@ -31,7 +31,11 @@ def _threshold(spec: Any, values: FloatArray, name: str) -> float:
         if spec == "median":
             return float(np.median(values))
         if spec == "mean":
-            return float(np.mean(values))
+            # mean of values / u times u, u the largest power of two <= max |value|: a plain sum of
+            # values near 1e308 overflows to inf
+            biggest = float(np.max(np.abs(values)))
+            u = float(np.exp2(np.floor(np.log2(biggest)))) if biggest > 0 else 1.0
+            return float(np.mean(values / u) * u)
         match = _PERCENT.match(spec)
         if match and 0.0 <= float(match.group(1)) <= 100.0:
             return float(np.quantile(values, float(match.group(1)) / 100.0))

@@ -125,8 +125,13 @@ def segment_profile(
         out[f"mean_{col}"] = pd.Series(values).groupby(keys).mean().reindex(order).to_numpy()
     if revenue_col is not None and revenue_col in frame.columns:
         revenue = numeric_column(frame, revenue_col, what="data")
-        sums = pd.Series(revenue).groupby(keys).sum().reindex(order).to_numpy()
-        out["revenue"] = sums
+        # shares from revenue / u (u the largest power of two <= max |revenue|): the sums of
+        # huge revenues may overflow, their shares must not become 0 or NaN
+        biggest = float(np.max(np.abs(revenue)))
+        u = float(np.exp2(np.floor(np.log2(biggest)))) if biggest > 0 else 1.0
+        sums = pd.Series(revenue / u).groupby(keys).sum().reindex(order).to_numpy()
+        with np.errstate(over="ignore"):  # a total beyond 1.8e308 is inf; its share is not
+            out["revenue"] = sums * u
         total = sums.sum()
         out["revenue_share"] = sums / total if total > 0 else np.zeros(len(order))
     if transactions is not None and category_col is not None:
@@ -135,6 +140,13 @@ def segment_profile(
             tx, [customer_id_col, category_col, monetary_value_col], what="transactions"
         )
         spend = numeric_column(tx, monetary_value_col, what="transactions")
+        pos = first_bad(frame.index.duplicated())
+        if pos is not None:
+            raise InvalidDataError(
+                "data: customers are matched to transactions on the index, which must be "
+                f"unique; {describe_row(frame.index, pos)} repeats customer "
+                f"{frame.index[pos]!r}"
+            )
         seg_of = pd.Series(keys, index=frame.index)
         tx_seg = seg_of.reindex(tx[customer_id_col].to_numpy()).to_numpy()
         known = pd.notna(tx_seg)

@@ -107,9 +107,28 @@ def _from_transactions(
 
 
 def _from_summary(
-    frame: pd.DataFrame, *, monetary_col: str | None
+    frame: pd.DataFrame, *, monetary_col: str | None, customer_id_col: str
 ) -> tuple[pd.Index, FloatArray, FloatArray, FloatArray]:
     what = "summary"
+    if customer_id_col in frame.columns:
+        ids = frame[customer_id_col]
+        pos = first_bad(ids.isna().to_numpy())
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column {customer_id_col!r} must not be missing; "
+                f"{describe_row(frame.index, pos)} has {customer_id_col}={ids.iloc[pos]!r}"
+            )
+        index = pd.Index(ids.to_numpy(), name=customer_id_col)
+        where = f"column {customer_id_col!r}"
+    else:
+        index = frame.index
+        where = "the index"
+    pos = first_bad(index.duplicated())
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: one row per customer is needed, but {where} repeats a customer; "
+            f"{describe_row(frame.index, pos)} has {customer_id_col}={index[pos]!r}"
+        )
     if monetary_col is None:
         monetary_col = "monetary" if "monetary" in frame.columns else "monetary_value"
     require_columns(frame, ["recency", "frequency", monetary_col], what=what)
@@ -126,7 +145,7 @@ def _from_summary(
                 f"{what}: {shown!r} must be >= 0; {describe_row(frame.index, pos)} has "
                 f"{shown}={float(values[pos])!r}"
             )
-    return frame.index, recency, frequency, spend
+    return index, recency, frequency, spend
 
 
 def rfm_scores(
@@ -171,7 +190,9 @@ def rfm_scores(
     -------
     DataFrame
         Indexed by customer: ``recency`` (days since the last purchase; in the
-        summary's unit for summary input), ``frequency`` (number of purchases, i.e.
+        summary's unit for summary input; a summary is indexed by its
+        ``customer_id_col`` column when it has one, else keeps its index),
+        ``frequency`` (number of purchases, i.e.
         rows), ``monetary``, ``r_score``, ``f_score``, ``m_score`` and, for the
         quintile scale, ``rfm_code``.
 
@@ -179,7 +200,7 @@ def rfm_scores(
     ------
     InvalidDataError
         Missing columns, missing ids, unparsable dates, NaN or negative amounts, an
-        unknown ``scale`` or ``monetary``.
+        unknown ``scale`` or ``monetary``, a summary listing a customer twice.
 
     Notes
     -----
@@ -235,7 +256,9 @@ def rfm_scores(
             monetary=monetary,
         )
     else:
-        index, recency, frequency, spend = _from_summary(frame, monetary_col=monetary_col)
+        index, recency, frequency, spend = _from_summary(
+            frame, monetary_col=monetary_col, customer_id_col=customer_id_col
+        )
     r = _score(recency, higher_is_better=False, scale=scale)
     f = _score(frequency, higher_is_better=True, scale=scale)
     m = _score(spend, higher_is_better=True, scale=scale)

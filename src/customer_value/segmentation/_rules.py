@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -226,6 +227,30 @@ def _evaluate(series: pd.Series, op: str, operand: Any, path: str) -> BoolArray:
     return np.asarray(result, dtype=bool)
 
 
+def _parse_default(default: Any) -> tuple[str, str]:
+    """``"other"``, ``(name, label)`` or ``{"name": ..., "label": ...}`` as a pair of strings."""
+    if isinstance(default, str):
+        pair: tuple[Any, Any] = (default, "其他" if default == "other" else default)
+    elif isinstance(default, Mapping):
+        unknown = set(default) - {"name", "label"}
+        if unknown:
+            raise InvalidDataError(f"rules: default: unknown key(s) {sorted(unknown)!r}")
+        pair = (default.get("name"), default.get("label"))
+    elif isinstance(default, (list, tuple)) and len(default) == 2:
+        pair = (default[0], default[1])
+    else:
+        raise InvalidDataError(
+            "rules: default must be a name, a (name, label) pair or a mapping with name and "
+            f"label, got {default!r}"
+        )
+    for key, value in zip(("name", "label"), pair, strict=True):
+        if not isinstance(value, str) or not value:
+            raise InvalidDataError(
+                f"rules: default.{key}: expected a non-empty string, got {value!r}"
+            )
+    return str(pair[0]), str(pair[1])
+
+
 class RuleSegmenter:
     """Segments from declarative, JSON-serialisable rules (no ``eval`` of user strings).
 
@@ -319,12 +344,7 @@ class RuleSegmenter:
                     },
                 }
             )
-        if isinstance(default, str):
-            self.default: tuple[str, str] = (default, "其他" if default == "other" else default)
-        elif isinstance(default, Mapping):
-            self.default = (str(default["name"]), str(default["label"]))
-        else:
-            self.default = (str(default[0]), str(default[1]))
+        self.default: tuple[str, str] = _parse_default(default)
         names = [r["name"] for r in parsed] + [self.default[0]]
         dupes = sorted({x for x in names if names.count(x) > 1})
         if dupes:
@@ -428,7 +448,7 @@ class RuleSegmenter:
 'default': {'name': 'other', 'label': '其他'}, 'overlap': 'first'}
         """
         return {
-            "rules": [dict(r) for r in self.rules],
+            "rules": copy.deepcopy(self.rules),  # editing the result leaves self unchanged
             "default": {"name": self.default[0], "label": self.default[1]},
             "overlap": self.overlap,
         }

@@ -67,6 +67,18 @@ def scale_answers(
     The error names the first offending row (position and index label) and its value.
     """
     raw = np.asarray(values)
+    if raw.ndim > 1:
+        raise InvalidDataError(
+            f"{what}: {name!r} must be one-dimensional (one answer per respondent), got an "
+            f"array of shape {raw.shape}"
+        )
+    if raw.dtype.kind == "b":
+        pos = 0 if raw.size else None
+        shown = f"; {describe_row(index, 0)} has {name}={bool(raw[0])!r}" if pos is not None else ""
+        raise InvalidDataError(
+            f"{what}: {name!r} must hold numeric answers on the scale [{low:g}, {high:g}], "
+            f"not True/False{shown}"
+        )
     if raw.dtype.kind in "USV":  # object dtype so that messages show 'x', not np.str_('x')
         raw = raw.astype(object)
     out = numeric_array(raw, name, index=index, allow_nan=True, what=what)
@@ -87,6 +99,22 @@ def scale_answers(
                 f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
             )
     return out
+
+
+def pow2_scale(values: Any, axis: int | None = None) -> Any:
+    """The largest power of two not above ``max |values|`` (ignoring NaN); 1 for 0 or NaN.
+
+    Dividing by a power of two is exact in floating point, so statistics that are invariant
+    to a common scale (alpha, correlations, shares, Kish's effective n) can be computed on
+    ``values / pow2_scale(values)``, whose entries lie in (-2, 2): their squares and sums
+    neither overflow for huge inputs (1e200) nor underflow to zero for tiny ones (1e-200).
+    """
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    if magnitude.size == 0:
+        return 1.0
+    biggest = np.max(np.where(np.isnan(magnitude), 0.0, magnitude), axis=axis)
+    ok = np.isfinite(biggest) & (biggest > 0)
+    return np.exp2(np.floor(np.log2(np.where(ok, biggest, 1.0))))
 
 
 def item_matrix(

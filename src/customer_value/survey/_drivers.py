@@ -10,7 +10,7 @@ import pandas as pd
 
 from customer_value._validation import FloatArray, as_frame, check_choice, require_columns
 from customer_value.errors import InvalidDataError
-from customer_value.survey._common import item_matrix
+from customer_value.survey._common import item_matrix, pow2_scale
 
 __all__ = ["QUADRANTS", "importance_performance", "key_driver_analysis"]
 
@@ -44,9 +44,10 @@ def _driver_data(
             f"{what}: {n} complete row(s) for {len(drivers)} driver(s); at least "
             f"{len(drivers) + 2} are needed"
         )
-    sd = matrix.std(axis=0, ddof=1)
+    # exact test: the floating-point sd of seven values 0.1 is 1e-17, not 0
+    constant = matrix.max(axis=0) == matrix.min(axis=0)
     for j, name in enumerate(names):
-        if not sd[j] > 0:
+        if constant[j]:
             role = "outcome" if j == 0 else "driver"
             raise InvalidDataError(
                 f"{what}: {role} {name!r} is constant (every complete row has "
@@ -56,7 +57,14 @@ def _driver_data(
 
 
 def _relative_weights(y: FloatArray, x: FloatArray, names: list[str]) -> tuple[Any, ...]:
-    corr = np.asarray(np.corrcoef(np.column_stack([y, x]), rowvar=False), dtype=np.float64)
+    # Correlations ignore each column's unit and origin: scale to [-1, 1], centre, scale
+    # again (powers of two, exact), so values like 1e300 or 1e-300 neither overflow nor
+    # underflow in the products.
+    data = np.column_stack([y, x])
+    data = data / pow2_scale(data, axis=0)
+    data = data - data.mean(axis=0)
+    data = data / pow2_scale(data, axis=0)
+    corr = np.asarray(np.corrcoef(data, rowvar=False), dtype=np.float64)
     rxx = corr[1:, 1:]
     rxy = corr[1:, 0]
     evals, evecs = np.linalg.eigh(rxx)

@@ -246,10 +246,8 @@ def kano_summary(
             f"{what}: column {feature_col!r} must not be missing; "
             f"{describe_row(frame.index, pos)} has {feature_col}={plain(features.iloc[pos])!r}"
         )
-    cats = kano_category(
-        frame[functional_col].reset_index(drop=True),
-        frame[dysfunctional_col].reset_index(drop=True),
-    )
+    # the frames' own index, so that an unknown answer is reported with its row label
+    cats = kano_category(frame[functional_col], frame[dysfunctional_col])
     codes, uniques = pd.factorize(features, sort=True)
     cat_codes = pd.Categorical(np.asarray(cats), categories=list(_CATEGORY_ORDER)).codes
     n_feat = len(uniques)

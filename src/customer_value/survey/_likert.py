@@ -28,8 +28,8 @@ def reverse_code(values: Any, *, scale: tuple[float, float] = (1, 5)) -> Any:
     Returns
     -------
     same kind as ``values``
-        A float for a scalar, a float ndarray for an array, a Series/DataFrame with the
-        same index (and columns) for pandas input.
+        A float for a scalar, a float ndarray of the same shape for an array, a
+        Series/DataFrame with the same index (and columns) for pandas input.
 
     Raises
     ------
@@ -71,6 +71,10 @@ def reverse_code(values: Any, *, scale: tuple[float, float] = (1, 5)) -> Any:
     if np.ndim(values) == 0:
         x = scale_answers(np.array([values]), "value", low, high, integer=False, what="values")
         return float(low + high - x[0])
+    shape = np.shape(values)
+    if len(shape) > 1 and not isinstance(values, pd.Series):  # a table of answers
+        x = scale_answers(np.asarray(values).reshape(-1), "value", low, high, integer=False)
+        return (low + high - x).reshape(shape)
     x = scale_answers(values, "value", low, high, index=index_of(values), integer=False)
     flipped = low + high - x
     if isinstance(values, pd.Series):
@@ -138,7 +142,10 @@ def scale_scores(
     low, high = check_scale(scale)
     if isinstance(reverse, str):
         raise InvalidDataError(f"reverse must be a list of item names, got {reverse!r}")
-    min_ans = int(check_scalar(min_answered, "min_answered", low=1))
+    min_ans_f = check_scalar(min_answered, "min_answered", low=1)
+    if not float(min_ans_f).is_integer():
+        raise InvalidDataError(f"min_answered must be a whole number, got {min_answered!r}")
+    min_ans = int(min_ans_f)
     if min_ans > len(items):
         raise InvalidDataError(
             f"min_answered={min_answered!r} exceeds the number of items ({len(items)})"

@@ -23,6 +23,7 @@ from customer_value.survey._common import (
     check_confidence,
     index_of,
     plain,
+    pow2_scale,
     scale_answers,
 )
 
@@ -190,8 +191,12 @@ class NPSResult:
         n = values["detractors"] + values["passives"] + values["promoters"]
         if n == 0:
             raise InvalidDataError("at least one of detractors, passives, promoters must be > 0")
-        if int(n_missing) < 0:
-            raise InvalidDataError(f"n_missing must be >= 0, got {n_missing!r}")
+        if (
+            isinstance(n_missing, bool)
+            or not isinstance(n_missing, (int, np.integer))
+            or n_missing < 0
+        ):
+            raise InvalidDataError(f"n_missing must be a whole number >= 0, got {n_missing!r}")
         return _result(
             values["detractors"],
             values["passives"],
@@ -212,7 +217,12 @@ def _result(
     n_missing: int,
     n_effective: float,
     confidence: float,
+    count_scale: float = 1.0,
 ) -> NPSResult:
+    """The result from (scaled) counts; reported counts are the given ones times ``count_scale``.
+
+    Shares come from the scaled counts, so weights as large as 1e300 give finite shares.
+    """
     arr = _nps_arrays(
         np.array([detractors]),
         np.array([passives]),
@@ -228,9 +238,9 @@ def _result(
         n=n,
         n_missing=n_missing,
         n_effective=float(n_effective),
-        detractors=float(detractors),
-        passives=float(passives),
-        promoters=float(promoters),
+        detractors=float(detractors) * count_scale,
+        passives=float(passives) * count_scale,
+        promoters=float(promoters) * count_scale,
         share_detractors=float(arr["share_detractors"][0]),
         share_passives=float(arr["share_passives"][0]),
         share_promoters=float(arr["share_promoters"][0]),
@@ -303,6 +313,7 @@ def net_promoter_score(ratings: Any, *, weights: Any = None, confidence: float =
     if not present.any():
         raise InvalidDataError(f"ratings: no valid rating among {values.size} value(s)")
     cats = _categories(values[present])
+    scale = 1.0
     if weights is None:
         counts = np.bincount(cats, minlength=3).astype(np.float64)
         n_eff = float(present.sum())
@@ -310,8 +321,13 @@ def net_promoter_score(ratings: Any, *, weights: Any = None, confidence: float =
         w = case_weights(weights, values.size, index=index)[present]
         if not np.any(w > 0):
             raise InvalidDataError("weights: all weights of non-missing ratings are zero")
+        # Shares and Kish's n are scale-free: compute them on weights divided by a power of
+        # two near the largest one, so huge (1e300) or tiny (1e-300) weights stay finite.
+        scale = float(pow2_scale(w))
+        w = w / scale
         counts = np.bincount(cats, weights=w, minlength=3).astype(np.float64)
-        n_eff = float(w.sum() ** 2 / np.sum(w * w))
+        share = w / w.sum()
+        n_eff = float(1.0 / np.sum(share * share))
     return _result(
         counts[0],
         counts[1],
@@ -320,6 +336,7 @@ def net_promoter_score(ratings: Any, *, weights: Any = None, confidence: float =
         n_missing=n_missing,
         n_effective=n_eff,
         confidence=conf,
+        count_scale=scale,
     )
 
 
@@ -528,19 +545,28 @@ def nps_by(
     counts = np.bincount(keys, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
     n_valid = counts[:, :3].sum(axis=1)
     n_missing = counts[:, 3]
+    scale: Any = 1.0
     if weights_col is None:
         weighted = counts[:, :3]
         n_eff = n_valid
     else:
         w = case_weights(frame[weights_col].to_numpy(), len(frame), index=frame.index)
         wk = w if all_present else np.where(present, w, 0.0)
+        # Shares and Kish's n are scale-free: compute them on each group's weights divided
+        # by a power of two near the group's largest weight, so that neither huge (1e300)
+        # nor tiny (1e-300) weights overflow or underflow, whatever the other groups hold.
+        group_max = pd.Series(wk).groupby(codes).max().reindex(range(n_groups), fill_value=0)
+        scale = np.asarray(pow2_scale(group_max.to_numpy()[:, None], axis=1), dtype=np.float64)
+        wk = wk / scale[codes]
         wbins = np.bincount(keys, weights=wk, minlength=4 * n_groups).astype(np.float64)
         weighted = wbins.reshape(n_groups, 4)[:, :3]
-        w2 = np.bincount(keys, weights=wk * wk, minlength=4 * n_groups).reshape(n_groups, 4)
         wsum = weighted.sum(axis=1)
-        w2sum = w2[:, :3].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            n_eff = np.where(w2sum > 0, wsum * wsum / np.where(w2sum > 0, w2sum, 1.0), 0.0)
+        # Kish's n = 1 / sum(s^2) with s = w / (group's sum of w): no overflow or underflow
+        share = wk / np.where(wsum > 0, wsum, 1.0)[codes]
+        s2 = np.bincount(keys, weights=share * share, minlength=4 * n_groups).reshape(n_groups, 4)
+        s2sum = s2[:, :3].sum(axis=1)
+        with np.errstate(divide="ignore"):
+            n_eff = np.where(s2sum > 0, 1.0 / np.where(s2sum > 0, s2sum, 1.0), 0.0)
     keep = weighted.sum(axis=1) > 0
     if not keep.all():
         dropped = [uniques[i] for i in np.flatnonzero(~keep)[:5]]
@@ -551,6 +577,7 @@ def nps_by(
             stacklevel=2,
         )
     weighted = weighted[keep]
+    scale_kept = scale[keep] if isinstance(scale, np.ndarray) else scale
     arr = _nps_arrays(weighted[:, 0], weighted[:, 1], weighted[:, 2], n_eff[keep], conf)
     index = pd.Index(np.asarray(uniques)[keep], name=group_col)
     out = pd.DataFrame(
@@ -562,9 +589,9 @@ def nps_by(
             "n": n_valid[keep].astype(np.int64),
             "n_missing": n_missing[keep].astype(np.int64),
             "n_effective": n_eff[keep],
-            "detractors": weighted[:, 0],
-            "passives": weighted[:, 1],
-            "promoters": weighted[:, 2],
+            "detractors": weighted[:, 0] * scale_kept,
+            "passives": weighted[:, 1] * scale_kept,
+            "promoters": weighted[:, 2] * scale_kept,
             "share_detractors": arr["share_detractors"],
             "share_passives": arr["share_passives"],
             "share_promoters": arr["share_promoters"],

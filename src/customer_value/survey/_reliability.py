@@ -12,7 +12,7 @@ from scipy import stats
 
 from customer_value._validation import FloatArray, check_choice
 from customer_value.errors import InvalidDataError
-from customer_value.survey._common import check_confidence, item_matrix
+from customer_value.survey._common import check_confidence, item_matrix, pow2_scale
 
 __all__ = ["AlphaResult", "cronbach_alpha", "item_analysis"]
 
@@ -64,13 +64,21 @@ class AlphaResult:
 
 def _covariance(
     matrix: FloatArray, names: list[str], nan_policy: str, *, what: str
-) -> tuple[FloatArray, int, FloatArray]:
-    """Item covariance matrix (ddof=1) under the NaN policy, respondents used, and the data."""
+) -> tuple[FloatArray, int, FloatArray, float]:
+    """Item covariance matrix (ddof=1) under the NaN policy, respondents used, the data and
+    the scale.
+
+    The covariance is that of ``data / scale``, a power of two near the largest answer:
+    alpha and the correlations do not depend on a common unit, and squares of answers as
+    large as 1e200 or as small as 1e-200 then neither overflow nor underflow. Multiply by
+    ``scale**2`` for the covariance in the data's unit.
+    """
     k = matrix.shape[1]
     if k < 2:
         raise InvalidDataError(
             f"{what}: reliability needs at least two items, got {k} ({', '.join(names)})"
         )
+    scale = float(pow2_scale(matrix))
     if nan_policy == "listwise":
         matrix = matrix[~np.isnan(matrix).any(axis=1)]
         n = matrix.shape[0]
@@ -78,14 +86,14 @@ def _covariance(
             raise InvalidDataError(
                 f"{what}: at least two respondents with complete answers are needed, got {n}"
             )
-        cov = np.cov(matrix, rowvar=False, ddof=1)
+        cov = np.cov(matrix / scale, rowvar=False, ddof=1)
     else:
         n = int((~np.isnan(matrix)).any(axis=1).sum())
         if n < 2:
             raise InvalidDataError(f"{what}: at least two respondents are needed, got {n}")
         # pandas computes each covariance over the rows where both items are answered,
         # with each pair's own means, as R's cov(use = "pairwise.complete.obs") does
-        cov = pd.DataFrame(matrix).cov(min_periods=2).to_numpy(dtype=np.float64)
+        cov = pd.DataFrame(matrix / scale).cov(min_periods=2).to_numpy(dtype=np.float64)
         bad = np.argwhere(np.isnan(cov))
         if bad.size:
             i, j = bad[0]
@@ -93,14 +101,20 @@ def _covariance(
                 f"{what}: items {names[i]!r} and {names[j]!r} are answered together by fewer "
                 "than two respondents; their covariance is undefined (use fewer items)"
             )
+    # An item is constant when all its answers are equal; test that exactly, since the
+    # floating-point variance of, say, seven answers 0.1 is 2e-34, not 0.
+    answered = ~np.isnan(matrix)
+    with np.errstate(invalid="ignore"):
+        top = np.where(answered, matrix, -np.inf).max(axis=0)
+        bottom = np.where(answered, matrix, np.inf).min(axis=0)
     variances = np.diag(cov)
-    zero = np.flatnonzero(variances <= 0)
+    zero = np.flatnonzero((top == bottom) | ~(variances > 0))
     if zero.size:
         raise InvalidDataError(
             f"{what}: item {names[zero[0]]!r} has zero variance (every respondent gave the "
             "same answer); drop it before computing reliability"
         )
-    return np.asarray(cov, dtype=np.float64), n, matrix
+    return np.asarray(cov, dtype=np.float64), n, matrix, scale
 
 
 def _alpha_from_cov(cov: FloatArray) -> float:
@@ -189,11 +203,12 @@ def cronbach_alpha(
     check_choice(nan_policy, "nan_policy", ("pairwise", "listwise"))
     what = "data"
     matrix, names, _ = item_matrix(data, items, what=what)
-    cov, n, _ = _covariance(matrix, names, nan_policy, what=what)
+    cov, n, _, scale = _covariance(matrix, names, nan_policy, what=what)
     if not float(cov.sum()) > 0:
         raise InvalidDataError(
             f"{what}: the variance of the total score is not positive "
-            f"({float(cov.sum()):.3g}); alpha is undefined (check for reverse-worded items)"
+            f"({float(cov.sum()) * scale * scale:.3g}); alpha is undefined (check for "
+            "reverse-worded items)"
         )
     k = cov.shape[0]
     alpha = _alpha_from_cov(cov)
@@ -283,7 +298,7 @@ def item_analysis(
             f"{what}: item analysis needs at least three items (alpha if an item is deleted "
             f"needs two left), got {k}"
         )
-    cov, _, used = _covariance(matrix, names, nan_policy, what=what)
+    cov, _, used, scale = _covariance(matrix, names, nan_policy, what=what)
     row_sums = cov.sum(axis=1)
     total = float(cov.sum())
     diag = np.diag(cov)
@@ -305,8 +320,8 @@ def item_analysis(
     return pd.DataFrame(
         {
             "n": counts.astype(np.int64),
-            "mean": np.nanmean(used, axis=0),
-            "sd": np.sqrt(diag),
+            "mean": np.nanmean(used / scale, axis=0) * scale,
+            "sd": np.sqrt(diag) * scale,
             "item_rest_correlation": r_rest,
             "alpha_if_deleted": alpha_del,
         },
