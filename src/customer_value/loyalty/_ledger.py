@@ -761,7 +761,8 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Unknown transaction, or refunds above the eligible amount.
+            Unknown transaction, a transaction whose earn was reversed, a refund
+            dated before the purchase, or refunds above the eligible amount.
         IdempotencyConflictError
             The key was used for a different request.
 
@@ -823,6 +824,16 @@ class Ledger:
             earn = txn.earn_by_transaction(transaction_id)
             if earn is None:
                 raise InvalidDataError(f"transaction_id {transaction_id!r} never earned points")
+            if at_ns < earn.at:
+                raise InvalidDataError(
+                    f"refund at {pd.Timestamp(at_ns, unit='ns')} is before the purchase of "
+                    f"transaction {transaction_id!r} at {pd.Timestamp(earn.at, unit='ns')}"
+                )
+            if any(e.kind == "reversal" for e in txn.entries_referencing(earn.entry_id)):
+                raise InvalidDataError(
+                    f"transaction {transaction_id!r} was reversed (entry {earn.entry_id}); "
+                    "its points were already taken back"
+                )
             eligible = int(earn.amount_minor or 0)
             before = [e for e in txn.entries_referencing(earn.entry_id) if e.kind == "clawback"]
             refunded_before = -sum(int(e.amount_minor or 0) for e in before)
@@ -982,8 +993,8 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Unknown entry, an entry of another kind, one already reversed, or a
-            purchase already (partly) refunded.
+            Unknown entry, an entry of another kind, one already reversed, a
+            purchase already (partly) refunded, or ``at`` before the entry.
         IdempotencyConflictError
             The key was used for a different request.
 
@@ -1024,6 +1035,11 @@ class Ledger:
                 raise InvalidDataError(
                     f"entry {entry_id} is a {entry.kind!r} entry; only earn, redeem and adjust "
                     "entries can be reversed"
+                )
+            if at_ns < entry.at:
+                raise InvalidDataError(
+                    f"reversal at {pd.Timestamp(at_ns, unit='ns')} is before entry {entry_id} "
+                    f"at {pd.Timestamp(entry.at, unit='ns')}"
                 )
             related = txn.entries_referencing(entry.entry_id)
             if any(e.kind == "reversal" for e in related):

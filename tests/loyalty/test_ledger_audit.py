@@ -1,0 +1,71 @@
+"""Regression tests for ledger bugs found in the issue-8 audit (both stores)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from customer_value.errors import InvalidDataError
+from customer_value.loyalty import (
+    Ledger,
+    MemoryStore,
+    Program,
+    PurchaseEvent,
+    SQLiteStore,
+    Store,
+)
+
+from .ledger_checks import check_invariants
+
+BASE: dict[str, Any] = {
+    "name": "shop",
+    "currency_decimals": 0,
+    "base_rate": "1",
+    "expiry": {"months": 12},
+    "pending_days": 0,
+}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "l.db")
+    yield s
+    s.close()
+
+
+def make(store: Store, **changes: Any) -> Ledger:
+    return Ledger(Program.from_dict({**BASE, **changes}), store)
+
+
+def buy(member: str, at: str, amount: int, tx: str | None = None) -> PurchaseEvent:
+    return PurchaseEvent(
+        member, pd.Timestamp(at).to_pydatetime(), Decimal(amount), transaction_id=tx
+    )
+
+
+def test_refund_of_a_reversed_purchase_is_refused(store: Store) -> None:
+    # the reversal already took the points back; a refund used to claw them back twice
+    ledger = make(store)
+    earn = ledger.earn(buy("m1", "2024-01-01", 100, "T1"), idempotency_key="e1")
+    ledger.adjust("m1", 500, at="2024-01-02", idempotency_key="a1")
+    ledger.reverse(earn.entry_ids[0], at="2024-01-03", idempotency_key="x1")
+    with pytest.raises(InvalidDataError, match="'T1' was reversed"):
+        ledger.refund("T1", Decimal(100), at="2024-01-04", idempotency_key="f1")
+    assert ledger.balance("m1", at="2024-01-05").available == 500
+    assert ledger.history("m1")["kind"].tolist() == ["earn", "adjust", "reversal"]
+    check_invariants(ledger)
+
+
+def test_refund_and_reversal_cannot_predate_their_entry(store: Store) -> None:
+    ledger = make(store)
+    earn = ledger.earn(buy("m1", "2024-03-01", 100, "T1"), idempotency_key="e1")
+    with pytest.raises(InvalidDataError, match="before the purchase of transaction 'T1'"):
+        ledger.refund("T1", Decimal(10), at="2024-02-01", idempotency_key="f1")
+    with pytest.raises(InvalidDataError, match="before entry 1"):
+        ledger.reverse(earn.entry_ids[0], at="2024-02-01", idempotency_key="x1")
+    assert len(ledger.entries()) == 1
