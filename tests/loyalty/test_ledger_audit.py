@@ -69,3 +69,22 @@ def test_refund_and_reversal_cannot_predate_their_entry(store: Store) -> None:
     with pytest.raises(InvalidDataError, match="before entry 1"):
         ledger.reverse(earn.entry_ids[0], at="2024-02-01", idempotency_key="x1")
     assert len(ledger.entries()) == 1
+
+
+def test_late_purchase_cannot_reset_the_day_cap(store: Store) -> None:
+    # 5 Jan 10:00 earns 100 of the 150 daily cap; a purchase dated 4 Jan used to reset
+    # the counter so that another 100 on 5 Jan was credited in full (200 on one day)
+    ledger = make(store, caps={"per_day": 150})
+    assert ledger.earn(buy("m1", "2024-01-05 10:00", 100), idempotency_key="e1").points == 100
+    with pytest.raises(InvalidDataError, match="earned in time order"):
+        ledger.earn(buy("m1", "2024-01-04 10:00", 100), idempotency_key="e2")
+    # an earlier time on the same day is fine: the counter is that day's
+    assert ledger.earn(buy("m1", "2024-01-05 09:00", 30), idempotency_key="e3").points == 30
+    assert ledger.earn(buy("m1", "2024-01-05 12:00", 100), idempotency_key="e4").points == 20
+    assert len(ledger.entries()) == 3
+
+
+def test_late_purchase_without_caps_is_accepted(store: Store) -> None:
+    ledger = make(store)
+    ledger.earn(buy("m1", "2024-01-05", 100), idempotency_key="e1")
+    assert ledger.earn(buy("m1", "2024-01-04", 100), idempotency_key="e2").points == 100

@@ -432,6 +432,28 @@ class Ledger:
             return plan, points, 0
         return plan, points - left, left
 
+    def _check_order(self, member_id: str, last: int | None, at: int) -> None:
+        """Refuse a late purchase that would corrupt the day/month cap counters.
+
+        The counters hold the points of the member's last purchase day and
+        month only; a purchase dated on an earlier day (month) than the last one
+        would reset them and let the later day (month) exceed its cap.
+        """
+        program = self.program
+        if last is None or at >= last:
+            return
+        earlier_day = at // _NS_PER_DAY != last // _NS_PER_DAY
+        a, b = pd.Timestamp(at, unit="ns"), pd.Timestamp(last, unit="ns")
+        earlier_month = (a.year, a.month) != (b.year, b.month)
+        if (program.cap_per_day is not None and earlier_day) or (
+            program.cap_per_month is not None and earlier_month
+        ):
+            raise InvalidDataError(
+                f"purchase of member {member_id!r} at {a} is dated before the day/month of "
+                f"the member's last purchase ({b}); with per-day/month caps purchases must "
+                "be earned in time order"
+            )
+
     def _tier_history(self, txn: StoreTransaction, member_id: str, at: int) -> pd.DataFrame:
         policy = self.program.tiers
         if policy is None:  # pragma: no cover - callers check
@@ -527,7 +549,9 @@ class Ledger:
         IdempotencyConflictError
             The key was used for a different request.
         InvalidDataError
-            Bad purchase, or its ``transaction_id`` already earned points.
+            Bad purchase, its ``transaction_id`` already earned points, or (with
+            per-day/month caps) it is dated on an earlier day/month than the
+            member's last purchase.
 
         Notes
         -----
@@ -586,6 +610,7 @@ class Ledger:
                         f"(entry {previous.entry_id})"
                     )
             state = txn.member_get(member_id) or _new_state()
+            self._check_order(member_id, state["last_purchase_at"], at)
             if program.tiers is not None:
                 status = evaluate_tier(
                     program,
