@@ -88,3 +88,42 @@ def test_late_purchase_without_caps_is_accepted(store: Store) -> None:
     ledger = make(store)
     ledger.earn(buy("m1", "2024-01-05", 100), idempotency_key="e1")
     assert ledger.earn(buy("m1", "2024-01-04", 100), idempotency_key="e2").points == 100
+
+
+def _table(ids: list[Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "member_id": ["a", "b", "a"][: len(ids)],
+            "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"][: len(ids)]),
+            "subtotal": [100, 250, 40][: len(ids)],
+            "transaction_id": ids,
+        }
+    )
+
+
+def test_import_refuses_transactions_that_already_earned(store: Store) -> None:
+    # a second import of the same purchases under a new key used to credit them twice
+    ledger = make(store)
+    first = ledger.import_transactions(_table(["A", "B", "C"]), idempotency_key="k1")
+    assert first.points == 390
+    with pytest.raises(InvalidDataError, match="'A' already earned points"):
+        ledger.import_transactions(_table(["A", "B", "C"]), idempotency_key="k2")
+    with pytest.raises(InvalidDataError, match="'B' already earned points"):
+        ledger.earn(buy("b", "2024-01-05", 10, "B"), idempotency_key="e1")
+    assert len(ledger.entries()) == 3
+    # a full replay under the first key returns the first result and writes nothing
+    assert ledger.import_transactions(_table(["A", "B", "C"]), idempotency_key="k1").points == 390
+    assert len(ledger.entries()) == 3
+    check_invariants(ledger)
+
+
+def test_import_refuses_repeated_transaction_ids_and_keeps_missing_ones(store: Store) -> None:
+    ledger = make(store)
+    with pytest.raises(InvalidDataError, match=r"must be unique; row 2 .*'A'"):
+        ledger.import_transactions(_table(["A", "B", "A"]), idempotency_key="k1")
+    assert len(ledger.entries()) == 0
+    # missing ids are not transaction ids (they used to be stored as the text 'None'/'nan')
+    ledger.import_transactions(_table([None, "B", None]), idempotency_key="k2")
+    assert ledger.entries()["transaction_id"].isna().sum() == 2
+    with pytest.raises(InvalidDataError, match="never earned points"):
+        ledger.refund("None", Decimal(1), at="2024-02-01", idempotency_key="f1")

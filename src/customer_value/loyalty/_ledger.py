@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._progress import Progress, get_logger
-from customer_value._validation import as_frame, require_columns
+from customer_value._validation import as_frame, describe_row, first_bad, require_columns
 from customer_value.errors import (
     IdempotencyConflictError,
     InsufficientPointsError,
@@ -157,7 +157,8 @@ class ImportSummary:
     events : int
         Purchases in the table.
     points : int
-        Points credited (members and referrers) by the chunks written now.
+        Points credited (members and referrers) by the import, replayed chunks
+        included (a full replay returns the first run's figure).
     chunks : int
         Chunks in the import (each one store transaction).
     replayed_chunks : int
@@ -1423,7 +1424,9 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Malformed table or options.
+            Malformed table or options, a transaction id repeated in the table,
+            or one that already earned points (the chunk holding it is not
+            written).
         IdempotencyConflictError
             The key was used for a different table.
 
@@ -1507,7 +1510,18 @@ class Ledger:
         ref_points = priced["referrer_points"].to_numpy(dtype=np.int64)[order]
         ref_ids = priced["referrer_id"].to_numpy(dtype=object)[order]
         if transaction_id_col is not None and transaction_id_col in frame.columns:
-            tx_ids = frame[transaction_id_col].astype(str).to_numpy(dtype=object)[order]
+            raw_ids = frame[transaction_id_col]
+            missing = raw_ids.isna().to_numpy()
+            as_text = raw_ids.astype(str).to_numpy(dtype=object)
+            as_text[missing] = None
+            dup = first_bad(raw_ids.duplicated().to_numpy() & ~missing)
+            if dup is not None:
+                raise InvalidDataError(
+                    f"transactions: column {transaction_id_col!r} must be unique; "
+                    f"{describe_row(frame.index, dup)} repeats {transaction_id_col}="
+                    f"{as_text[dup]!r}"
+                )
+            tx_ids = as_text[order]
         else:
             tx_ids = np.full(n, None, dtype=object)
         expires = expiry_dates(program, pd.Series(at_sorted.view("datetime64[ns]")))
@@ -1539,8 +1553,17 @@ class Ledger:
                                 f"import (chunk {number} differs)"
                             )
                         replayed += 1
+                        total_points += int(json.loads(stored_chunk[1])["points"])
                         bar.update(stop - start)
                         continue
+                    chunk_ids = [t for t in tx_ids[sl].tolist() if t is not None]
+                    earned = txn.earned_transactions(chunk_ids) if chunk_ids else []
+                    if earned:
+                        raise InvalidDataError(
+                            f"transactions: transaction_id {earned[0]!r} already earned points "
+                            f"({len(earned)} of chunk {number} did); nothing of the chunk "
+                            "was written"
+                        )
                     chunk_points = self._write_chunk(
                         txn,
                         member_ids[sl],

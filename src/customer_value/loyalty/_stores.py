@@ -190,6 +190,10 @@ class StoreTransaction(ABC):
         """The first earn entry of a retailer transaction id, or None."""
 
     @abstractmethod
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        """Those of ``transaction_ids`` that already have an earn entry."""
+
+    @abstractmethod
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
         """Entries (clawbacks, reversals) whose ``reference`` is ``entry_id``."""
 
@@ -429,6 +433,10 @@ class _MemoryTransaction(StoreTransaction):
     def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
         entry_id = self._s._earn_by_tx.get(transaction_id)
         return None if entry_id is None else self._s._entries[entry_id - 1]
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        earned = self._s._earn_by_tx
+        return [t for t in transaction_ids if t in earned]
 
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
         return [self._s._entries[i - 1] for i in self._s._referencing.get(entry_id, [])]
@@ -794,6 +802,14 @@ class _SQLiteTransaction(StoreTransaction):
                 (transaction_id,),
             ).fetchone()
         )
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        rows = self._con.execute(
+            "SELECT DISTINCT transaction_id FROM entries WHERE kind = 'earn' "
+            "AND transaction_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(transaction_ids)),),
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
         rows = self._con.execute(
