@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import hypothesis.strategies as st
 import pandas as pd
 import pytest
+from hypothesis import given, settings
 
-from customer_value.errors import InvalidDataError
+from customer_value.errors import InsufficientPointsError, InvalidDataError
 from customer_value.loyalty import (
     Ledger,
     MemoryStore,
@@ -18,6 +20,7 @@ from customer_value.loyalty import (
     PurchaseEvent,
     SQLiteStore,
     Store,
+    tier_report,
 )
 
 from .ledger_checks import check_invariants
@@ -127,3 +130,82 @@ def test_import_refuses_repeated_transaction_ids_and_keeps_missing_ones(store: S
     assert ledger.entries()["transaction_id"].isna().sum() == 2
     with pytest.raises(InvalidDataError, match="never earned points"):
         ledger.refund("None", Decimal(1), at="2024-02-01", idempotency_key="f1")
+
+
+def test_balance_in_the_past_is_rebuilt_as_it_was(store: Store) -> None:
+    # balance(at=...) used to classify today's lots: the redemption of 30 Jan, the refund
+    # of 10 Feb and the expiry run of 1 Mar all showed in a balance on 25 Jan
+    ledger = make(store, pending_days=7, expiry={"months": 1})
+    ledger.adjust("m1", 100, at="2024-01-01", idempotency_key="a1")
+    ledger.earn(buy("m1", "2024-01-20", 50, "T1"), idempotency_key="e1")
+    ledger.redeem("m1", 60, at="2024-01-30", idempotency_key="r1")
+    ledger.refund("T1", Decimal(50), at="2024-02-10", idempotency_key="f1")
+    ledger.expire_due("2024-03-01")
+    b = ledger.balance("m1", at="2024-01-25")
+    assert (b.available, b.pending, b.expiring_30d, b.lifetime_earned) == (100, 50, 100, 50)
+    # the redemption took 60 of the first-expiring lot (1 Feb); T1 is spendable from 27 Jan
+    b = ledger.balance("m1", at="2024-01-31")
+    assert (b.available, b.pending, b.expiring_30d) == (90, 0, 90)
+    assert ledger.balance("m1", at="2024-02-05").available == 50
+    assert ledger.balance("m1", at="2024-02-11").available == 0
+    b = ledger.balance("m1", at="2023-12-31")
+    assert (b.available, b.pending, b.lifetime_earned) == (0, 0, 0)
+    # now: the lots expired on 1 March, nothing left
+    assert ledger.balance("m1", at="2024-03-02").available == 0
+
+
+@settings(max_examples=25)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["earn", "redeem", "refund", "adjust", "reverse", "expire"]),
+            st.integers(1, 400),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    negative=st.booleans(),
+)
+def test_historical_balance_equals_the_balance_seen_at_the_time(
+    ops: list[tuple[str, int]], negative: bool
+) -> None:
+    ledger = make(
+        MemoryStore(),
+        pending_days=3,
+        expiry={"months": 1},
+        returns={"allow_negative_balance": negative},
+    )
+    start = pd.Timestamp("2024-01-01")
+    seen: list[tuple[pd.Timestamp, Any]] = []
+    earns: list[str] = []
+    entries: list[int] = []
+    for i, (op, n) in enumerate(ops):
+        at = start + pd.Timedelta(days=2 * i)
+        key = f"k{i}"
+        try:
+            if op == "earn":
+                r = ledger.earn(buy("m", str(at), n, f"T{i}"), idempotency_key=key)
+                earns.append(f"T{i}")
+            elif op == "redeem":
+                r = ledger.redeem("m", n, at=at, idempotency_key=key)
+            elif op == "refund" and earns:
+                r = ledger.refund(earns[n % len(earns)], Decimal(1), at=at, idempotency_key=key)
+            elif op == "adjust":
+                r = ledger.adjust("m", n if n % 3 else -n, at=at, idempotency_key=key)
+            elif op == "reverse" and entries:
+                r = ledger.reverse(entries[n % len(entries)], at=at, idempotency_key=key)
+            elif op == "expire":
+                r = ledger.expire_due(at, idempotency_key=key)
+            else:
+                continue
+            entries.extend(r.entry_ids)
+        except (InvalidDataError, InsufficientPointsError):
+            pass
+        for moment in (at, at + pd.Timedelta(hours=30)):
+            seen.append((moment, ledger.balance("m", at=moment)))
+    for moment, then in seen:
+        assert ledger.balance("m", at=moment) == then, moment
+        # the tier report holds the same points at the same instant
+        held = tier_report(ledger, at=moment)["points"].sum()
+        assert held == then.available + then.pending, moment
+    check_invariants(ledger)

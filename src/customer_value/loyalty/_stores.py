@@ -122,6 +122,7 @@ class BalanceParts:
     expiring: int
     debt: int
     lifetime_earned: int
+    last_entry_at: int | None = None
 
 
 class StoreTransaction(ABC):
@@ -293,6 +294,10 @@ class Store(ABC):
     @abstractmethod
     def members_frame(self) -> pd.DataFrame:
         """Every member's stored state, indexed by member id."""
+
+    @abstractmethod
+    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
+        """Allocations made by the member's entries: ``entry_id``, ``lot_id``, ``points``."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (no-op by default)."""
@@ -597,12 +602,15 @@ class MemoryStore(Store):
                 if lot.expires_at is not None and lot.expires_at <= at + horizon:
                     expiring += lot.remaining
             state = self._members.get(member_id, {})
+            entry_ids = self._entries_by_member.get(member_id, [])
+            last = max((self._entries[i - 1].at for i in entry_ids), default=None)
             return BalanceParts(
                 spendable,
                 pending,
                 expiring,
                 int(state.get("debt", 0)),
                 int(state.get("lifetime_earned", 0)),
+                last,
             )
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -634,6 +642,16 @@ class MemoryStore(Store):
         with self._lock:
             states = {k: dict(v) for k, v in self._members.items()}
         return _members_to_frame(states)
+
+    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
+        """Allocations made by the member's entries (see :class:`Store`)."""
+        with self._lock:
+            rows = [
+                (i, lot_id, pts)
+                for i in self._entries_by_member.get(member_id, [])
+                for lot_id, pts in self._alloc_by_entry.get(i, [])
+            ]
+        return pd.DataFrame(rows, columns=["entry_id", "lot_id", "points"]).astype("int64")
 
 
 # ============================================================================ sqlite
@@ -1120,6 +1138,9 @@ class SQLiteStore(Store):
             member = con.execute(
                 "SELECT state FROM members WHERE member_id = ?", (member_id,)
             ).fetchone()
+            last = con.execute(
+                "SELECT MAX(at) FROM entries WHERE member_id = ?", (member_id,)
+            ).fetchone()
         state = {} if member is None else json.loads(member[0])
         return BalanceParts(
             int(row[0]),
@@ -1127,6 +1148,7 @@ class SQLiteStore(Store):
             int(row[2]),
             int(state.get("debt", 0)),
             int(state.get("lifetime_earned", 0)),
+            None if last[0] is None else int(last[0]),
         )
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -1166,6 +1188,17 @@ class SQLiteStore(Store):
         with self._read() as con:
             rows = con.execute("SELECT member_id, state FROM members").fetchall()
         return _members_to_frame({str(m): dict(json.loads(s)) for m, s in rows})
+
+    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
+        """Allocations made by the member's entries (see :class:`Store`)."""
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT a.entry_id, a.lot_id, a.points FROM allocations a "
+                "JOIN entries e ON e.entry_id = a.entry_id WHERE e.member_id = ? "
+                "ORDER BY a.allocation_id",
+                (member_id,),
+            ).fetchall()
+        return pd.DataFrame(rows, columns=["entry_id", "lot_id", "points"]).astype("int64")
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""
