@@ -12,7 +12,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from customer_value.errors import InsufficientPointsError, InvalidDataError
+from customer_value.errors import (
+    IdempotencyConflictError,
+    InsufficientPointsError,
+    InvalidDataError,
+)
 from customer_value.loyalty import (
     Ledger,
     MemoryStore,
@@ -209,3 +213,22 @@ def test_historical_balance_equals_the_balance_seen_at_the_time(
         held = tier_report(ledger, at=moment)["points"].sum()
         assert held == then.available + then.pending, moment
     check_invariants(ledger)
+
+
+def test_retry_of_a_request_made_at_now_replays(store: Store) -> None:
+    # at=None means "now"; the fingerprint used to hold the clock, so a retry of the same
+    # request a moment later raised IdempotencyConflictError instead of replaying
+    ledger = make(store)
+    first = ledger.adjust("m1", 100, idempotency_key="a1")
+    assert ledger.adjust("m1", 100, idempotency_key="a1") == first
+    redeem = ledger.redeem("m1", 30, idempotency_key="r1")
+    assert ledger.redeem("m1", 30, idempotency_key="r1") == redeem
+    back = ledger.reverse(redeem.entry_ids[0], idempotency_key="x1")
+    assert ledger.reverse(redeem.entry_ids[0], idempotency_key="x1") == back
+    ledger.earn(buy("m1", "2000-01-01", 50, "T1"), idempotency_key="e1")
+    refund = ledger.refund("T1", Decimal(10), idempotency_key="f1")
+    assert ledger.refund("T1", Decimal(10), idempotency_key="f1") == refund
+    assert len(ledger.entries()) == 5
+    # an explicit time is still part of the request
+    with pytest.raises(IdempotencyConflictError, match="different request"):
+        ledger.adjust("m1", 100, at="2024-01-01", idempotency_key="a1")

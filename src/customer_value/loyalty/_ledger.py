@@ -203,6 +203,15 @@ def _points_arg(points: Any, name: str, *, allow_negative: bool = False) -> int:
     return value
 
 
+def _at_key(at: Any, at_ns: int) -> int | None:
+    """The time as part of a request's fingerprint: ``None`` when the caller said "now".
+
+    A retry of ``redeem(..., at=None)`` after a timeout is the same request even
+    though "now" has moved on; it must replay, not conflict.
+    """
+    return None if at is None else at_ns
+
+
 def _key_arg(key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidDataError(f"idempotency_key must be a non-empty string, got {key!r}")
@@ -734,7 +743,8 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "redeem", {"member_id": member_id, "points": points, "at": at_ns, "note": note}
+            "redeem",
+            {"member_id": member_id, "points": points, "at": _at_key(at, at_ns), "note": note},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -841,7 +851,8 @@ class Ledger:
             )
         refunded_minor = _to_minor(amount, decimals)
         fingerprint = _fingerprint(
-            "refund", {"transaction_id": transaction_id, "amount": refunded_minor, "at": at_ns}
+            "refund",
+            {"transaction_id": transaction_id, "amount": refunded_minor, "at": _at_key(at, at_ns)},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -963,7 +974,8 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "adjust", {"member_id": member_id, "points": points, "at": at_ns, "reason": reason}
+            "adjust",
+            {"member_id": member_id, "points": points, "at": _at_key(at, at_ns), "reason": reason},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -1048,7 +1060,7 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "reverse", {"entry_id": int(entry_id), "at": at_ns, "reason": reason}
+            "reverse", {"entry_id": int(entry_id), "at": _at_key(at, at_ns), "reason": reason}
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
