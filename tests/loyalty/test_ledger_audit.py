@@ -232,3 +232,14 @@ def test_retry_of_a_request_made_at_now_replays(store: Store) -> None:
     # an explicit time is still part of the request
     with pytest.raises(IdempotencyConflictError, match="different request"):
         ledger.adjust("m1", 100, at="2024-01-01", idempotency_key="a1")
+
+
+def test_set_member_keeps_the_field_not_given(store: Store) -> None:
+    # setting the birth month used to erase the referrer (and vice versa)
+    ledger = make(store)
+    ledger.set_member("m1", referred_by="r1")
+    ledger.set_member("m1", birth_month=3)
+    members = store.members_frame()
+    assert (members.loc["m1", "referred_by"], int(members.loc["m1", "birth_month"])) == ("r1", 3)
+    ledger.set_member("m1", referred_by="r2")
+    assert int(store.members_frame().loc["m1", "birth_month"]) == 3

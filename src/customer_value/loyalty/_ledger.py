@@ -503,10 +503,11 @@ class Ledger:
         member_id : str
             The member.
         birth_month : int, optional
-            1-12, for birthday bonuses.
+            1-12, for birthday bonuses (None leaves the stored value unchanged).
         referred_by : str, optional
             The referring member, credited with the referral bonus on this
-            member's first qualifying purchase.
+            member's first qualifying purchase (None leaves the stored value
+            unchanged).
 
         Raises
         ------
@@ -532,8 +533,10 @@ class Ledger:
             referred_by = _member_arg(referred_by)
         with self.store.transaction() as txn:
             state = txn.member_get(member_id) or _new_state()
-            state["birth_month"] = None if birth_month is None else int(birth_month)
-            state["referred_by"] = referred_by
+            if birth_month is not None:
+                state["birth_month"] = int(birth_month)
+            if referred_by is not None:
+                state["referred_by"] = referred_by
             txn.member_put(member_id, state)
 
     # ------------------------------------------------------------------ writes
