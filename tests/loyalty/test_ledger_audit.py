@@ -243,3 +243,29 @@ def test_set_member_keeps_the_field_not_given(store: Store) -> None:
     assert (members.loc["m1", "referred_by"], int(members.loc["m1", "birth_month"])) == ("r1", 3)
     ledger.set_member("m1", referred_by="r2")
     assert int(store.members_frame().loc["m1", "birth_month"]) == 3
+
+
+def test_anniversary_downgrade_counts_from_the_last_confirmation(store: Store) -> None:
+    # gold from 11 Jan 2024 (tiers are evaluated before each purchase); still qualified at
+    # the first purchase after the 2025 anniversary: confirmed, gold is kept until 11 Jan
+    # 2026. The ledger used to keep tier_since at the first upgrade, so after the first
+    # anniversary any dip below the threshold downgraded at once.
+    ledger = make(
+        store,
+        tiers={
+            "basis": "points",
+            "window_months": 6,
+            "downgrade": "anniversary",
+            "levels": [{"name": "gold", "threshold": 1000, "earn_multiplier": "2"}],
+        },
+    )
+    ledger.earn(buy("m1", "2024-01-10", 1500), idempotency_key="e1")
+    assert ledger.earn(buy("m1", "2024-01-11", 10), idempotency_key="e2").points == 20
+    assert ledger.earn(buy("m1", "2024-12-20", 600), idempotency_key="e3").points == 1200
+    assert ledger.earn(buy("m1", "2025-01-20", 10), idempotency_key="e4").points == 20
+    # below the threshold in the window, but within the year after the confirmation
+    assert ledger.earn(buy("m1", "2025-09-01", 10), idempotency_key="e5").points == 20
+    assert ledger.tier("m1", at="2025-09-02").tier == "gold"
+    # not qualified after the 2026 anniversary: downgraded
+    assert ledger.earn(buy("m1", "2026-02-01", 10), idempotency_key="e6").points == 10
+    assert ledger.tier("m1", at="2026-02-02").tier is None

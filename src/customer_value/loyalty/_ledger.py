@@ -258,6 +258,21 @@ def _expiry_ns(program: Program, at: int) -> int | None:
     return (target.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY + time_of_day
 
 
+def _confirmed_since(since: int, at: int) -> int:
+    """The last anniversary of ``since`` at or before ``at`` (``since`` if none yet).
+
+    A member who qualifies again for the tier they hold is confirmed in it at
+    the anniversary re-evaluation: under ``downgrade="anniversary"`` the tier is
+    then kept until the next anniversary, not only until the first one.
+    """
+    start = pd.Timestamp(since, unit="ns")
+    when = pd.Timestamp(at, unit="ns")
+    years = when.year - start.year
+    while years > 0 and start + pd.DateOffset(years=years) > when:
+        years -= 1
+    return since if years <= 0 else int((start + pd.DateOffset(years=years)).value)
+
+
 def _new_state() -> dict[str, Any]:
     return {
         "birth_month": None,
@@ -571,9 +586,11 @@ class Ledger:
         Points are :func:`~customer_value.loyalty.points_for_event` with the
         member's tier evaluated at the purchase
         (:func:`~customer_value.loyalty.evaluate_tier` on the entries of the
-        tier window). The lot becomes spendable after ``pending_days`` and
-        expires per the program; a debt left by earlier clawbacks is repaid
-        from it first.
+        tier window); under ``downgrade="anniversary"`` a member still
+        qualified for their tier at the first purchase after an anniversary is
+        confirmed in it until the next one. The lot becomes spendable after
+        ``pending_days`` and expires per the program; a debt left by earlier
+        clawbacks is repaid from it first.
 
         Examples
         --------
@@ -637,6 +654,8 @@ class Ledger:
                 if status.tier != state["tier"]:
                     state["tier"] = status.tier
                     state["tier_since"] = at
+                elif status.qualified_tier == state["tier"] and state["tier_since"] is not None:
+                    state["tier_since"] = _confirmed_since(state["tier_since"], at)
             last = state["last_purchase_at"]
             member_state = MemberState(
                 tier=state["tier"],
