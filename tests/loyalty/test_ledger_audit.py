@@ -24,6 +24,7 @@ from customer_value.loyalty import (
     PurchaseEvent,
     SQLiteStore,
     Store,
+    redemption_rate,
     tier_report,
 )
 
@@ -269,3 +270,16 @@ def test_anniversary_downgrade_counts_from_the_last_confirmation(store: Store) -
     # not qualified after the 2026 anniversary: downgraded
     assert ledger.earn(buy("m1", "2026-02-01", 10), idempotency_key="e6").points == 10
     assert ledger.tier("m1", at="2026-02-02").tier is None
+
+
+def test_redemption_rate_ignores_reversed_debits(store: Store) -> None:
+    # a reversed manual debit used to count as a reversed redemption (rate 40/100 - 20/100)
+    ledger = make(store)
+    ledger.adjust("m1", 100, at="2024-01-01", idempotency_key="a1")
+    ledger.redeem("m1", 40, at="2024-01-02", idempotency_key="r1")
+    debit = ledger.adjust("m1", -20, at="2024-01-03", idempotency_key="a2")
+    ledger.reverse(debit.entry_ids[0], at="2024-01-04", idempotency_key="x1")
+    assert redemption_rate(ledger) == pytest.approx(0.4)
+    redeem = ledger.redeem("m1", 10, at="2024-01-05", idempotency_key="r2")
+    ledger.reverse(redeem.entry_ids[0], at="2024-01-06", idempotency_key="x2")
+    assert redemption_rate(ledger) == pytest.approx(0.4)

@@ -141,7 +141,9 @@ def redemption_rate(source: Any) -> float:
     -------
     float
         ``redeemed / issued``; issued counts earn entries and positive
-        adjustments, redeemed is net of reversed redemptions.
+        adjustments, redeemed is net of reversed redemptions (identified
+        through ``reference`` when the entries carry it, otherwise every
+        positive reversal).
 
     Raises
     ------
@@ -168,8 +170,15 @@ def redemption_rate(source: Any) -> float:
     issued = points[kinds == "earn"].sum() + points[(kinds == "adjust") & (points > 0)].sum()
     if issued <= 0:
         raise InvalidDataError("no points were issued yet: the redemption rate is undefined")
-    reversal = points[kinds == "reversal"]
-    redeemed = -points[kinds == "redeem"].sum() - reversal[reversal > 0].sum()
+    is_reversal = kinds == "reversal"
+    if "reference" in entries.columns and "entry_id" in entries.columns:
+        # only reversals of redemptions give redeemed points back (not those of debits)
+        redeem_ids = entries.loc[kinds == "redeem", "entry_id"].astype("int64")
+        refs = pd.to_numeric(entries["reference"], errors="coerce")
+        is_reversal &= refs.isin(redeem_ids).to_numpy()
+    else:
+        is_reversal &= points > 0
+    redeemed = -points[kinds == "redeem"].sum() - points[is_reversal].sum()
     return float(redeemed / issued)
 
 
