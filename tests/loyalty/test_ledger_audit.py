@@ -170,12 +170,13 @@ def test_balance_in_the_past_is_rebuilt_as_it_was(store: Store) -> None:
         max_size=25,
     ),
     negative=st.booleans(),
+    kind=st.sampled_from(["memory", "sqlite"]),
 )
 def test_historical_balance_equals_the_balance_seen_at_the_time(
-    ops: list[tuple[str, int]], negative: bool
+    ops: list[tuple[str, int]], negative: bool, kind: str
 ) -> None:
     ledger = make(
-        MemoryStore(),
+        MemoryStore() if kind == "memory" else SQLiteStore(":memory:"),
         pending_days=3,
         expiry={"months": 1},
         returns={"allow_negative_balance": negative},

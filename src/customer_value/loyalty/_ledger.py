@@ -1251,9 +1251,11 @@ class Ledger:
         """
         member_id = _member_arg(member_id)
         at_ns = _ns(at, "at")
-        parts = self.store.balance_parts(member_id, at_ns, _EXPIRING_DAYS * _NS_PER_DAY)
+        horizon = _EXPIRING_DAYS * _NS_PER_DAY
+        parts = self.store.balance_parts(member_id, at_ns, horizon)
         if parts.last_entry_at is not None and parts.last_entry_at > at_ns:
-            return self._balance_as_of(member_id, at_ns)
+            # entries after `at` exist: rebuild the balance as it stood then
+            parts = self.store.balance_parts_as_of(member_id, at_ns, horizon)
         return Balance(
             member_id=member_id,
             at=pd.Timestamp(at_ns, unit="ns"),
@@ -1261,47 +1263,6 @@ class Ledger:
             pending=parts.pending,
             expiring_30d=parts.expiring,
             lifetime_earned=parts.lifetime_earned,
-        )
-
-    def _balance_as_of(self, member_id: str, at: int) -> Balance:
-        """The balance rebuilt from the entries effective at or before ``at``.
-
-        Lots earned by ``at`` hold their points minus the allocations of those
-        entries; the debt is what the invariant ``sum(points) == sum(lots) -
-        debt`` leaves; lifetime earned is the earn entries minus the earns
-        reversed by ``at``.
-        """
-        entries = self.store.entries_frame(member_id)
-        lots = self.store.lots_frame(member_id)
-        alloc = self.store.member_allocations_frame(member_id)
-        entry_at = entries["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        done = entry_at <= at
-        known = entries.loc[done]
-        taken = alloc[alloc["entry_id"].isin(known["entry_id"])]
-        used = taken.groupby("lot_id")["points"].sum()
-        earned_at = lots["earned_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        lots = lots.loc[earned_at <= at]
-        left = (lots["points"] - lots["lot_id"].map(used).fillna(0)).to_numpy(dtype=np.int64)
-        expires = lots["expires_at"].to_numpy(dtype="datetime64[ns]")
-        never = np.isnat(expires)
-        expires_ns = expires.view(np.int64)
-        avail_ns = lots["available_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        valid = (left > 0) & (never | (expires_ns > at))
-        spendable = valid & (avail_ns <= at)
-        horizon = at + _EXPIRING_DAYS * _NS_PER_DAY
-        debt = int(left.sum()) - int(known["points"].sum())
-        earns = known[known["kind"] == "earn"]
-        reversed_ids = known.loc[known["kind"] == "reversal", "reference"].dropna()
-        lifetime = int(earns["points"].sum()) - int(
-            earns.loc[earns["entry_id"].isin(reversed_ids.astype("int64")), "points"].sum()
-        )
-        return Balance(
-            member_id=member_id,
-            at=pd.Timestamp(at, unit="ns"),
-            available=int(left[spendable].sum()) - debt,
-            pending=int(left[valid & ~spendable].sum()),
-            expiring_30d=int(left[spendable & ~never & (expires_ns <= horizon)].sum()),
-            lifetime_earned=lifetime,
         )
 
     def tier(self, member_id: str, at: Any = None) -> TierStatus:

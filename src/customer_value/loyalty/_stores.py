@@ -296,8 +296,14 @@ class Store(ABC):
         """Every member's stored state, indexed by member id."""
 
     @abstractmethod
-    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
-        """Allocations made by the member's entries: ``entry_id``, ``lot_id``, ``points``."""
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """Like :meth:`balance_parts`, rebuilt from the entries effective at or before ``at``.
+
+        Lots earned by ``at`` hold their points minus the allocations of those
+        entries; the debt is what the invariant ``sum(entries.points) ==
+        sum(lots) - debt`` leaves; lifetime earned is the earn entries minus
+        the earns reversed by ``at``.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (no-op by default)."""
@@ -643,15 +649,44 @@ class MemoryStore(Store):
             states = {k: dict(v) for k, v in self._members.items()}
         return _members_to_frame(states)
 
-    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
-        """Allocations made by the member's entries (see :class:`Store`)."""
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
         with self._lock:
-            rows = [
-                (i, lot_id, pts)
-                for i in self._entries_by_member.get(member_id, [])
-                for lot_id, pts in self._alloc_by_entry.get(i, [])
-            ]
-        return pd.DataFrame(rows, columns=["entry_id", "lot_id", "points"]).astype("int64")
+            entries = [self._entries[i - 1] for i in self._entries_by_member.get(member_id, [])]
+            known = [e for e in entries if e.at <= at]
+            used: dict[int, int] = {}
+            for e in known:
+                for lot_id, pts in self._alloc_by_entry.get(e.entry_id, []):
+                    used[lot_id] = used.get(lot_id, 0) + pts
+            spendable = pending = expiring = total = 0
+            for i in self._lots_by_member.get(member_id, []):
+                lot = self._lots[i - 1]
+                if lot.earned_at > at:
+                    continue
+                left = lot.points - used.get(lot.lot_id, 0)
+                total += left
+                if left <= 0 or (lot.expires_at is not None and lot.expires_at <= at):
+                    continue
+                if lot.available_at > at:
+                    pending += left
+                    continue
+                spendable += left
+                if lot.expires_at is not None and lot.expires_at <= at + horizon:
+                    expiring += left
+            earned = {e.entry_id: e.points for e in known if e.kind == "earn"}
+            reversed_earns = sum(
+                earned.get(e.reference, 0)
+                for e in known
+                if e.kind == "reversal" and e.reference is not None
+            )
+            return BalanceParts(
+                spendable,
+                pending,
+                expiring,
+                total - sum(e.points for e in known),
+                sum(earned.values()) - reversed_earns,
+                max((e.at for e in known), default=None),
+            )
 
 
 # ============================================================================ sqlite
@@ -1189,16 +1224,51 @@ class SQLiteStore(Store):
             rows = con.execute("SELECT member_id, state FROM members").fetchall()
         return _members_to_frame({str(m): dict(json.loads(s)) for m, s in rows})
 
-    def member_allocations_frame(self, member_id: str) -> pd.DataFrame:
-        """Allocations made by the member's entries (see :class:`Store`)."""
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
+        params = {"m": member_id, "at": at, "until": at + horizon}
         with self._read() as con:
-            rows = con.execute(
-                "SELECT a.entry_id, a.lot_id, a.points FROM allocations a "
-                "JOIN entries e ON e.entry_id = a.entry_id WHERE e.member_id = ? "
-                "ORDER BY a.allocation_id",
-                (member_id,),
-            ).fetchall()
-        return pd.DataFrame(rows, columns=["entry_id", "lot_id", "points"]).astype("int64")
+            # lots are reached through the member's entries (index on member, at): a lot's
+            # earned_at is the time of the entry that created it
+            lots = con.execute(
+                "WITH used AS (SELECT a.lot_id AS lot_id, SUM(a.points) AS u "
+                "FROM entries e JOIN allocations a ON a.entry_id = e.entry_id "
+                "WHERE e.member_id = :m AND e.at <= :at GROUP BY a.lot_id), "
+                "held AS (SELECT l.available_at AS avail, l.expires_at AS exp, "
+                "l.points - COALESCE(used.u, 0) AS left "
+                "FROM entries e JOIN lots l ON l.entry_id = e.entry_id "
+                "LEFT JOIN used ON used.lot_id = l.lot_id "
+                "WHERE e.member_id = :m AND e.at <= :at) "
+                "SELECT COALESCE(SUM(left), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND (exp IS NULL OR exp > :at) "
+                "AND avail <= :at THEN left END), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND (exp IS NULL OR exp > :at) "
+                "AND avail > :at THEN left END), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND exp > :at AND exp <= :until "
+                "AND avail <= :at THEN left END), 0) FROM held",
+                params,
+            ).fetchone()
+            sums = con.execute(
+                "SELECT COALESCE(SUM(points), 0), "
+                "COALESCE(SUM(CASE WHEN kind = 'earn' THEN points END), 0), MAX(at) "
+                "FROM entries WHERE member_id = :m AND at <= :at",
+                params,
+            ).fetchone()
+            undone = con.execute(
+                "SELECT COALESCE(SUM(o.points), 0) FROM entries r "
+                "JOIN entries o ON o.entry_id = r.reference "
+                "WHERE r.member_id = :m AND r.at <= :at AND r.kind = 'reversal' "
+                "AND o.kind = 'earn'",
+                params,
+            ).fetchone()
+        return BalanceParts(
+            int(lots[1]),
+            int(lots[2]),
+            int(lots[3]),
+            int(lots[0]) - int(sums[0]),
+            int(sums[1]) - int(undone[0]),
+            None if sums[2] is None else int(sums[2]),
+        )
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""
