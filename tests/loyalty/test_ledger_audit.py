@@ -284,3 +284,16 @@ def test_redemption_rate_ignores_reversed_debits(store: Store) -> None:
     redeem = ledger.redeem("m1", 10, at="2024-01-05", idempotency_key="r2")
     ledger.reverse(redeem.entry_ids[0], at="2024-01-06", idempotency_key="x2")
     assert redemption_rate(ledger) == pytest.approx(0.4)
+
+
+def test_import_under_the_same_key_with_other_categories_conflicts(store: Store) -> None:
+    # the chunk fingerprint held times, amounts and ids only: the same table with other
+    # categories (other points) was silently taken for a replay
+    ledger = make(store, earn_rules=[{"type": "category", "category": "wine", "multiplier": "3"}])
+    table = _table(["A", "B", "C"]).assign(category=["food", "food", "food"])
+    ledger.import_transactions(table, idempotency_key="k1", category_col="category")
+    with pytest.raises(IdempotencyConflictError, match="chunk 0 differs"):
+        ledger.import_transactions(
+            table.assign(category="wine"), idempotency_key="k1", category_col="category"
+        )
+    assert int(ledger.entries()["points"].sum()) == 390

@@ -1577,7 +1577,9 @@ class Ledger:
                 stop = min(start + chunk_size, n)
                 sl = slice(start, stop)
                 digest = hashlib.sha256()
-                for arr in (at_sorted[sl], eligible[sl]):
+                # the priced points too: a different category, discount or rule under the
+                # same key is a different request
+                for arr in (at_sorted[sl], eligible[sl], points[sl], ref_points[sl]):
                     digest.update(np.ascontiguousarray(arr).tobytes())
                 digest.update("\x1f".join(member_ids[sl].tolist()).encode())
                 digest.update("\x1f".join(map(str, tx_ids[sl].tolist())).encode())
