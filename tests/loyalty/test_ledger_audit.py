@@ -297,3 +297,20 @@ def test_import_under_the_same_key_with_other_categories_conflicts(store: Store)
             table.assign(category="wine"), idempotency_key="k1", category_col="category"
         )
     assert int(ledger.entries()["points"].sum()) == 390
+
+
+def test_tier_before_it_was_reached_is_not_the_current_one(store: Store) -> None:
+    # tier(at=past) used to start from today's tier: gold in 2023, before any purchase
+    ledger = make(
+        store,
+        tiers={
+            "basis": "points",
+            "downgrade": "never",
+            "levels": [{"name": "gold", "threshold": 1000}],
+        },
+    )
+    ledger.earn(buy("m1", "2024-01-01", 1500), idempotency_key="e1")
+    ledger.earn(buy("m1", "2024-02-01", 10), idempotency_key="e2")  # gold from here
+    assert ledger.tier("m1", at="2023-06-01").tier is None
+    assert ledger.tier("m1", at="2024-01-15").tier == "gold"  # qualified by then
+    assert ledger.tier("m1", at="2026-01-15").tier == "gold"  # kept: never downgraded

@@ -1280,7 +1280,9 @@ class Ledger:
         TierStatus
             From :func:`~customer_value.loyalty.evaluate_tier` on the member's
             earn, clawback and earn-reversal entries, starting from the tier
-            recorded at the member's last purchase (for the downgrade policy).
+            recorded at the member's last purchase (for the downgrade policy)
+            when it was reached by ``at``; before that, from the qualification
+            alone.
 
         Raises
         ------
@@ -1310,14 +1312,18 @@ class Ledger:
             history = self._tier_history(txn, member_id, at_ns)
             state = txn.member_get(member_id) or _new_state()
         history = history[history["timestamp"] <= pd.Timestamp(at_ns, unit="ns")]
+        since = state["tier_since"]
+        if since is None or since > at_ns:
+            # the stored tier was reached after `at`: it says nothing about `at`
+            current, since = None, None
+        else:
+            current = state["tier"]
         return evaluate_tier(
             self.program,
             self._spend_history(history),
             pd.Timestamp(at_ns, unit="ns"),
-            current_tier=state["tier"],
-            tier_since=None
-            if state["tier_since"] is None
-            else pd.Timestamp(state["tier_since"], unit="ns"),
+            current_tier=current,
+            tier_since=None if since is None else pd.Timestamp(since, unit="ns"),
         )
 
     def history(self, member_id: str) -> pd.DataFrame:
