@@ -11,6 +11,7 @@ rules and gives identical results.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -446,7 +447,21 @@ def _timestamps_ns(frame: pd.DataFrame, column: str) -> npt.NDArray[np.int64]:
     elif pd.api.types.is_datetime64_any_dtype(raw.dtype):
         parsed = raw
     else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        with warnings.catch_warnings():
+            # pandas 2 warns (and pandas 3 raises) on mixed UTC offsets: refused below
+            warnings.simplefilter("ignore", FutureWarning)
+            try:
+                parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+            except (TypeError, ValueError):
+                parsed = None
+        if parsed is None or parsed.dtype == object:
+            raise InvalidDataError(
+                f"transactions: column {column!r} mixes time zones (UTC offsets); convert it "
+                "to the program's local time (tz-naive) first"
+            )
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            # like a tz-aware column and points_for_event: the local wall-clock time
+            parsed = parsed.dt.tz_localize(None)
     pos = first_bad(parsed.isna().to_numpy())
     if pos is not None:
         raise InvalidDataError(

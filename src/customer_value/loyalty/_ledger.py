@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._progress import Progress, get_logger
-from customer_value._validation import as_frame, require_columns
+from customer_value._validation import as_frame, describe_row, first_bad, require_columns
 from customer_value.errors import (
     IdempotencyConflictError,
     InsufficientPointsError,
@@ -157,7 +157,8 @@ class ImportSummary:
     events : int
         Purchases in the table.
     points : int
-        Points credited (members and referrers) by the chunks written now.
+        Points credited (members and referrers) by the import, replayed chunks
+        included (a full replay returns the first run's figure).
     chunks : int
         Chunks in the import (each one store transaction).
     replayed_chunks : int
@@ -200,6 +201,15 @@ def _points_arg(points: Any, name: str, *, allow_negative: bool = False) -> int:
     elif value <= 0:
         raise InvalidDataError(f"{name} must be > 0, got {value}")
     return value
+
+
+def _at_key(at: Any, at_ns: int) -> int | None:
+    """The time as part of a request's fingerprint: ``None`` when the caller said "now".
+
+    A retry of ``redeem(..., at=None)`` after a timeout is the same request even
+    though "now" has moved on; it must replay, not conflict.
+    """
+    return None if at is None else at_ns
 
 
 def _key_arg(key: Any) -> str:
@@ -246,6 +256,21 @@ def _expiry_ns(program: Program, at: int) -> int | None:
         following = _add_months(target.replace(day=1), 1)
         return (following.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
     return (target.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY + time_of_day
+
+
+def _confirmed_since(since: int, at: int) -> int:
+    """The last anniversary of ``since`` at or before ``at`` (``since`` if none yet).
+
+    A member who qualifies again for the tier they hold is confirmed in it at
+    the anniversary re-evaluation: under ``downgrade="anniversary"`` the tier is
+    then kept until the next anniversary, not only until the first one.
+    """
+    start = pd.Timestamp(since, unit="ns")
+    when = pd.Timestamp(at, unit="ns")
+    years = when.year - start.year
+    while years > 0 and start + pd.DateOffset(years=years) > when:
+        years -= 1
+    return since if years <= 0 else int((start + pd.DateOffset(years=years)).value)
 
 
 def _new_state() -> dict[str, Any]:
@@ -416,7 +441,7 @@ class Ledger:
         others = [
             lot
             for lot in txn.open_lots(member_id, at, spendable_only=False)
-            if lot.entry_id != source_entry
+            if lot.entry_id != source_entry and lot.earned_at <= at
         ]
         plan: list[tuple[LotRow, int]] = []
         left = points
@@ -431,6 +456,28 @@ class Ledger:
             state["debt"] = int(state.get("debt", 0)) + left
             return plan, points, 0
         return plan, points - left, left
+
+    def _check_order(self, member_id: str, last: int | None, at: int) -> None:
+        """Refuse a late purchase that would corrupt the day/month cap counters.
+
+        The counters hold the points of the member's last purchase day and
+        month only; a purchase dated on an earlier day (month) than the last one
+        would reset them and let the later day (month) exceed its cap.
+        """
+        program = self.program
+        if last is None or at >= last:
+            return
+        earlier_day = at // _NS_PER_DAY != last // _NS_PER_DAY
+        a, b = pd.Timestamp(at, unit="ns"), pd.Timestamp(last, unit="ns")
+        earlier_month = (a.year, a.month) != (b.year, b.month)
+        if (program.cap_per_day is not None and earlier_day) or (
+            program.cap_per_month is not None and earlier_month
+        ):
+            raise InvalidDataError(
+                f"purchase of member {member_id!r} at {a} is dated before the day/month of "
+                f"the member's last purchase ({b}); with per-day/month caps purchases must "
+                "be earned in time order"
+            )
 
     def _tier_history(self, txn: StoreTransaction, member_id: str, at: int) -> pd.DataFrame:
         policy = self.program.tiers
@@ -471,10 +518,11 @@ class Ledger:
         member_id : str
             The member.
         birth_month : int, optional
-            1-12, for birthday bonuses.
+            1-12, for birthday bonuses (None leaves the stored value unchanged).
         referred_by : str, optional
             The referring member, credited with the referral bonus on this
-            member's first qualifying purchase.
+            member's first qualifying purchase (None leaves the stored value
+            unchanged).
 
         Raises
         ------
@@ -500,8 +548,10 @@ class Ledger:
             referred_by = _member_arg(referred_by)
         with self.store.transaction() as txn:
             state = txn.member_get(member_id) or _new_state()
-            state["birth_month"] = None if birth_month is None else int(birth_month)
-            state["referred_by"] = referred_by
+            if birth_month is not None:
+                state["birth_month"] = int(birth_month)
+            if referred_by is not None:
+                state["referred_by"] = referred_by
             txn.member_put(member_id, state)
 
     # ------------------------------------------------------------------ writes
@@ -527,16 +577,20 @@ class Ledger:
         IdempotencyConflictError
             The key was used for a different request.
         InvalidDataError
-            Bad purchase, or its ``transaction_id`` already earned points.
+            Bad purchase, its ``transaction_id`` already earned points, or (with
+            per-day/month caps) it is dated on an earlier day/month than the
+            member's last purchase.
 
         Notes
         -----
         Points are :func:`~customer_value.loyalty.points_for_event` with the
         member's tier evaluated at the purchase
         (:func:`~customer_value.loyalty.evaluate_tier` on the entries of the
-        tier window). The lot becomes spendable after ``pending_days`` and
-        expires per the program; a debt left by earlier clawbacks is repaid
-        from it first.
+        tier window); under ``downgrade="anniversary"`` a member still
+        qualified for their tier at the first purchase after an anniversary is
+        confirmed in it until the next one. The lot becomes spendable after
+        ``pending_days`` and expires per the program; a debt left by earlier
+        clawbacks is repaid from it first.
 
         Examples
         --------
@@ -586,6 +640,7 @@ class Ledger:
                         f"(entry {previous.entry_id})"
                     )
             state = txn.member_get(member_id) or _new_state()
+            self._check_order(member_id, state["last_purchase_at"], at)
             if program.tiers is not None:
                 status = evaluate_tier(
                     program,
@@ -599,6 +654,8 @@ class Ledger:
                 if status.tier != state["tier"]:
                     state["tier"] = status.tier
                     state["tier_since"] = at
+                elif status.qualified_tier == state["tier"] and state["tier_since"] is not None:
+                    state["tier_since"] = _confirmed_since(state["tier_since"], at)
             last = state["last_purchase_at"]
             member_state = MemberState(
                 tier=state["tier"],
@@ -708,7 +765,8 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "redeem", {"member_id": member_id, "points": points, "at": at_ns, "note": note}
+            "redeem",
+            {"member_id": member_id, "points": points, "at": _at_key(at, at_ns), "note": note},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -761,7 +819,8 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Unknown transaction, or refunds above the eligible amount.
+            Unknown transaction, a transaction whose earn was reversed, a refund
+            dated before the purchase, or refunds above the eligible amount.
         IdempotencyConflictError
             The key was used for a different request.
 
@@ -814,7 +873,8 @@ class Ledger:
             )
         refunded_minor = _to_minor(amount, decimals)
         fingerprint = _fingerprint(
-            "refund", {"transaction_id": transaction_id, "amount": refunded_minor, "at": at_ns}
+            "refund",
+            {"transaction_id": transaction_id, "amount": refunded_minor, "at": _at_key(at, at_ns)},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -823,6 +883,16 @@ class Ledger:
             earn = txn.earn_by_transaction(transaction_id)
             if earn is None:
                 raise InvalidDataError(f"transaction_id {transaction_id!r} never earned points")
+            if at_ns < earn.at:
+                raise InvalidDataError(
+                    f"refund at {pd.Timestamp(at_ns, unit='ns')} is before the purchase of "
+                    f"transaction {transaction_id!r} at {pd.Timestamp(earn.at, unit='ns')}"
+                )
+            if any(e.kind == "reversal" for e in txn.entries_referencing(earn.entry_id)):
+                raise InvalidDataError(
+                    f"transaction {transaction_id!r} was reversed (entry {earn.entry_id}); "
+                    "its points were already taken back"
+                )
             eligible = int(earn.amount_minor or 0)
             before = [e for e in txn.entries_referencing(earn.entry_id) if e.kind == "clawback"]
             refunded_before = -sum(int(e.amount_minor or 0) for e in before)
@@ -926,7 +996,8 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "adjust", {"member_id": member_id, "points": points, "at": at_ns, "reason": reason}
+            "adjust",
+            {"member_id": member_id, "points": points, "at": _at_key(at, at_ns), "reason": reason},
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -982,8 +1053,8 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Unknown entry, an entry of another kind, one already reversed, or a
-            purchase already (partly) refunded.
+            Unknown entry, an entry of another kind, one already reversed, a
+            purchase already (partly) refunded, or ``at`` before the entry.
         IdempotencyConflictError
             The key was used for a different request.
 
@@ -1011,7 +1082,7 @@ class Ledger:
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
-            "reverse", {"entry_id": int(entry_id), "at": at_ns, "reason": reason}
+            "reverse", {"entry_id": int(entry_id), "at": _at_key(at, at_ns), "reason": reason}
         )
         with self.store.transaction() as txn:
             replay = self._replay(txn, key, fingerprint)
@@ -1024,6 +1095,11 @@ class Ledger:
                 raise InvalidDataError(
                     f"entry {entry_id} is a {entry.kind!r} entry; only earn, redeem and adjust "
                     "entries can be reversed"
+                )
+            if at_ns < entry.at:
+                raise InvalidDataError(
+                    f"reversal at {pd.Timestamp(at_ns, unit='ns')} is before entry {entry_id} "
+                    f"at {pd.Timestamp(entry.at, unit='ns')}"
                 )
             related = txn.entries_referencing(entry.entry_id)
             if any(e.kind == "reversal" for e in related):
@@ -1147,10 +1223,11 @@ class Ledger:
             The member (an unknown member has a zero balance).
         at : datetime-like, optional
             The instant (default: now). Lots expired by ``at`` are not counted
-            even before :meth:`expire_due` has run. ``at`` classifies the lots as
-            they stand now (pending, spendable, expiring); it does not undo
-            entries written after ``at`` (for the balance as it was, use the
-            running ``balance`` of :meth:`history`).
+            even before :meth:`expire_due` has run. For an ``at`` before some of
+            the member's entries the balance is rebuilt as it was: entries
+            effective after ``at`` (and their allocations and lots) are left
+            out. Entries count by their effective time ``at``, so a backdated
+            entry is included in any later balance.
 
         Returns
         -------
@@ -1174,7 +1251,11 @@ class Ledger:
         """
         member_id = _member_arg(member_id)
         at_ns = _ns(at, "at")
-        parts = self.store.balance_parts(member_id, at_ns, _EXPIRING_DAYS * _NS_PER_DAY)
+        horizon = _EXPIRING_DAYS * _NS_PER_DAY
+        parts = self.store.balance_parts(member_id, at_ns, horizon)
+        if parts.last_entry_at is not None and parts.last_entry_at > at_ns:
+            # entries after `at` exist: rebuild the balance as it stood then
+            parts = self.store.balance_parts_as_of(member_id, at_ns, horizon)
         return Balance(
             member_id=member_id,
             at=pd.Timestamp(at_ns, unit="ns"),
@@ -1199,7 +1280,9 @@ class Ledger:
         TierStatus
             From :func:`~customer_value.loyalty.evaluate_tier` on the member's
             earn, clawback and earn-reversal entries, starting from the tier
-            recorded at the member's last purchase (for the downgrade policy).
+            recorded at the member's last purchase (for the downgrade policy)
+            when it was reached by ``at``; before that, from the qualification
+            alone.
 
         Raises
         ------
@@ -1229,14 +1312,18 @@ class Ledger:
             history = self._tier_history(txn, member_id, at_ns)
             state = txn.member_get(member_id) or _new_state()
         history = history[history["timestamp"] <= pd.Timestamp(at_ns, unit="ns")]
+        since = state["tier_since"]
+        if since is None or since > at_ns:
+            # the stored tier was reached after `at`: it says nothing about `at`
+            current, since = None, None
+        else:
+            current = state["tier"]
         return evaluate_tier(
             self.program,
             self._spend_history(history),
             pd.Timestamp(at_ns, unit="ns"),
-            current_tier=state["tier"],
-            tier_since=None
-            if state["tier_since"] is None
-            else pd.Timestamp(state["tier_since"], unit="ns"),
+            current_tier=current,
+            tier_since=None if since is None else pd.Timestamp(since, unit="ns"),
         )
 
     def history(self, member_id: str) -> pd.DataFrame:
@@ -1382,7 +1469,9 @@ class Ledger:
         Raises
         ------
         InvalidDataError
-            Malformed table or options.
+            Malformed table or options, a transaction id repeated in the table,
+            or one that already earned points (the chunk holding it is not
+            written).
         IdempotencyConflictError
             The key was used for a different table.
 
@@ -1466,7 +1555,18 @@ class Ledger:
         ref_points = priced["referrer_points"].to_numpy(dtype=np.int64)[order]
         ref_ids = priced["referrer_id"].to_numpy(dtype=object)[order]
         if transaction_id_col is not None and transaction_id_col in frame.columns:
-            tx_ids = frame[transaction_id_col].astype(str).to_numpy(dtype=object)[order]
+            raw_ids = frame[transaction_id_col]
+            missing = raw_ids.isna().to_numpy()
+            as_text = raw_ids.astype(str).to_numpy(dtype=object)
+            as_text[missing] = None
+            dup = first_bad(raw_ids.duplicated().to_numpy() & ~missing)
+            if dup is not None:
+                raise InvalidDataError(
+                    f"transactions: column {transaction_id_col!r} must be unique; "
+                    f"{describe_row(frame.index, dup)} repeats {transaction_id_col}="
+                    f"{as_text[dup]!r}"
+                )
+            tx_ids = as_text[order]
         else:
             tx_ids = np.full(n, None, dtype=object)
         expires = expiry_dates(program, pd.Series(at_sorted.view("datetime64[ns]")))
@@ -1483,7 +1583,9 @@ class Ledger:
                 stop = min(start + chunk_size, n)
                 sl = slice(start, stop)
                 digest = hashlib.sha256()
-                for arr in (at_sorted[sl], eligible[sl]):
+                # the priced points too: a different category, discount or rule under the
+                # same key is a different request
+                for arr in (at_sorted[sl], eligible[sl], points[sl], ref_points[sl]):
                     digest.update(np.ascontiguousarray(arr).tobytes())
                 digest.update("\x1f".join(member_ids[sl].tolist()).encode())
                 digest.update("\x1f".join(map(str, tx_ids[sl].tolist())).encode())
@@ -1498,8 +1600,17 @@ class Ledger:
                                 f"import (chunk {number} differs)"
                             )
                         replayed += 1
+                        total_points += int(json.loads(stored_chunk[1])["points"])
                         bar.update(stop - start)
                         continue
+                    chunk_ids = [t for t in tx_ids[sl].tolist() if t is not None]
+                    earned = txn.earned_transactions(chunk_ids) if chunk_ids else []
+                    if earned:
+                        raise InvalidDataError(
+                            f"transactions: transaction_id {earned[0]!r} already earned points "
+                            f"({len(earned)} of chunk {number} did); nothing of the chunk "
+                            "was written"
+                        )
                     chunk_points = self._write_chunk(
                         txn,
                         member_ids[sl],

@@ -141,7 +141,9 @@ def redemption_rate(source: Any) -> float:
     -------
     float
         ``redeemed / issued``; issued counts earn entries and positive
-        adjustments, redeemed is net of reversed redemptions.
+        adjustments, redeemed is net of reversed redemptions (identified
+        through ``reference`` when the entries carry it, otherwise every
+        positive reversal).
 
     Raises
     ------
@@ -168,8 +170,15 @@ def redemption_rate(source: Any) -> float:
     issued = points[kinds == "earn"].sum() + points[(kinds == "adjust") & (points > 0)].sum()
     if issued <= 0:
         raise InvalidDataError("no points were issued yet: the redemption rate is undefined")
-    reversal = points[kinds == "reversal"]
-    redeemed = -points[kinds == "redeem"].sum() - reversal[reversal > 0].sum()
+    is_reversal = kinds == "reversal"
+    if "reference" in entries.columns and "entry_id" in entries.columns:
+        # only reversals of redemptions give redeemed points back (not those of debits)
+        redeem_ids = entries.loc[kinds == "redeem", "entry_id"].astype("int64")
+        refs = pd.to_numeric(entries["reference"], errors="coerce")
+        is_reversal &= refs.isin(redeem_ids).to_numpy()
+    else:
+        is_reversal &= points > 0
+    redeemed = -points[kinds == "redeem"].sum() - points[is_reversal].sum()
     return float(redeemed / issued)
 
 
@@ -183,13 +192,13 @@ def tier_report(ledger: Ledger, at: Any) -> pd.DataFrame:
         ``"(no tier)"``).
     at : datetime-like
         Evaluation instant (tier window end; lots expired by then are not
-        counted).
+        counted, entries effective after it are left out).
 
     Returns
     -------
     DataFrame
         Indexed by tier (the program's levels in order, then ``"(no tier)"``):
-        ``members``, ``points`` (unexpired points held now, net of debts),
+        ``members``, ``points`` (unexpired points held at ``at``, net of debts),
         ``points_per_member``.
 
     Raises
@@ -222,20 +231,23 @@ def tier_report(ledger: Ledger, at: Any) -> pd.DataFrame:
     if not isinstance(ledger, Ledger):
         raise InvalidDataError(f"ledger must be a Ledger, got {type(ledger).__name__}")
     when = pd.Timestamp(_ns(at, "at"), unit="ns")
-    lots = ledger.lots()
-    alive = lots[
-        (lots["remaining"] > 0)
-        & (lots["earned_at"] <= when)
-        & (lots["expires_at"].isna() | (lots["expires_at"] > when))
-    ]
-    held = alive.groupby("member_id")["remaining"].sum()
     members = ledger.store.members_frame()
     entries = ledger.entries()
     ids = pd.Index(sorted(set(members.index) | set(entries["member_id"])), name="member_id")
-    held = held.reindex(ids, fill_value=0).astype("int64")
-    if "debt" in members.columns:
-        debt = pd.to_numeric(members["debt"]).reindex(ids).fillna(0).astype("int64")
-        held = held - debt
+    # the ledger as it stood at ``when``: entries effective by then, their allocations
+    known = entries[entries["at"] <= when]
+    alloc = ledger.store.allocations_frame()
+    used = alloc[alloc["entry_id"].isin(known["entry_id"])].groupby("lot_id")["points"].sum()
+    lots = ledger.lots()
+    lots = lots[lots["earned_at"] <= when]
+    left = lots["points"] - lots["lot_id"].map(used).fillna(0).astype("int64")
+    alive = (left > 0) & (lots["expires_at"].isna() | (lots["expires_at"] > when))
+    held = left[alive].groupby(lots.loc[alive, "member_id"]).sum()
+    # debt = lots - entries (the ledger invariant), as of ``when``
+    debt = left.groupby(lots["member_id"]).sum().reindex(ids, fill_value=0) - known.groupby(
+        "member_id"
+    )["points"].sum().reindex(ids, fill_value=0)
+    held = (held.reindex(ids, fill_value=0) - debt).astype("int64")
     program = ledger.program
     levels: list[str] = []
     if program.tiers is None or len(ids) == 0:

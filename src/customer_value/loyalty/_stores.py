@@ -122,6 +122,7 @@ class BalanceParts:
     expiring: int
     debt: int
     lifetime_earned: int
+    last_entry_at: int | None = None
 
 
 class StoreTransaction(ABC):
@@ -188,6 +189,10 @@ class StoreTransaction(ABC):
     @abstractmethod
     def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
         """The first earn entry of a retailer transaction id, or None."""
+
+    @abstractmethod
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        """Those of ``transaction_ids`` that already have an earn entry."""
 
     @abstractmethod
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
@@ -289,6 +294,16 @@ class Store(ABC):
     @abstractmethod
     def members_frame(self) -> pd.DataFrame:
         """Every member's stored state, indexed by member id."""
+
+    @abstractmethod
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """Like :meth:`balance_parts`, rebuilt from the entries effective at or before ``at``.
+
+        Lots earned by ``at`` hold their points minus the allocations of those
+        entries; the debt is what the invariant ``sum(entries.points) ==
+        sum(lots) - debt`` leaves; lifetime earned is the earn entries minus
+        the earns reversed by ``at``.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (no-op by default)."""
@@ -429,6 +444,10 @@ class _MemoryTransaction(StoreTransaction):
     def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
         entry_id = self._s._earn_by_tx.get(transaction_id)
         return None if entry_id is None else self._s._entries[entry_id - 1]
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        earned = self._s._earn_by_tx
+        return [t for t in transaction_ids if t in earned]
 
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
         return [self._s._entries[i - 1] for i in self._s._referencing.get(entry_id, [])]
@@ -589,12 +608,15 @@ class MemoryStore(Store):
                 if lot.expires_at is not None and lot.expires_at <= at + horizon:
                     expiring += lot.remaining
             state = self._members.get(member_id, {})
+            entry_ids = self._entries_by_member.get(member_id, [])
+            last = max((self._entries[i - 1].at for i in entry_ids), default=None)
             return BalanceParts(
                 spendable,
                 pending,
                 expiring,
                 int(state.get("debt", 0)),
                 int(state.get("lifetime_earned", 0)),
+                last,
             )
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -626,6 +648,45 @@ class MemoryStore(Store):
         with self._lock:
             states = {k: dict(v) for k, v in self._members.items()}
         return _members_to_frame(states)
+
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
+        with self._lock:
+            entries = [self._entries[i - 1] for i in self._entries_by_member.get(member_id, [])]
+            known = [e for e in entries if e.at <= at]
+            used: dict[int, int] = {}
+            for e in known:
+                for lot_id, pts in self._alloc_by_entry.get(e.entry_id, []):
+                    used[lot_id] = used.get(lot_id, 0) + pts
+            spendable = pending = expiring = total = 0
+            for i in self._lots_by_member.get(member_id, []):
+                lot = self._lots[i - 1]
+                if lot.earned_at > at:
+                    continue
+                left = lot.points - used.get(lot.lot_id, 0)
+                total += left
+                if left <= 0 or (lot.expires_at is not None and lot.expires_at <= at):
+                    continue
+                if lot.available_at > at:
+                    pending += left
+                    continue
+                spendable += left
+                if lot.expires_at is not None and lot.expires_at <= at + horizon:
+                    expiring += left
+            earned = {e.entry_id: e.points for e in known if e.kind == "earn"}
+            reversed_earns = sum(
+                earned.get(e.reference, 0)
+                for e in known
+                if e.kind == "reversal" and e.reference is not None
+            )
+            return BalanceParts(
+                spendable,
+                pending,
+                expiring,
+                total - sum(e.points for e in known),
+                sum(earned.values()) - reversed_earns,
+                max((e.at for e in known), default=None),
+            )
 
 
 # ============================================================================ sqlite
@@ -794,6 +855,14 @@ class _SQLiteTransaction(StoreTransaction):
                 (transaction_id,),
             ).fetchone()
         )
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        rows = self._con.execute(
+            "SELECT DISTINCT transaction_id FROM entries WHERE kind = 'earn' "
+            "AND transaction_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(transaction_ids)),),
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
         rows = self._con.execute(
@@ -1104,6 +1173,9 @@ class SQLiteStore(Store):
             member = con.execute(
                 "SELECT state FROM members WHERE member_id = ?", (member_id,)
             ).fetchone()
+            last = con.execute(
+                "SELECT MAX(at) FROM entries WHERE member_id = ?", (member_id,)
+            ).fetchone()
         state = {} if member is None else json.loads(member[0])
         return BalanceParts(
             int(row[0]),
@@ -1111,6 +1183,7 @@ class SQLiteStore(Store):
             int(row[2]),
             int(state.get("debt", 0)),
             int(state.get("lifetime_earned", 0)),
+            None if last[0] is None else int(last[0]),
         )
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -1150,6 +1223,52 @@ class SQLiteStore(Store):
         with self._read() as con:
             rows = con.execute("SELECT member_id, state FROM members").fetchall()
         return _members_to_frame({str(m): dict(json.loads(s)) for m, s in rows})
+
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
+        params = {"m": member_id, "at": at, "until": at + horizon}
+        with self._read() as con:
+            # lots are reached through the member's entries (index on member, at): a lot's
+            # earned_at is the time of the entry that created it
+            lots = con.execute(
+                "WITH used AS (SELECT a.lot_id AS lot_id, SUM(a.points) AS u "
+                "FROM entries e JOIN allocations a ON a.entry_id = e.entry_id "
+                "WHERE e.member_id = :m AND e.at <= :at GROUP BY a.lot_id), "
+                "held AS (SELECT l.available_at AS avail, l.expires_at AS exp, "
+                "l.points - COALESCE(used.u, 0) AS left "
+                "FROM entries e JOIN lots l ON l.entry_id = e.entry_id "
+                "LEFT JOIN used ON used.lot_id = l.lot_id "
+                "WHERE e.member_id = :m AND e.at <= :at) "
+                "SELECT COALESCE(SUM(left), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND (exp IS NULL OR exp > :at) "
+                "AND avail <= :at THEN left END), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND (exp IS NULL OR exp > :at) "
+                "AND avail > :at THEN left END), 0), "
+                "COALESCE(SUM(CASE WHEN left > 0 AND exp > :at AND exp <= :until "
+                "AND avail <= :at THEN left END), 0) FROM held",
+                params,
+            ).fetchone()
+            sums = con.execute(
+                "SELECT COALESCE(SUM(points), 0), "
+                "COALESCE(SUM(CASE WHEN kind = 'earn' THEN points END), 0), MAX(at) "
+                "FROM entries WHERE member_id = :m AND at <= :at",
+                params,
+            ).fetchone()
+            undone = con.execute(
+                "SELECT COALESCE(SUM(o.points), 0) FROM entries r "
+                "JOIN entries o ON o.entry_id = r.reference "
+                "WHERE r.member_id = :m AND r.at <= :at AND r.kind = 'reversal' "
+                "AND o.kind = 'earn'",
+                params,
+            ).fetchone()
+        return BalanceParts(
+            int(lots[1]),
+            int(lots[2]),
+            int(lots[3]),
+            int(lots[0]) - int(sums[0]),
+            int(sums[1]) - int(undone[0]),
+            None if sums[2] is None else int(sums[2]),
+        )
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""
