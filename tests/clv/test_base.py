@@ -258,3 +258,71 @@ def test_warm_start_on_large_tables_reaches_the_same_maximum() -> None:
     np.testing.assert_allclose(warm.params_, cold.params_, rtol=1e-6)
     assert warm.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-12, abs=1e-6)
     np.testing.assert_allclose(warm.standard_errors_, cold.standard_errors_, rtol=1e-4)
+
+
+def _value_models(
+    cdnow_summary: pd.DataFrame, donations: pd.DataFrame
+) -> dict[str, tuple[MLEModel, str]]:
+    from customer_value.clv import (
+        BetaGeoBetaBinomModel,
+        GammaGammaModel,
+        ShiftedBetaGeoModel,
+        cohort_from_survivors,
+    )
+
+    cohort = cohort_from_survivors([1000, 631, 468, 382, 326, 289, 262, 241])
+    cohort.attrs["time_unit"] = "Y"
+    return {
+        "gamma_gamma": (GammaGammaModel().fit(cdnow_summary), "W"),
+        "bgbb": (BetaGeoBetaBinomModel().fit(donations), "Y"),
+        "sbg": (ShiftedBetaGeoModel().fit(cohort), "Y"),
+    }
+
+
+def test_json_round_trip_of_the_value_models(
+    cdnow_summary: pd.DataFrame, donations: pd.DataFrame
+) -> None:
+    """Every field of the document survives, for the models of issue 5 too."""
+    for name, (model, unit) in _value_models(cdnow_summary, donations).items():
+        assert model.time_unit == unit, name
+        loaded = MLEModel.from_json(model.to_json())
+        assert type(loaded) is type(model)
+        assert loaded.time_unit == unit
+        assert repr(loaded) == repr(model)
+        np.testing.assert_array_equal(loaded.covariance_.to_numpy(), model.covariance_.to_numpy())
+        assert loaded.log_likelihood_ == model.log_likelihood_
+        assert loaded.n_ == model.n_
+        pd.testing.assert_series_equal(loaded.params_, model.params_)
+
+
+def test_not_fitted_guards_of_the_value_models() -> None:
+    from customer_value.clv import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeoModel
+
+    gg, bgbb, sbg = GammaGammaModel(), BetaGeoBetaBinomModel(), ShiftedBetaGeoModel()
+    spend = {"frequency": [1], "monetary_value": [10.0]}
+    opportunities = {"frequency": [1], "recency": [1], "n_periods": [6]}
+    calls = [
+        lambda: gg.expected_spend(spend),
+        gg.population_mean_spend,
+        lambda: gg.params_,
+        lambda: bgbb.probability_alive(opportunities),
+        lambda: bgbb.expected_purchases(3, opportunities),
+        lambda: bgbb.expected_purchases_new_customer(3),
+        lambda: bgbb.summary_,
+        lambda: sbg.survival(3),
+        lambda: sbg.retention_rate(3),
+        lambda: sbg.churn_probability(3),
+        lambda: sbg.discounted_expected_residual_lifetime(
+            {"duration": [2], "churned": [False]}, discount_rate=0.1
+        ),
+        lambda: sbg.loglikelihood({"duration": [2], "churned": [False]}),
+        sbg.to_json,
+    ]
+    for call in calls:
+        with pytest.raises(NotFittedError, match="is not fitted"):
+            call()
+    for model in (BetaGeoModel(), ModifiedBetaGeoModel(), ParetoNBDModel()):
+        with pytest.raises(NotFittedError, match="is not fitted"):
+            model.expected_discounted_transactions(
+                {"frequency": [1], "recency": [1.0], "T": [2.0]}, discount_rate=0.01
+            )

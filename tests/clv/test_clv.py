@@ -204,3 +204,19 @@ def test_bad_data_and_not_fitted() -> None:
         customer_lifetime_value(BetaGeoModel(), gg, _data, horizon=52, discount_rate=0.1)
     with pytest.raises(NotFittedError):
         customer_lifetime_value(bg, GammaGammaModel(), _data, horizon=52, discount_rate=0.1)
+
+
+def test_data_in_another_time_unit_is_refused(cdnow_summary) -> None:
+    # A daily summary valued with a weekly model would be silently wrong by a factor ~7.
+    bg = BetaGeoModel.from_params(time_unit="W", **FHL)
+    gg = GammaGammaModel.from_params(**GG)
+    daily = cdnow_summary.iloc[:5].copy()
+    daily[["recency", "T"]] = daily[["recency", "T"]] * 7
+    daily.attrs["time_unit"] = "D"
+    with pytest.raises(InvalidDataError, match=r"data has time_unit 'D'.*fitted in 'W'"):
+        customer_lifetime_value(bg, gg, daily, horizon=52, discount_rate=0.1)
+    # the same unit under another spelling is accepted
+    weekly = cdnow_summary.iloc[:5].copy()
+    weekly.attrs["time_unit"] = "week"
+    clv = customer_lifetime_value(bg, gg, weekly, horizon=52, discount_rate=0.1)
+    assert np.all(np.isfinite(clv))

@@ -85,6 +85,8 @@ def test_bad_prediction_arguments(name: str, fitted: dict[str, Any]) -> None:
         model.simulate(0, 10.0)
     with pytest.raises(InvalidDataError, match="'T' must be > 0"):
         model.simulate(5, 0.0)
+    with pytest.raises(InvalidDataError, match=r"n_customers must be a whole number.*2\.5"):
+        model.simulate(2.5, 10.0)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -193,6 +193,29 @@ def _period_length(discount_period: Any, model_unit: str | None) -> float:
     return model_per_year / period_per_year
 
 
+def _check_data_unit(data: Any, model_unit: str | None) -> None:
+    """Refuse data whose ``attrs["time_unit"]`` differs from the model's time unit.
+
+    ``recency``, ``T`` and ``horizon`` are read in the model's unit; a summary built in
+    another unit (days for a weekly model) would be valued silently wrong.
+    """
+    attrs = getattr(data, "attrs", None)
+    data_unit = attrs.get("time_unit") if isinstance(attrs, dict) else None
+    if data_unit is None or model_unit is None or str(data_unit) == model_unit:
+        return
+    try:
+        same = units_per_year(str(data_unit)) == units_per_year(model_unit)
+    except InvalidDataError:
+        same = False
+    if not same:
+        raise InvalidDataError(
+            f"data has time_unit {str(data_unit)!r} (data.attrs['time_unit']) but the "
+            f"transaction model was fitted in {model_unit!r}: recency, T and horizon must be "
+            "in the model's unit; summarise the transactions again with the model's "
+            "time_unit"
+        )
+
+
 def customer_lifetime_value(
     transaction_model: FrequencyModel,
     spend_model: _SpendModel,
@@ -243,7 +266,8 @@ def customer_lifetime_value(
     InvalidDataError
         Bad data; ``horizon <= 0``; a negative discount rate; a non-positive margin;
         ``horizon * steps_per_unit`` not a whole number; a discount period given by name
-        when the model's ``time_unit`` is missing or not convertible.
+        when the model's ``time_unit`` is missing or not convertible; ``data`` whose
+        ``attrs["time_unit"]`` is not the model's time unit.
 
     Notes
     -----
@@ -296,6 +320,7 @@ def customer_lifetime_value(
             f"horizon * steps_per_unit must be a whole number of steps >= 1; got "
             f"{h:g} * {spu:g} = {n_float:.6g}"
         )
+    _check_data_unit(data, transaction_model.time_unit)
     arrays, index = transaction_model._prepare(data)
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]

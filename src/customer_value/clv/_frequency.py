@@ -325,7 +325,7 @@ class FrequencyModel(MLEModel):
         NotFittedError
             Before ``fit`` or ``from_params``.
         InvalidDataError
-            Bad ``n_customers`` or ``T``.
+            ``n_customers`` not a whole number >= 1, or bad ``T``.
 
         Notes
         -----
@@ -348,7 +348,12 @@ class FrequencyModel(MLEModel):
         ((1000, 4), True)
         """
         params = self._params_array()
-        n = int(check_scalar(n_customers, "n_customers", low=1.0))
+        n_float = check_scalar(n_customers, "n_customers", low=1.0)
+        if n_float != int(n_float):
+            raise InvalidDataError(
+                f"n_customers must be a whole number of customers, got {n_customers!r}"
+            )
+        n = int(n_float)
         times = _as_times(T, "T")
         check_positive(times, "T", what="T")
         if times.size == 1:
