@@ -60,6 +60,10 @@ def test_exempt_period_and_no_priority(plan: pd.DataFrame) -> None:
     for label in (pd.Period("2024-11", "M"), "2024-11-15"):
         again = cap_contacts(plan, max_per_period=1, exempt_periods=[label])
         assert again.kept.index.tolist() == result.kept.index.tolist()
+    # a single label is one period, not an iterable of characters ('2', '0', ...)
+    for single in ("2024-11", pd.Period("2024-11", "M")):
+        alone = cap_contacts(plan, max_per_period=1, exempt_periods=single)
+        assert alone.kept.index.tolist() == result.kept.index.tolist()
 
 
 def test_weekly_cap_and_zero(plan: pd.DataFrame) -> None:

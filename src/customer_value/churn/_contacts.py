@@ -105,7 +105,9 @@ def cap_contacts(
         Pandas period alias of the calendar period the cap applies to ("W", "M", ...).
     exempt_periods : iterable, default ()
         Periods with no cap (for example a promotion month), as labels such as
-        ``"2024-11"``, dates inside them or ``pandas.Period`` objects. Contacts in them
+        ``"2024-11"``, dates inside them or ``pandas.Period`` objects (a single label is
+        one period). Each is read as the ``period`` containing it: with ``period="W"``,
+        ``"2024-11"`` is the week of 1 November, not the whole month. Contacts in them
         are all kept and do not count towards the cap.
     priority_col : str, optional
         Numeric column, higher = more important. Without it every contact has the same
@@ -172,6 +174,8 @@ def cap_contacts(
     ns = timestamps_ns(frame, datetime_col, what=what)
     codes, _ = customer_codes(frame, customer_id_col, what=what)
     periods = period_numbers(ns, period)
+    if isinstance(exempt_periods, (str, pd.Period, pd.Timestamp)):
+        exempt_periods = [exempt_periods]  # one period, not an iterable of characters
     exempt_list = [period_ordinal(p, period, "exempt_periods") for p in exempt_periods]
     exempt = np.isin(periods, np.asarray(exempt_list, dtype=np.int64))
 
