@@ -60,6 +60,10 @@ def test_exempt_period_and_no_priority(plan: pd.DataFrame) -> None:
     for label in (pd.Period("2024-11", "M"), "2024-11-15"):
         again = cap_contacts(plan, max_per_period=1, exempt_periods=[label])
         assert again.kept.index.tolist() == result.kept.index.tolist()
+    # a single label is one period, not an iterable of characters ('2', '0', ...)
+    for single in ("2024-11", pd.Period("2024-11", "M")):
+        alone = cap_contacts(plan, max_per_period=1, exempt_periods=single)
+        assert alone.kept.index.tolist() == result.kept.index.tolist()
 
 
 def test_weekly_cap_and_zero(plan: pd.DataFrame) -> None:
@@ -129,3 +133,33 @@ def test_missing_customer(plan: pd.DataFrame) -> None:
     bad.loc[4, "customer_id"] = None
     with pytest.raises(InvalidDataError, match="'customer_id' must not be missing; row 4"):
         cap_contacts(bad)
+
+
+def test_month_label_exempts_its_own_days_under_a_weekly_cap() -> None:
+    # weekly cap of 1; the promotion month is November 2024. Weeks run Monday-Sunday:
+    # Oct 28 - Nov 3 is partly in October, whose days are still capped.
+    days = [
+        "2024-10-29",
+        "2024-10-30",
+        "2024-11-02",
+        "2024-11-12",
+        "2024-11-13",
+        "2024-11-26",
+        "2024-11-27",
+        "2024-12-03",
+        "2024-12-04",
+    ]
+    plan = pd.DataFrame({"customer_id": 1, "timestamp": pd.to_datetime(days)})
+    for label in ("2024-11", pd.Period("2024-11", "M")):
+        result = cap_contacts(plan, max_per_period=1, period="W", exempt_periods=[label])
+        assert result.kept.index.tolist() == [0, 2, 3, 4, 5, 6, 7]
+        assert result.dropped.index.tolist() == [1, 8]
+        assert result.report["exempt"].sum() == 5
+    # a date, or a day label, is the one week containing it
+    for label in ("2024-11-12", pd.Timestamp("2024-11-14")):
+        result = cap_contacts(plan, max_per_period=1, period="W", exempt_periods=[label])
+        assert result.kept.index.tolist() == [0, 3, 4, 5, 7]
+    # a month label under a quarterly cap stands for its quarter (documented)
+    result = cap_contacts(plan, max_per_period=1, period="Q", exempt_periods="2024-11")
+    assert len(result.dropped) == 0
+    assert len(cap_contacts(plan, max_per_period=1, period="Q").kept) == 1

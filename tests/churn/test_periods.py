@@ -27,3 +27,25 @@ def test_period_numbers_match_pandas(alias: str) -> None:
 def test_unknown_period(alias: object) -> None:
     with pytest.raises(InvalidDataError, match="period"):
         check_period(alias)
+
+
+@pytest.mark.parametrize("alias", ["2M", "2D", "3h"])
+def test_multiple_periods_rejected(alias: str) -> None:
+    # pandas numbers "2M" periods by month: a multiple would silently behave as "M"
+    with pytest.raises(InvalidDataError, match=f"period '{alias}' is a multiple of a period"):
+        check_period(alias)
+
+
+def test_multiple_period_rejected_by_public_functions() -> None:
+    from customer_value.churn import cap_contacts, cohort_retention, kpi_table
+
+    tx = {"customer_id": [1, 1], "date": ["2020-01-15", "2020-03-15"]}
+    with pytest.raises(InvalidDataError, match="period '2M' is a multiple"):
+        cohort_retention(tx, period="2M")
+    with pytest.raises(InvalidDataError, match="cohort '2M' is a multiple"):
+        cohort_retention(tx, cohort="2M")
+    with pytest.raises(InvalidDataError, match="period '2M' is a multiple"):
+        kpi_table(tx, period="2M")
+    plan = {"customer_id": [1], "timestamp": ["2020-01-15"]}
+    with pytest.raises(InvalidDataError, match="period '2W' is a multiple"):
+        cap_contacts(plan, period="2W")

@@ -149,6 +149,16 @@ def test_bad_input(args: tuple[object, object], kwargs: dict[str, object], match
         kaplan_meier(*args, **kwargs)
 
 
+def test_errors_name_the_customer_label() -> None:
+    ids = pd.Index(["c1", "c2"], name="customer_id")
+    with pytest.raises(InvalidDataError, match=r"row 1 \(label 'c2'\) has durations=-2.0"):
+        kaplan_meier(pd.Series([1.0, -2.0], index=ids), [True, False])
+    with pytest.raises(InvalidDataError, match=r"row 0 \(label 'c1'\) has observed='yes'"):
+        kaplan_meier([1.0, 2.0], pd.Series(["yes", True], index=ids))
+    with pytest.raises(InvalidDataError, match=r"row 1 \(label 'c2'\) has weights=-1.0"):
+        kaplan_meier([1.0, 2.0], [True, False], weights=pd.Series([1.0, -1.0], index=ids))
+
+
 def test_matches_scipy_ecdf() -> None:
     from scipy import stats
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,36 @@ def _priority_codes(priority: Any) -> tuple[Any, int]:
     return inverse.reshape(-1).astype(np.int64), int(uniques.size)
 
 
+def _exempt_interval(label: Any, alias: str) -> tuple[int, int]:
+    """First and last nanosecond of the exempt period ``label``.
+
+    A label such as ``"2024-11"`` or a ``pandas.Period`` covers its own span (here the
+    month) when that is longer than a capping period; a date, or a label that fits in
+    one capping period, stands for the capping period containing it.
+    """
+    span: pd.Period | None = None
+    if isinstance(label, pd.Period):
+        span = label
+    elif isinstance(label, str):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.Period(label)
+            span = parsed if isinstance(parsed, pd.Period) else None
+        except (ValueError, TypeError):
+            span = None
+    if span is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            containing = pd.Period(span.start_time, freq=alias)
+        if span.end_time > containing.end_time:  # longer than one capping period
+            return int(span.start_time.value), int(span.end_time.value)
+        label = span.start_time
+    ordinal = period_ordinal(label, alias, "exempt_periods")
+    cap_span = period_index(np.array([ordinal], dtype=np.int64), alias)[0]
+    return int(cap_span.start_time.value), int(cap_span.end_time.value)
+
+
 def _empty_plan(frame: pd.DataFrame, cap: int) -> ContactPlan:
     dropped = frame.assign(period="", reason="", rank_in_period=0, reason_text="")
     report = pd.DataFrame(
@@ -105,8 +136,13 @@ def cap_contacts(
         Pandas period alias of the calendar period the cap applies to ("W", "M", ...).
     exempt_periods : iterable, default ()
         Periods with no cap (for example a promotion month), as labels such as
-        ``"2024-11"``, dates inside them or ``pandas.Period`` objects. Contacts in them
-        are all kept and do not count towards the cap.
+        ``"2024-11"``, dates inside them or ``pandas.Period`` objects (a single label is
+        one period). A label longer than the capping period exempts exactly its own
+        time span: with ``period="W"``, ``"2024-11"`` exempts the contacts dated in
+        November, and the October days of the week of 1 November are still capped. A
+        date, or a label shorter than the capping period, exempts the capping period
+        containing it. Contacts in exempt periods are all kept and do not count towards
+        the cap.
     priority_col : str, optional
         Numeric column, higher = more important. Without it every contact has the same
         priority.
@@ -172,8 +208,12 @@ def cap_contacts(
     ns = timestamps_ns(frame, datetime_col, what=what)
     codes, _ = customer_codes(frame, customer_id_col, what=what)
     periods = period_numbers(ns, period)
-    exempt_list = [period_ordinal(p, period, "exempt_periods") for p in exempt_periods]
-    exempt = np.isin(periods, np.asarray(exempt_list, dtype=np.int64))
+    if isinstance(exempt_periods, (str, pd.Period, pd.Timestamp)):
+        exempt_periods = [exempt_periods]  # one period, not an iterable of characters
+    exempt = np.zeros(ns.size, dtype=np.bool_)
+    for label in exempt_periods:  # a handful of promotion periods, vectorised over contacts
+        first_ns, last_ns = _exempt_interval(label, period)
+        exempt |= (ns >= first_ns) & (ns <= last_ns)
 
     p0 = int(periods.min())
     span = int(periods.max()) - p0 + 1

@@ -179,11 +179,17 @@ def repeat_purchase_rate(customers: float, repeat_customers: float) -> float:
 
     Examples
     --------
-    Of 2,357 CDNOW customers, 1,068 made a repeat purchase within 39 weeks:
+    Of the 2,357 CDNOW customers, 946 made a repeat purchase by the end of the 39-week
+    calibration period (``frequency > 0`` in ``load_cdnow_summary()``):
 
     >>> from customer_value.churn import repeat_purchase_rate
-    >>> round(repeat_purchase_rate(2357, 1068), 3)
-    0.453
+    >>> from customer_value.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> customers, repeaters = len(summary), int((summary["frequency"] > 0).sum())
+    >>> customers, repeaters
+    (2357, 946)
+    >>> round(repeat_purchase_rate(customers, repeaters), 3)
+    0.401
     """
     r, c = _part(repeat_customers, customers, "repeat_customers", "customers")
     return r / c

@@ -90,6 +90,10 @@ def lifecycle_stage(
     4. ``retain`` 保留: ``frequency >= repeat_threshold``.
     5. ``nurture`` 培养: everybody else (active, not yet a repeat customer).
 
+    Use a model whose ``P(alive)`` can fall for one-time buyers (Pareto/NBD,
+    MBG/NBD). BG/NBD gives every customer with ``frequency == 0`` ``P(alive) = 1``, so
+    with it no one-time buyer is ever ``win_back`` or ``lost``.
+
     This is the customer lifecycle of Reinartz, Thomas & Kumar (2005): acquisition,
     retention (with development of the relationship) and win-back of lapsed customers.
 

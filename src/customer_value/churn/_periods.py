@@ -23,11 +23,17 @@ def check_period(alias: Any, name: str = "period") -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pd.PeriodDtype(alias)
+            dtype = pd.PeriodDtype(alias)
     except (ValueError, TypeError, AttributeError):
         raise InvalidDataError(
             f"unknown {name} {alias!r}: use a pandas period alias such as 'D', 'W', 'M', 'Q' or 'Y'"
         ) from None
+    if dtype.freq.n != 1:
+        # pandas numbers "2M" periods by month, so a multiple would silently act as "M"
+        raise InvalidDataError(
+            f"{name} {alias!r} is a multiple of a period; use a single calendar period "
+            "such as 'D', 'W', 'M', 'Q' or 'Y'"
+        )
     return alias
 
 

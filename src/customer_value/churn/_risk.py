@@ -182,6 +182,11 @@ def churn_risk(
     horizon. A customer whose ``P(alive)`` underflows to 0 also has ``E[Y(t)] = 0`` and
     gets a value at risk of 0: the model sees nothing left to recover.
 
+    Prefer Pareto/NBD or MBG/NBD for churn risk. BG/NBD lets customers drop out only
+    after a repeat purchase, so every one-time buyer gets ``P(alive) = 1`` and a churn
+    probability of 0 (on the CDNOW holdout study its AUC is 0.316, worse than chance;
+    see the user guide "Keeping customers").
+
     References
     ----------
     Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the

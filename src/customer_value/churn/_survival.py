@@ -98,16 +98,26 @@ def kaplan_meier(
         low_inclusive=False,
         high_inclusive=False,
     )
-    t = numeric_array(durations, "durations", what="durations")
-    check_nonnegative(t, "durations", what="durations")
-    d = as_boolean(observed, "observed")
+
+    def labels(values: Any) -> pd.Index[Any] | None:
+        # name the customer (Series label) in error messages, not only the position
+        return values.index if isinstance(values, pd.Series) else None
+
+    t_index = labels(durations)
+    t = numeric_array(durations, "durations", index=t_index, what="durations")
+    check_nonnegative(t, "durations", index=t_index, what="durations")
+    d = as_boolean(observed, "observed", index=labels(observed))
     if d.size != t.size:
         raise InvalidDataError(
             f"durations and observed must have the same length, got {t.size} and {d.size}"
         )
     if t.size == 0:
         raise InvalidDataError("durations is empty: at least one customer is needed")
-    w = np.ones(t.size) if weights is None else check_weights(weights, t.size)
+    w = (
+        np.ones(t.size)
+        if weights is None
+        else check_weights(weights, t.size, index=labels(weights))
+    )
 
     times, inverse = np.unique(t, return_inverse=True)
     inverse = inverse.reshape(-1)
