@@ -1559,7 +1559,7 @@ class Ledger:
             missing = raw_ids.isna().to_numpy()
             as_text = raw_ids.astype(str).to_numpy(dtype=object)
             as_text[missing] = None
-            dup = first_bad(raw_ids.duplicated().to_numpy() & ~missing)
+            dup = first_bad(pd.Series(as_text, dtype=object).duplicated().to_numpy() & ~missing)
             if dup is not None:
                 raise InvalidDataError(
                     f"transactions: column {transaction_id_col!r} must be unique; "
