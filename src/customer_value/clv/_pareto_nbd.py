@@ -85,6 +85,62 @@ def _series(
     return S, Sb, Sc, Sz
 
 
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(96)
+_Z_QUADRATURE = 1.0 - 1e-3  # beyond this the 2F1 series converges too slowly
+
+
+def _log_g_quadrature(
+    params: FloatArray, x: FloatArray, u: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``log G(u)`` and its gradient by quadrature, for rows whose series argument is near 1.
+
+    ``G(u) = int_u^inf (alpha+t)^-(r+x) (beta+t)^-(s+1) dt`` (Fader & Hardie 2005 note,
+    eq. 22), integrated in ``w = log(m + t)`` with ``m = min(alpha, beta)``, where the
+    integrand ``(M - m + e^w)^-(n) e^(-(p-1) w)`` (``M = max(alpha, beta)`` with power ``n``,
+    ``m`` with power ``p``) is smooth: one Gauss-Legendre panel from ``log(m + u)`` to
+    ``log(M)`` and one beyond, where it decays like ``e^(-k w)``. The gradient is the
+    derivative under the integral sign.
+    """
+    r, alpha, s, beta = params
+    k = r + s + x
+    lo = np.log(min(alpha, beta) + u)
+    mid = np.maximum(lo, np.log(max(alpha, beta)) + 1.0)
+    hi = mid + 60.0 / k  # the tail beyond is below e^-60 of the integrand at mid
+    logs = []
+    moments = []
+    for a_, b_ in ((lo, mid), (mid, hi)):
+        half = 0.5 * (b_ - a_)
+        w = (a_ + half)[:, None] + half[:, None] * _GL_NODES[None, :]
+        tau = np.exp(w) - min(alpha, beta)  # t + m = e^w
+        la, lb = np.log(alpha + tau), np.log(beta + tau)
+        # integrand in w: f(t) dt/dw, dt/dw = e^w = m + t
+        log_f = -(r + x)[:, None] * la - (s + 1.0) * lb + w
+        log_f = np.where(half[:, None] > 0, log_f, -np.inf)
+        top = np.max(log_f, axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        wts = np.exp(log_f - top[:, None]) * (half[:, None] * _GL_WEIGHTS[None, :])
+        logs.append(np.log(np.maximum(wts.sum(axis=1), 1e-300)) + top)
+        moments.append(
+            (
+                wts.sum(axis=1),
+                (wts * la).sum(axis=1),
+                (wts / (alpha + tau)).sum(axis=1),
+                (wts * lb).sum(axis=1),
+                (wts / (beta + tau)).sum(axis=1),
+                top,
+            )
+        )
+    total = np.logaddexp(logs[0], logs[1])
+    grad = np.zeros((x.size, 4))
+    for _m0, m_la, m_ia, m_lb, m_ib, top in moments:
+        share = np.exp(top - total)
+        grad[:, 0] -= share * m_la
+        grad[:, 1] -= share * (r + x) * m_ia
+        grad[:, 2] -= share * m_lb
+        grad[:, 3] -= share * (s + 1.0) * m_ib
+    return total, grad
+
+
 def _log_g(
     params: FloatArray, x: FloatArray, u: FloatArray, *, grad: bool
 ) -> tuple[FloatArray, FloatArray | None]:
@@ -110,8 +166,14 @@ def _log_g(
         b_par = np.full_like(x, s + 1.0)
         z = (beta - alpha) / (beta + u)
         base = -(r + x - 1.0) * la - (s + 1.0) * lb
+    near_one = z > _Z_QUADRATURE
+    if near_one.any():
+        z = np.where(near_one, 0.0, z)  # the series is skipped there (value replaced below)
     S, Sb, Sc, Sz = _series(np.asarray(b_par, dtype=np.float64), k + 1.0, z)
     logg: FloatArray = base - np.log(k) + np.log(S)
+    if near_one.any():
+        q_log, q_grad = _log_g_quadrature(params, x[near_one], u[near_one])
+        logg[near_one] = q_log
     if not grad:
         return logg, None
     gb, gc, gz = Sb / S, Sc / S, Sz / S
@@ -130,6 +192,8 @@ def _log_g(
         out[:, 1] = -(r + x - 1.0) / (alpha + u) + gz * dz_dalpha
         out[:, 2] = -lb - 1.0 / k + gb + gc
         out[:, 3] = -(s + 1.0) / (beta + u) + gz * dz_dbeta
+    if near_one.any():
+        out[near_one] = q_grad
     return logg, out
 
 
