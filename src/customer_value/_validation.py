@@ -254,3 +254,20 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
             f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {plain(value)!r}"
         )
     return value
+
+
+def parse_timestamp(value: Any, name: str, *, kind: str = "date") -> pd.Timestamp:
+    """``value`` as a naive ``pd.Timestamp`` (a zone-aware value keeps its wall-clock time).
+
+    Raises :class:`InvalidDataError` naming ``name`` and the value when it cannot be parsed
+    or is missing; ``kind`` words the message ("date", "timestamp").
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InvalidDataError(f"{name} could not be parsed as a {kind}: {value!r}") from None
+    if pd.isna(ts):
+        raise InvalidDataError(f"{name} must be a {kind}, got {value!r}")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return pd.Timestamp(ts)

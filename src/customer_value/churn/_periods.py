@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._validation import IntArray, describe_row, first_bad
+from customer_value.data._summary import _parse_dates
 from customer_value.errors import InvalidDataError
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -92,24 +93,7 @@ def period_ordinal(value: Any, alias: str, name: str) -> int:
 
 def timestamps_ns(frame: pd.DataFrame, column: str, *, what: str) -> IntArray:
     """A date column as int64 nanoseconds (tz-naive); missing or unparsable dates raise."""
-    raw = frame[column]
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        parsed = raw.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = raw
-    else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    pos = first_bad(parsed.isna().to_numpy())
-    if pos is not None:
-        original = raw.iloc[pos]
-        problem = "is missing" if pd.isna(original) else "could not be parsed as a date"
-        raise InvalidDataError(
-            f"{what}: column {column!r} {problem}; {describe_row(frame.index, pos)} has "
-            f"{column}={original!r}"
-        )
-    values = parsed.to_numpy()
-    if values.dtype != np.dtype("datetime64[ns]"):
-        values = values.astype("datetime64[ns]")
+    values = _parse_dates(frame, column, what=what).to_numpy(dtype="datetime64[ns]")
     out: IntArray = values.view(np.int64)
     return out
 

@@ -17,6 +17,7 @@ from customer_value._validation import (
     describe_row,
     first_bad,
     numeric_column,
+    parse_timestamp,
     require_columns,
 )
 from customer_value.errors import InvalidDataError
@@ -74,15 +75,7 @@ def _parse_dates(frame: pd.DataFrame, column: str, *, what: str) -> pd.Series:
 
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidDataError(f"{name} could not be parsed as a date: {value!r}") from None
-    if pd.isna(ts):
-        raise InvalidDataError(f"{name} must be a date, got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return pd.Timestamp(ts)
+    return parse_timestamp(value, name, kind="date")
 
 
 class _Periods:

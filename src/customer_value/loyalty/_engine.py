@@ -21,7 +21,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from customer_value._validation import as_frame, describe_row, first_bad, require_columns
+from customer_value._validation import (
+    as_frame,
+    describe_row,
+    first_bad,
+    parse_timestamp,
+    require_columns,
+)
 from customer_value.errors import InvalidDataError
 from customer_value.loyalty._program import Program
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
@@ -111,15 +117,7 @@ def _money(value: Any, name: str, decimals: int) -> Decimal:
 
 
 def _timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidDataError(f"{name} could not be parsed as a timestamp: {value!r}") from None
-    if pd.isna(ts):
-        raise InvalidDataError(f"{name} must be a timestamp, got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return pd.Timestamp(ts)
+    return parse_timestamp(value, name, kind="timestamp")
 
 
 def _tier_multiplier(program: Program, tier: str | None) -> Decimal:
