@@ -17,6 +17,7 @@ from customer_value.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDMode
 from customer_value.clv._base import MLEModel, _compress
 from customer_value.errors import (
     ConvergenceError,
+    CustomerValueWarning,
     InvalidDataError,
     NotFittedError,
 )
@@ -216,6 +217,51 @@ def test_parameter_running_off_raises_convergence_error() -> None:
     with pytest.raises(ConvergenceError, match=r"ran off") as info:
         BetaGeoModel().fit(data)
     assert info.value.result is not None
+
+
+def _total_loglik(model: Any, params: np.ndarray, data: pd.DataFrame) -> float:
+    arrays = {c: data[c].to_numpy(dtype=float) for c in model._data_columns}
+    return float(np.sum(model._loglik(np.asarray(params, dtype=float), arrays)))
+
+
+def test_boundary_fit_raises_and_says_what_the_data_identify() -> None:
+    # Issue 17, bug 3: low repeat rate (T = 10 weeks); the fit returned a = 1.9e5,
+    # b = 9.6e5 silently (a Wald interval excluding the truth a = 0.793). The likelihood
+    # keeps rising as a and b grow together: only a/(a+b) is identified.
+    sim = BetaGeoModel.from_params(**BGNBD).simulate(2000, 10.0, random_state=0)
+    with pytest.raises(ConvergenceError, match=r"boundary fit") as info:
+        BetaGeoModel().fit(sim)
+    message = str(info.value)
+    assert "multiplying 'a' and multiplying 'b' by up to 100" in message
+    assert "only the ratio a/b = 0.20" in message
+    assert "a/(a+b) is the mean probability of dropping out" in message
+    result = info.value.result
+    assert result is not None
+    # the claim holds: 100 times larger a and b lose (almost) no likelihood
+    reached = np.exp(np.asarray(result.x))
+    farther = reached * np.array([1.0, 1.0, 100.0, 100.0])
+    model = BetaGeoModel()
+    assert _total_loglik(model, farther, sim) > _total_loglik(model, reached, sim) - 0.05
+
+
+def test_weakly_identified_fit_warns_and_the_claim_holds() -> None:
+    sim = BetaGeoModel.from_params(**BGNBD).simulate(2000, 10.0, random_state=1)
+    with pytest.warns(CustomerValueWarning, match=r"barely identify.*only the ratio a/b"):
+        model = BetaGeoModel().fit(sim)
+    params = model.params_.to_numpy()
+    best = _total_loglik(model, params, sim)
+    moved = [_total_loglik(model, params * np.array([1.0, 1.0, f, f]), sim) for f in (100.0, 0.01)]
+    assert max(moved) > best - 1.92  # inside the 95% likelihood-ratio region
+    assert max(moved) < best  # but the estimate is a maximum
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_well_identified_fits_do_not_warn(name: str, cdnow_summary: pd.DataFrame) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CustomerValueWarning)
+        MODELS[name]().fit(cdnow_summary)
 
 
 def test_progress_and_logging(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,11 @@ BAD = [
         _frame(recency=[11.0, 0.0, 3.0]),
         r"'recency' must not exceed 'T'; row 0 \(label .c1.\) has recency=.*11\.0",
     ),
-    (_frame(T=[10.0, 0.0, 8.0]), r"'T' must be > 0; row 1 \(label 'c2'\) has T=.*0\.0"),
-    (_frame(T=[10.0, -3.0, 8.0]), r"'T' must be > 0; row 1"),
+    (
+        _frame(recency=[0.0, 0.0, 3.0], T=[0.0, 10.0, 8.0]),
+        r"'frequency' must be 0 when 'T' is 0 .*; row 0 \(label 'c1'\) has frequency=2\.0, T=0",
+    ),
+    (_frame(T=[10.0, -3.0, 8.0]), r"'T' must be >= 0; row 1"),
     (
         _frame(recency=[5.0, 2.0, 3.0]),
         r"'recency' must be 0 when 'frequency' is 0 .*; row 1 \(label 'c2'\) has recency=2\.0",
@@ -190,3 +194,56 @@ def test_pmf_sums_to_one(name: str, p: tuple[float, float, float, float], t: flo
     # Markov: the mass beyond n_max is at most E[X(t)] / n_max
     assert total <= 1 + 1e-8
     assert total >= 1 - mean / n_max - 1e-8
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_customers_first_seen_at_the_end_are_accepted_and_carry_no_information(
+    name: str, fitted: dict[str, Any], cdnow_summary: pd.DataFrame
+) -> None:
+    # Issue 17, bug 4: T = 0 (first purchase on the last day) blocked every fit. Such a
+    # history has probability 1 under every model here: the fit must equal the fit
+    # without those rows, their log-likelihood terms must be 0 and n_ counts them.
+    late = pd.DataFrame(
+        {"frequency": [0.0] * 50, "recency": [0.0] * 50, "T": [0.0] * 50},
+        index=[f"late{i}" for i in range(50)],
+    )
+    data = pd.concat([cdnow_summary, late])
+    model = MODELS[name]().fit(data)
+    reference = fitted[name]
+    np.testing.assert_allclose(model.params_, reference.params_, rtol=1e-6)
+    assert model.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10)
+    assert model.n_ == len(cdnow_summary) + 50
+    np.testing.assert_allclose(model.loglikelihood(late), 0.0, atol=1e-12)
+    # predictions are defined: a customer who has just made the first purchase
+    expected = model.expected_purchases(39.0, late)
+    new = model.expected_purchases_new_customer(39.0).iloc[0]
+    np.testing.assert_allclose(expected, new, rtol=1e-10)
+    alive = model.probability_alive(late)
+    assert np.all((alive > 0) & (alive <= 1))
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd"])
+def test_customers_with_zero_T_match_lifetimes(name: str, cdnow_summary: pd.DataFrame) -> None:
+    lifetimes = pytest.importorskip("lifetimes", reason="lifetimes is the oracle for BG/NBD")
+    fitter_cls = {"bgnbd": lifetimes.BetaGeoFitter, "mbgnbd": lifetimes.ModifiedBetaGeoFitter}
+    late = pd.DataFrame({"frequency": [0.0] * 20, "recency": [0.0] * 20, "T": [0.0] * 20})
+    data = pd.concat([cdnow_summary, late], ignore_index=True)
+    x, tx, T = (data[c].to_numpy() for c in ("frequency", "recency", "T"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = fitter_cls[name]().fit(x, tx, T)
+    ours = MODELS[name]().fit(data)
+    np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=1e-4)
+    zero = np.zeros(3)
+    fitter = fitter_cls[name]()
+    fitter.params_ = ours.params_.rename(None)
+    np.testing.assert_allclose(
+        ours.expected_purchases(10.0, {"frequency": zero, "recency": zero, "T": zero}),
+        fitter.conditional_expected_number_of_purchases_up_to_time(10.0, zero, zero, zero),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        ours.probability_alive({"frequency": zero, "recency": zero, "T": zero}),
+        fitter.conditional_probability_alive(zero, zero, zero),
+        rtol=1e-10,
+    )

@@ -55,9 +55,14 @@ distinct rows, a warm start from a fit to a fixed 20,000-row subset whose Hessia
 whitens the coordinates; L-BFGS-B on ``log(params)`` with the weighted mean negative
 log-likelihood and its analytic gradient; :class:`~customer_value.errors.ConvergenceError`
 (``result=`` the optimiser's result) when the optimiser fails with a non-negligible
-gradient, ends at a non-finite point, a parameter passes ``exp(±20)``, or the Hessian
+gradient, ends at a non-finite point, a parameter passes ``exp(±20)``, the Hessian
 (forward differences of the analytic gradient in natural parameters) is not positive
-definite; ``covariance_`` is its inverse. ``time_unit`` comes from
+definite, or the log-likelihood is still rising (or flat) towards the edge of the
+parameter space along its flattest direction (a boundary fit; ``MLEModel._check_identified``);
+a :class:`~customer_value.errors.CustomerValueWarning` when the maximum is interior but
+the 95% likelihood-ratio region along that direction spans a factor of 100 (the optional
+``_flat_hints`` class attribute, frozenset of parameter names -> text, says what such a
+pair means); ``covariance_`` is the inverse of the Hessian. ``time_unit`` comes from
 ``data.attrs["time_unit"]``.
 
 Everything else - ``params_``, ``log_likelihood_``, ``n_``, ``covariance_``,
@@ -72,6 +77,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -89,7 +95,12 @@ from customer_value._validation import (
     require_columns,
 )
 from customer_value._version import __version__
-from customer_value.errors import ConvergenceError, InvalidDataError, NotFittedError
+from customer_value.errors import (
+    ConvergenceError,
+    CustomerValueWarning,
+    InvalidDataError,
+    NotFittedError,
+)
 
 __all__ = ["JSON_FORMAT", "MLEModel"]
 
@@ -98,6 +109,10 @@ JSON_FORMAT = "customer_value.clv/1"
 
 _LOG_BOUND = 30.0  # |log(param)| beyond this means a parameter ran off to 0 or infinity
 _RAN_OFF = 20.0  # a parameter beyond exp(±20) is treated as having run off
+_FLAT_FACTOR = math.log(100.0)  # probe: move the most-moved parameter by a factor of 100
+_FLAT_RISING = 0.05  # log-likelihood lost over that move: below it, still rising (boundary)
+_FLAT_LR = 0.5 * float(stats.chi2.ppf(0.95, 1))  # 1.92: below it, inside the 95% LR region
+_FLAT_CURVATURE = 1.0  # smallest log-scale Hessian eigenvalue below which the probe runs
 _WARM_START_ROWS = 100_000  # distinct rows above which a subset fit provides start values
 _WARM_START_SAMPLE = 20_000
 _logger = get_logger("clv")
@@ -175,6 +190,7 @@ class MLEModel:
 
     _param_names: ClassVar[tuple[str, ...]] = ()
     _data_columns: ClassVar[tuple[str, ...]] = ()
+    _flat_hints: ClassVar[dict[frozenset[str], str]] = {}
     _registry: ClassVar[dict[str, type[MLEModel]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -291,8 +307,19 @@ class MLEModel:
             first bad row and its value), bad weights or data that cannot identify the
             parameters.
         ConvergenceError
-            The optimiser failed, or a parameter ran off to zero or infinity; the
-            optimiser's result is attached as ``error.result``.
+            The optimiser failed, a parameter ran off to zero or infinity, or the
+            log-likelihood is still rising (or flat) towards the edge of the parameter
+            space (moving the parameters by a factor of 100 along its flattest direction
+            loses less than 0.05): a boundary fit. The message names the parameters and
+            what the data do identify (for BG/NBD often only ``a/(a+b)``); the optimiser's
+            result is attached as ``error.result``.
+
+        Warns
+        -----
+        CustomerValueWarning
+            The maximum is interior but barely identified: a factor of 100 along the
+            flattest direction loses less than 1.92 (the 95% likelihood-ratio cutoff), so
+            the standard errors and intervals of the parameters involved are not reliable.
 
         Notes
         -----
@@ -508,7 +535,116 @@ class MLEModel:
                 "maximum (the data do not identify the parameters)",
                 result=result,
             )
+        self._check_identified(params, hess, data, weights, result)
         return np.asarray(np.linalg.inv(hess), dtype=np.float64)
+
+    def _check_identified(
+        self,
+        params: FloatArray,
+        hess: FloatArray,
+        data: Data,
+        weights: FloatArray,
+        result: optimize.OptimizeResult | None,
+    ) -> None:
+        """Raise or warn when the likelihood is flat along some direction of ``log(params)``.
+
+        The flattest direction ``v`` is the eigenvector of the smallest eigenvalue of the
+        Hessian in log parameters (``D H D``, ``D = diag(params)``); when that eigenvalue
+        is below 1 (a quadratic drop of less than 10 over the probe), the log-likelihood
+        is evaluated where the most-moved parameter has changed by a factor of 100 along
+        ``±v`` (and along ``v`` with its small components set to 0, which is the exact
+        ridge when the eigenvector is blurred by rounding). With the other parameters
+        held fixed this bounds the profile likelihood from below, so a small loss proves
+        the data cannot tell the estimate from values 100 times larger or smaller:
+
+        * a loss below 0.05 - the likelihood is flat or still rising towards the edge of
+          the parameter space (a boundary fit, such as BG/NBD's ``a, b -> inf`` with
+          ``a/(a+b)`` fixed): :class:`~customer_value.errors.ConvergenceError`;
+        * a loss below 1.92 (half the 95% chi-square(1) quantile): the 95% likelihood-ratio
+          region spans two orders of magnitude, the Wald intervals are meaningless:
+          :class:`~customer_value.errors.CustomerValueWarning`.
+
+        Both messages name the parameters involved and what the data do identify.
+        """
+        scaled = hess * np.outer(params, params)
+        try:
+            eig, vec = np.linalg.eigh(scaled)
+        except np.linalg.LinAlgError:  # pragma: no cover - checked positive definite above
+            return
+        if not (np.isfinite(eig[0]) and eig[0] < _FLAT_CURVATURE):
+            return
+        v = vec[:, 0] / np.max(np.abs(vec[:, 0]))
+        candidates = [v, np.where(np.abs(v) >= 0.25, np.sign(v), 0.0)]
+        # At a boundary fit the Hessian is mostly rounding error: also probe the direction
+        # in which the parameters that are already far out keep going.
+        far = np.abs(np.log(params)) > math.log(1e3)
+        if far.any():
+            candidates.append(np.where(far, np.sign(np.log(params)), 0.0))
+        theta = np.log(params)
+        base = _wsum(weights, self._loglik(params, data))
+        worst: tuple[float, float, FloatArray] | None = None  # (loss, sign, direction)
+        for direction in candidates:
+            for sign in (1.0, -1.0):
+                moved = np.exp(theta + sign * _FLAT_FACTOR * direction)
+                with np.errstate(all="ignore"):
+                    value = _wsum(weights, self._loglik(moved, data))
+                loss = base - value if np.isfinite(value) else math.inf
+                if worst is None or loss < worst[0]:
+                    worst = (loss, sign, direction)
+        if worst is None or worst[0] >= _FLAT_LR:
+            return
+        loss, sign, direction = worst
+        name = type(self).__name__
+        moves, identified = self._describe_flat(params, direction, sign)
+        if loss < _FLAT_RISING:
+            raise ConvergenceError(
+                f"{name}.fit: the log-likelihood is still rising (or flat) towards the edge of "
+                f"the parameter space: {moves} changes it by only {loss:.2g}, so the estimate "
+                f"({self._describe_params_of(params)}) is a boundary fit, not a maximum; "
+                f"{identified}. More customers, a longer observation period or more repeat "
+                "purchases can identify the model",
+                result=result,
+            )
+        warnings.warn(
+            f"{name}.fit: the data barely identify the parameters: {moves} changes the "
+            f"log-likelihood by only {loss:.2g} (< 1.92, the 95% likelihood-ratio cutoff), so "
+            f"the standard errors and confidence intervals of those parameters are not "
+            f"reliable; {identified}",
+            CustomerValueWarning,
+            stacklevel=4,
+        )
+
+    def _describe_flat(
+        self, params: FloatArray, direction: FloatArray, sign: float
+    ) -> tuple[str, str]:
+        """Words for "moving along ``sign * direction``" and for what the data identify."""
+        names = self._param_names
+        moving = [i for i in range(len(names)) if abs(direction[i]) >= 0.25]
+        verbs = [
+            f"{'multiplying' if sign * direction[i] > 0 else 'dividing'} {names[i]!r}"
+            for i in moving
+        ]
+        moves = " and ".join(verbs) + " by up to 100"
+        same_sign = len({bool(direction[i] > 0) for i in moving}) == 1
+        if len(moving) == 1:
+            identified = f"{names[moving[0]]!r} is not identified by these data"
+        elif len(moving) == 2:
+            i, j = moving
+            if same_sign:
+                value = float(params[i] / params[j])
+                identified = f"only the ratio {names[i]}/{names[j]} = {value:.4g} is identified"
+            else:
+                value = float(params[i] * params[j])
+                identified = f"only the product {names[i]}*{names[j]} = {value:.4g} is identified"
+        else:
+            identified = "only combinations across that direction are identified"
+        hint = self._flat_hints.get(frozenset(names[i] for i in moving))
+        if hint is not None and same_sign:
+            identified += f" ({hint})"
+        return moves, identified
+
+    def _describe_params_of(self, params: FloatArray) -> str:
+        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self._param_names, params, strict=True))
 
     # ------------------------------------------------------------------ construction
     def _params_from_user(self, values: Any, *, what: str) -> FloatArray:
@@ -877,9 +1013,7 @@ class MLEModel:
     def _describe_params(self) -> str:
         if self._params is None:
             return ""
-        return ", ".join(
-            f"{n}={v:.4g}" for n, v in zip(self._param_names, self._params, strict=True)
-        )
+        return self._describe_params_of(self._params)
 
     def __repr__(self) -> str:
         parts = [f"{k}={v!r}" for k, v in self._config().items()]

@@ -91,6 +91,10 @@ class BetaGeoBetaBinomModel(MLEModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
+    _flat_hints: ClassVar[dict[frozenset[str], str]] = {
+        frozenset({"alpha", "beta"}): "alpha/(alpha+beta) is the mean purchase probability",
+        frozenset({"gamma", "delta"}): "gamma/(gamma+delta) is the mean dropout probability",
+    }
     _data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
 
     def _check_data(self, data: Data, index: pd.Index[Any], what: str) -> None:

@@ -131,6 +131,11 @@ def _bracket_vote(
 
 class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _flat_hints: ClassVar[dict[frozenset[str], str]] = {
+        frozenset({"r", "alpha"}): "r/alpha is the mean purchase rate",
+        frozenset({"a", "b"}): "a/(a+b) is the mean probability of dropping out after a "
+        "purchase; a and b growing together means every customer has the same one",
+    }
     _shift: ClassVar[int] = 0
 
     def _augment(self, data: Data) -> Data:

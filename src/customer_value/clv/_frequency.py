@@ -55,8 +55,18 @@ class FrequencyModel(MLEModel):
         check_nonnegative(x, "frequency", index=index, what=what)
         check_integer(x, "frequency", index=index, what=what)
         check_nonnegative(tx, "recency", index=index, what=what)
-        check_positive(T, "T", index=index, what=what)
+        check_nonnegative(T, "T", index=index, what=what)
         check_not_greater(tx, T, "recency", "T", index=index, what=what)
+        # T = 0: first seen at the end of observation. The history is certain (no time
+        # to buy again), so the row's likelihood is 1 and its log 0 in every model here;
+        # predictions are those of a customer who has just made the first purchase.
+        pos = first_bad((T == 0) & (x > 0))
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column 'frequency' must be 0 when 'T' is 0 (a customer first seen "
+                f"at the end of observation has had no time to buy again); "
+                f"{describe_row(index, pos)} has frequency={float(x[pos])!r}, T=0"
+            )
         pos = first_bad((x == 0) & (tx > 0))
         if pos is not None:
             raise InvalidDataError(

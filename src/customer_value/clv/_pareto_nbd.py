@@ -272,6 +272,11 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _flat_hints: ClassVar[dict[frozenset[str], str]] = {
+        frozenset({"r", "alpha"}): "r/alpha is the mean purchase rate",
+        frozenset({"s", "beta"}): "s/beta is the mean dropout rate; s and beta growing "
+        "together means every customer has the same one",
+    }
 
     def _augment(self, data: Data) -> Data:
         px, pu, inverse = _pairs(data["frequency"], data["recency"], data["T"])

@@ -164,6 +164,9 @@ class ShiftedBetaGeoModel(MLEModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+    _flat_hints: ClassVar[dict[frozenset[str], str]] = {
+        frozenset({"alpha", "beta"}): "alpha/(alpha+beta) is the mean churn probability",
+    }
     _data_columns: ClassVar[tuple[str, ...]] = ("duration", "churned")
 
     def _check_data(self, data: Data, index: pd.Index[Any], what: str) -> None:
