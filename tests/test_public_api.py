@@ -166,6 +166,16 @@ PINNED: dict[str, set[str]] = {
         "points_liability",
         "points_revenue_schedule",
     },
+    "customer_value.loyalty.stores": {
+        "ENTRY_KINDS",
+        "BalanceParts",
+        "EntryRow",
+        "LotRow",
+        "MemoryStore",
+        "SQLiteStore",
+        "Store",
+        "StoreTransaction",
+    },
     "customer_value.plotting": {
         "MissingExtraError",
         "plot_calibration_purchases_vs_holdout_purchases",

@@ -74,8 +74,8 @@ from customer_value.loyalty._program import (
     TierPolicy,
 )
 from customer_value.loyalty._reports import FLOW_COLUMNS, points_flow, redemption_rate, tier_report
-from customer_value.loyalty._stores import MemoryStore, SQLiteStore, Store, StoreTransaction
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
+from customer_value.loyalty.stores import MemoryStore, SQLiteStore, Store, StoreTransaction
 
 __all__ = [
     "FLOW_COLUMNS",

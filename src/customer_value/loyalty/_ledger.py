@@ -30,8 +30,8 @@ from customer_value.loyalty._engine import (
     points_for_transactions,
 )
 from customer_value.loyalty._program import Program
-from customer_value.loyalty._stores import LotRow, Store, StoreTransaction
 from customer_value.loyalty._types import MemberState, PurchaseEvent, TierStatus
+from customer_value.loyalty.stores import LotRow, Store, StoreTransaction
 
 __all__ = ["Balance", "ImportSummary", "Ledger", "LedgerReceipt"]
 

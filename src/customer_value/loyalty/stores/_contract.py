@@ -1,0 +1,382 @@
+"""The store contract: where a :class:`~customer_value.loyalty.Ledger` keeps its data.
+
+Every backend implements one small unit-of-work interface
+(:class:`StoreTransaction`) behind :class:`Store`: ``_memory`` (process-local
+dictionaries, for tests and simulations), ``_sqlite`` (a stdlib :mod:`sqlite3`
+file in WAL mode, one host) and ``_postgres`` (psycopg 3, many processes on
+many hosts). The rules deciding which lots are spendable, pending, expiring or
+due, and the order lots are consumed in, live in ``_rules`` and are derived
+for each backend.
+
+Data model (the same in every store)
+------------------------------------
+``entries``
+    Append-only journal: ``entry_id``, ``member_id``, ``kind`` (one of
+    :data:`ENTRY_KINDS`), signed ``points`` (earn +, redeem -, clawback -,
+    expire -, adjust +/-, reversal the opposite of what it reverses), ``at``
+    (int nanoseconds since the epoch, program-local time), ``amount_minor``
+    (money in integer minor units: the eligible amount of an earn, the refunded
+    amount of a clawback), ``transaction_id``, ``reference`` (the entry a
+    clawback or reversal refers to), ``shortfall`` (points a clawback could not
+    take back), ``note``.
+``lots``
+    Points with ``earned_at``, ``available_at`` (after the pending period),
+    ``expires_at`` (``None`` = never), ``points`` and ``remaining``.
+``allocations``
+    ``(entry_id, lot_id, points)``: which entry took (``points`` > 0) or gave
+    back (``points`` < 0) how many points of which lot. For every lot
+    ``remaining == points - sum(allocations)``.
+``idempotency``
+    ``key`` -> request fingerprint and the stored result.
+``members``
+    Per-member state (engine counters, tier, debt) as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+__all__ = [
+    "ENTRY_COLUMNS",
+    "ENTRY_KINDS",
+    "LOT_COLUMNS",
+    "BalanceParts",
+    "EntryRow",
+    "LotRow",
+    "Store",
+    "StoreTransaction",
+    "entries_to_frame",
+    "lots_to_frame",
+    "members_to_frame",
+]
+
+ENTRY_KINDS = ("earn", "redeem", "clawback", "adjust", "expire", "reversal")
+
+ENTRY_COLUMNS = (
+    "entry_id",
+    "member_id",
+    "kind",
+    "points",
+    "at",
+    "amount_minor",
+    "transaction_id",
+    "reference",
+    "shortfall",
+    "note",
+)
+LOT_COLUMNS = (
+    "lot_id",
+    "member_id",
+    "entry_id",
+    "earned_at",
+    "available_at",
+    "expires_at",
+    "points",
+    "remaining",
+)
+
+
+class EntryRow(NamedTuple):
+    """One journal entry as stored (times in int nanoseconds).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> store = MemoryStore()
+    >>> _ = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), store).adjust(
+    ...     "m1", 5, at="2024-01-01", idempotency_key="k")
+    >>> with store.transaction() as txn:
+    ...     entry = txn.entry_get(1)
+    >>> entry.kind, entry.points
+    ('adjust', 5)
+    """
+
+    entry_id: int
+    member_id: str
+    kind: str
+    points: int
+    at: int
+    amount_minor: int | None
+    transaction_id: str | None
+    reference: int | None
+    shortfall: int
+    note: str | None
+
+
+class LotRow(NamedTuple):
+    """One lot of points as stored (times in int nanoseconds, ``expires_at`` None = never).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> store = MemoryStore()
+    >>> _ = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), store).adjust(
+    ...     "m1", 5, at="2024-01-01", idempotency_key="k")
+    >>> with store.transaction() as txn:
+    ...     lot = txn.lot_get(1)
+    >>> lot.points, lot.remaining, lot.expires_at is None
+    (5, 5, True)
+    """
+
+    lot_id: int
+    member_id: str
+    entry_id: int
+    earned_at: int
+    available_at: int
+    expires_at: int | None
+    points: int
+    remaining: int
+
+
+@dataclass(frozen=True)
+class BalanceParts:
+    """Raw balance figures of one member at one instant (see ``Ledger.balance``).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+    >>> store = MemoryStore()
+    >>> _ = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), store).adjust(
+    ...     "m1", 5, at="2024-01-01", idempotency_key="k")
+    >>> store.balance_parts("m1", 2 * 10**18, 0).spendable_lots
+    5
+    """
+
+    spendable_lots: int
+    pending: int
+    expiring: int
+    debt: int
+    lifetime_earned: int
+    last_entry_at: int | None = None
+
+
+class StoreTransaction(ABC):
+    """The operations a ledger performs inside one store transaction.
+
+    Obtained from :meth:`Store.transaction`; everything done through it is
+    committed together when the ``with`` block ends normally and discarded when
+    it raises.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import MemoryStore
+    >>> store = MemoryStore()
+    >>> with store.transaction() as txn:
+    ...     txn.member_put("m1", {"debt": 0})
+    >>> list(store.members_frame().index)
+    ['m1']
+    """
+
+    @abstractmethod
+    def idempotency_get(self, key: str) -> tuple[str, str] | None:
+        """``(fingerprint, result_json)`` stored under ``key``, or None."""
+
+    @abstractmethod
+    def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
+        """Store the fingerprint and result of the request made with ``key``."""
+
+    @abstractmethod
+    def member_get(self, member_id: str) -> dict[str, Any] | None:
+        """The member's state dictionary, or None for an unknown member."""
+
+    @abstractmethod
+    def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """States of the known members among ``member_ids``."""
+
+    @abstractmethod
+    def member_put(self, member_id: str, state: dict[str, Any]) -> None:
+        """Create or replace the member's state."""
+
+    @abstractmethod
+    def members_put(self, states: dict[str, dict[str, Any]]) -> None:
+        """Create or replace many members' states."""
+
+    @abstractmethod
+    def entry_add(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        *,
+        amount_minor: int | None = None,
+        transaction_id: str | None = None,
+        reference: int | None = None,
+        shortfall: int = 0,
+        note: str | None = None,
+    ) -> int:
+        """Append an entry; return its id."""
+
+    @abstractmethod
+    def entry_get(self, entry_id: int) -> EntryRow | None:
+        """The entry with this id, or None."""
+
+    @abstractmethod
+    def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
+        """The first earn entry of a retailer transaction id, or None."""
+
+    @abstractmethod
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        """Those of ``transaction_ids`` that already have an earn entry."""
+
+    @abstractmethod
+    def entries_referencing(self, entry_id: int) -> list[EntryRow]:
+        """Entries (clawbacks, reversals) whose ``reference`` is ``entry_id``."""
+
+    @abstractmethod
+    def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
+        """The member's entries with ``at > since``, by entry id."""
+
+    @abstractmethod
+    def lot_add(
+        self,
+        member_id: str,
+        entry_id: int,
+        earned_at: int,
+        available_at: int,
+        expires_at: int | None,
+        points: int,
+    ) -> int:
+        """Create a lot with ``remaining == points``; return its id."""
+
+    @abstractmethod
+    def lot_get(self, lot_id: int) -> LotRow:
+        """The lot with this id."""
+
+    @abstractmethod
+    def lots_of_entry(self, entry_id: int) -> list[LotRow]:
+        """Lots created by an entry."""
+
+    @abstractmethod
+    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
+        """Unexpired lots with points left, first-expiring first (never-expiring last).
+
+        Ties are broken by earning time, then lot id. With ``spendable_only``
+        pending lots (``available_at > at``) are left out.
+        """
+
+    @abstractmethod
+    def due_lots(self, at: int) -> list[LotRow]:
+        """Lots with points left whose ``expires_at <= at``, by member then lot id."""
+
+    @abstractmethod
+    def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
+        """Take ``points`` (> 0) from a lot, or give back (< 0), recording the allocation."""
+
+    @abstractmethod
+    def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
+        """``(lot_id, points)`` allocations recorded for an entry."""
+
+    @abstractmethod
+    def bulk_earn(
+        self,
+        entries: list[tuple[str, int, int, int | None, str | None]],
+        lots: list[tuple[int, int | None, int, int]],
+    ) -> None:
+        """Append many earn entries and, for each, one lot (row ``i`` to entry ``i``).
+
+        ``entries`` rows are ``(member_id, points, at, amount_minor,
+        transaction_id)``; ``lots`` rows are ``(available_at, expires_at,
+        points, remaining)`` (``remaining < points`` when the member's debt was
+        repaid from the lot; the repayment is recorded as an allocation).
+        """
+
+
+class Store(ABC):
+    """Base class of the ledger stores.
+
+    A store owns durability and isolation: :meth:`transaction` yields a
+    :class:`StoreTransaction` whose changes become visible all together or not
+    at all. The read methods see committed data only.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import MemoryStore, Store
+    >>> isinstance(MemoryStore(), Store)
+    True
+    """
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[StoreTransaction]:
+        """Context manager: one atomic, isolated unit of work."""
+
+    @abstractmethod
+    def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """Spendable, pending and expiring (before ``at + horizon``) points of a member."""
+
+    @abstractmethod
+    def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
+        """The journal (of one member or everyone) as a DataFrame, by entry id."""
+
+    @abstractmethod
+    def lots_frame(self, member_id: str | None = None) -> pd.DataFrame:
+        """The lots (of one member or everyone) as a DataFrame, by lot id."""
+
+    @abstractmethod
+    def allocations_frame(self) -> pd.DataFrame:
+        """Every allocation: ``entry_id``, ``lot_id``, ``points``."""
+
+    @abstractmethod
+    def members_frame(self) -> pd.DataFrame:
+        """Every member's stored state, indexed by member id."""
+
+    @abstractmethod
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """Like :meth:`balance_parts`, rebuilt from the entries effective at or before ``at``.
+
+        Lots earned by ``at`` hold their points minus the allocations of those
+        entries; the debt is what the invariant ``sum(entries.points) ==
+        sum(lots) - debt`` leaves; lifetime earned is the earn entries minus
+        the earns reversed by ``at``.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (no-op by default)."""
+
+
+def entries_to_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(ENTRY_COLUMNS))
+    out = pd.DataFrame(
+        {
+            "entry_id": frame["entry_id"].astype("int64"),
+            "member_id": frame["member_id"].astype(object),
+            "kind": frame["kind"].astype(object),
+            "points": frame["points"].astype("int64"),
+            "at": pd.to_datetime(frame["at"].astype("int64"), unit="ns"),
+            "amount_minor": frame["amount_minor"].astype("Int64"),
+            "transaction_id": frame["transaction_id"].astype(object),
+            "reference": frame["reference"].astype("Int64"),
+            "shortfall": frame["shortfall"].astype("int64"),
+            "note": frame["note"].astype(object),
+        }
+    )
+    return out
+
+
+def lots_to_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(LOT_COLUMNS))
+    expires = pd.to_datetime(frame["expires_at"].astype("Int64"), unit="ns")
+    return pd.DataFrame(
+        {
+            "lot_id": frame["lot_id"].astype("int64"),
+            "member_id": frame["member_id"].astype(object),
+            "entry_id": frame["entry_id"].astype("int64"),
+            "earned_at": pd.to_datetime(frame["earned_at"].astype("int64"), unit="ns"),
+            "available_at": pd.to_datetime(frame["available_at"].astype("int64"), unit="ns"),
+            "expires_at": expires,
+            "points": frame["points"].astype("int64"),
+            "remaining": frame["remaining"].astype("int64"),
+        }
+    )
+
+
+def members_to_frame(states: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(states, orient="index")
+    frame.index.name = "member_id"
+    return frame.sort_index()

@@ -1,0 +1,216 @@
+"""The lot rules of the ledger, stated once and derived for every backend.
+
+A lot is *live* at an instant when it has points left and has not expired;
+live lots are *spendable* once their pending period is over and *pending*
+before; spendable lots that expire within a horizon are *expiring*; lots with
+points left whose expiry has passed are *due* for an expiry run. Lots are
+consumed first-expiring-first (never-expiring last), ties broken by earning
+time, then lot id.
+
+Each rule is a small expression tree (:class:`Expr`) over lot columns and
+named parameters. The same tree is evaluated in Python by
+:class:`~customer_value.loyalty.MemoryStore` (:meth:`Expr.holds`) and rendered
+to SQL by the SQLite and PostgreSQL stores (:meth:`Expr.sql`), so the stores
+cannot drift apart: a change of rule is one change here.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "BALANCE_RULES",
+    "DUE",
+    "EXPIRING",
+    "EXPIRY_ORDER",
+    "LIVE",
+    "PENDING",
+    "SPENDABLE",
+    "Expr",
+    "balance_sql",
+    "balance_sums",
+    "expiry_key",
+    "order_sql",
+]
+
+Getter = Callable[[str], Any]
+ParamStyle = Callable[[str], str]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class Expr:
+    """A boolean rule over lot columns (``Col``) and parameters (``Param``).
+
+    Examples
+    --------
+    >>> from customer_value.loyalty.stores._rules import SPENDABLE
+    >>> lot = {"remaining": 5, "expires_at": None, "available_at": 10}
+    >>> SPENDABLE.holds(lot.__getitem__, {"at": 12})
+    True
+    >>> SPENDABLE.sql(lambda name: ":" + name)
+    '(remaining > 0 AND (expires_at IS NULL OR expires_at > :at) AND available_at <= :at)'
+    """
+
+    def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
+        """Evaluate for the lot whose column values ``get(name)`` returns."""
+        raise NotImplementedError
+
+    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
+        """Render as an SQL condition; ``param(name)`` gives a placeholder."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Term:
+    kind: str  # "col" | "param" | "const"
+    value: Any
+
+    def get(self, get: Getter, params: Mapping[str, Any]) -> Any:
+        if self.kind == "col":
+            return get(self.value)
+        if self.kind == "param":
+            return params[self.value]
+        return self.value
+
+    def sql(self, param: ParamStyle, rename: Mapping[str, str]) -> str:
+        if self.kind == "col":
+            return rename.get(self.value, self.value)
+        if self.kind == "param":
+            return param(self.value)
+        return str(int(self.value))
+
+
+def _col(name: str) -> _Term:
+    return _Term("col", name)
+
+
+def _param(name: str) -> _Term:
+    return _Term("param", name)
+
+
+@dataclass(frozen=True)
+class _Cmp(Expr):
+    op: str
+    left: _Term
+    right: _Term
+
+    def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
+        a, b = self.left.get(get, params), self.right.get(get, params)
+        # SQL semantics: a comparison with NULL is not true
+        return a is not None and b is not None and _OPS[self.op](a, b)
+
+    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
+        names = rename or {}
+        return f"{self.left.sql(param, names)} {self.op} {self.right.sql(param, names)}"
+
+
+@dataclass(frozen=True)
+class _IsNull(Expr):
+    term: _Term
+    negate: bool = False
+
+    def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
+        return (self.term.get(get, params) is None) != self.negate
+
+    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
+        return f"{self.term.sql(param, rename or {})} IS {'NOT ' if self.negate else ''}NULL"
+
+
+@dataclass(frozen=True)
+class _Junction(Expr):
+    word: str  # "AND" | "OR"
+    parts: tuple[Expr, ...]
+
+    def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
+        if self.word == "AND":
+            return all(p.holds(get, params) for p in self.parts)
+        return any(p.holds(get, params) for p in self.parts)
+
+    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
+        inner = f" {self.word} ".join(p.sql(param, rename) for p in self.parts)
+        return f"({inner})"
+
+
+def _and(*parts: Expr) -> Expr:
+    flat: list[Expr] = []
+    for p in parts:
+        flat.extend(p.parts if isinstance(p, _Junction) and p.word == "AND" else (p,))
+    return _Junction("AND", tuple(flat))
+
+
+def _or(*parts: Expr) -> Expr:
+    return _Junction("OR", parts)
+
+
+_HAS_POINTS = _Cmp(">", _col("remaining"), _Term("const", 0))
+_NEVER_EXPIRES = _IsNull(_col("expires_at"))
+_HAS_EXPIRY = _IsNull(_col("expires_at"), negate=True)
+
+#: points left and not expired at ``:at``
+LIVE = _and(_HAS_POINTS, _or(_NEVER_EXPIRES, _Cmp(">", _col("expires_at"), _param("at"))))
+#: live and past the pending period at ``:at``
+SPENDABLE = _and(LIVE, _Cmp("<=", _col("available_at"), _param("at")))
+#: live and still pending at ``:at``
+PENDING = _and(LIVE, _Cmp(">", _col("available_at"), _param("at")))
+#: spendable at ``:at`` and expiring by ``:until``
+EXPIRING = _and(SPENDABLE, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("until")))
+#: points left whose expiry is at or before ``:at`` (what an expiry run takes)
+DUE = _and(_HAS_POINTS, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("at")))
+
+#: the three sums of a balance, in the order of ``BalanceParts``
+BALANCE_RULES: tuple[tuple[str, Expr], ...] = (
+    ("spendable", SPENDABLE),
+    ("pending", PENDING),
+    ("expiring", EXPIRING),
+)
+
+#: consumption order: first-expiring first, never-expiring last, then earning time, lot id
+EXPIRY_ORDER = ("expires_at", "earned_at", "lot_id")
+
+
+def expiry_key(get: Getter) -> tuple[int, int, int, int]:
+    """Sort key of :data:`EXPIRY_ORDER` for the lot whose columns ``get`` returns."""
+    expires = get("expires_at")
+    return (
+        1 if expires is None else 0,
+        0 if expires is None else int(expires),
+        int(get("earned_at")),
+        int(get("lot_id")),
+    )
+
+
+def order_sql(rename: Mapping[str, str] | None = None) -> str:
+    """``ORDER BY`` list of :data:`EXPIRY_ORDER` (NULL expiry last in every backend)."""
+    names = rename or {}
+    first = names.get(EXPIRY_ORDER[0], EXPIRY_ORDER[0])
+    return ", ".join([f"{first} IS NULL", *(names.get(c, c) for c in EXPIRY_ORDER)])
+
+
+def balance_sql(
+    param: ParamStyle, quantity: str = "remaining", rename: Mapping[str, str] | None = None
+) -> str:
+    """``SUM(CASE WHEN rule THEN quantity END)`` for each of :data:`BALANCE_RULES`."""
+    names = {"remaining": quantity, **(rename or {})}
+    return ", ".join(
+        f"COALESCE(SUM(CASE WHEN {rule.sql(param, names)} THEN {quantity} END), 0)"
+        for _, rule in BALANCE_RULES
+    )
+
+
+def balance_sums(lots: Iterable[Getter], params: Mapping[str, Any]) -> tuple[int, int, int]:
+    """The sums of :func:`balance_sql`, evaluated in Python over ``lots``."""
+    sums = [0, 0, 0]
+    for get in lots:
+        for i, (_, rule) in enumerate(BALANCE_RULES):
+            if rule.holds(get, params):
+                sums[i] += int(get("remaining"))
+    return sums[0], sums[1], sums[2]
