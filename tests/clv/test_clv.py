@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,8 +187,8 @@ def test_unknown_model_unit_is_never_guessed() -> None:
         no_unit, gg, _data, horizon=52, discount_rate=0.1, discount_period=52.0
     )
     assert np.all(np.isfinite(clv))
-    odd = BetaGeoModel.from_params(time_unit="BM", **FHL)
-    with pytest.raises(InvalidDataError, match="'BM' is not a unit"):
+    odd = BetaGeoModel.from_params(time_unit="B", **FHL)
+    with pytest.raises(InvalidDataError, match="'B' is not a unit"):
         customer_lifetime_value(odd, gg, _data, horizon=52, discount_rate=0.1)
 
 
@@ -220,3 +221,35 @@ def test_data_in_another_time_unit_is_refused(cdnow_summary) -> None:
     weekly.attrs["time_unit"] = "week"
     clv = customer_lifetime_value(bg, gg, weekly, horizon=52, discount_rate=0.1)
     assert np.all(np.isfinite(clv))
+
+
+def test_time_unit_given_to_fit_when_a_join_dropped_the_attrs(cdnow_summary: pd.DataFrame) -> None:
+    # Issue 17, bug 5: summary.join(crm) loses attrs["time_unit"]; CLV per year then
+    # refused. The clear error stays, and fit(..., time_unit=) states the unit.
+    crm = pd.DataFrame({"region": ["north"] * len(cdnow_summary)}, index=cdnow_summary.index)
+    joined = cdnow_summary.join(crm)
+    assert "time_unit" not in joined.attrs
+    gg = GammaGammaModel.from_params(**GG)
+    lost = BetaGeoModel().fit(joined)
+    with pytest.raises(InvalidDataError, match=r"has no time_unit.*fit\(data, time_unit='W'\)"):
+        customer_lifetime_value(lost, gg, joined, horizon=52, discount_rate=0.1)
+    stated = BetaGeoModel().fit(joined, time_unit="W")
+    assert stated.time_unit == "W"
+    reference = BetaGeoModel().fit(cdnow_summary)
+    np.testing.assert_allclose(
+        customer_lifetime_value(stated, gg, joined, horizon=52, discount_rate=0.1),
+        customer_lifetime_value(reference, gg, cdnow_summary, horizon=52, discount_rate=0.1),
+        rtol=1e-9,
+    )
+    # a unit that contradicts the data's own is refused; an equal spelling is not
+    with pytest.raises(InvalidDataError, match=r"time_unit='D' contradicts the data.*'W'"):
+        BetaGeoModel().fit(cdnow_summary, time_unit="D")
+    assert BetaGeoModel().fit(cdnow_summary, time_unit="week").time_unit == "week"
+
+
+@pytest.mark.parametrize("unit", ["fortnight", "", 123, True])
+def test_unknown_time_units_are_refused(unit: Any, cdnow_summary: pd.DataFrame) -> None:
+    with pytest.raises(InvalidDataError, match="time_unit"):
+        BetaGeoModel().fit(cdnow_summary[["frequency", "recency", "T"]], time_unit=unit)
+    with pytest.raises(InvalidDataError, match="time_unit"):
+        BetaGeoModel.from_params(time_unit=unit, **FHL)

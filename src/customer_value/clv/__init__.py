@@ -11,12 +11,7 @@ units. ``BetaGeoBetaBinomModel`` (BG/BB) covers discrete purchase opportunities 
 
 from customer_value.clv._bgbb import BetaGeoBetaBinomModel
 from customer_value.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
-from customer_value.clv._clv import (
-    UNITS_PER_YEAR,
-    continuous_discount_rate,
-    customer_lifetime_value,
-    units_per_year,
-)
+from customer_value.clv._clv import continuous_discount_rate, customer_lifetime_value
 from customer_value.clv._gamma_gamma import (
     GammaGammaModel,
     SpendCorrelation,
@@ -24,6 +19,7 @@ from customer_value.clv._gamma_gamma import (
 )
 from customer_value.clv._pareto_nbd import ParetoNBDModel
 from customer_value.clv._sbg import ShiftedBetaGeoModel, cohort_from_survivors
+from customer_value.clv._units import UNITS_PER_YEAR, units_per_year
 
 __all__ = [
     "UNITS_PER_YEAR",

@@ -95,6 +95,7 @@ from customer_value._validation import (
     require_columns,
 )
 from customer_value._version import __version__
+from customer_value.clv._units import check_time_unit, same_unit
 from customer_value.errors import (
     ConvergenceError,
     CustomerValueWarning,
@@ -276,6 +277,7 @@ class MLEModel:
         weights: Any = None,
         initial_params: Any = None,
         progress: bool = False,
+        time_unit: str | None = None,
     ) -> ModelT:
         """Estimate the parameters by maximum likelihood.
 
@@ -294,6 +296,12 @@ class MLEModel:
         progress : bool, default False
             Show the optimiser's progress on stderr (it is always logged at DEBUG level
             under ``customer_value.clv``).
+        time_unit : str, optional
+            The unit ``recency`` and ``T`` are measured in (``"W"``, ``"D"``, ``"month"``,
+            see :func:`~customer_value.clv.units_per_year`), for data that does not carry
+            ``attrs["time_unit"]``: a summary computed in SQL, or one whose ``attrs`` a
+            join dropped. It is a fact about the data, so it is given here rather than to
+            the constructor. When the data carry a different unit the fit is refused.
 
         Returns
         -------
@@ -304,8 +312,9 @@ class MLEModel:
         ------
         InvalidDataError
             A missing column, a value out of range (the message names the column, the
-            first bad row and its value), bad weights or data that cannot identify the
-            parameters.
+            first bad row and its value), bad weights, data that cannot identify the
+            parameters, an unknown ``time_unit`` or one that contradicts
+            ``data.attrs["time_unit"]``.
         ConvergenceError
             The optimiser failed, a parameter ran off to zero or infinity, or the
             log-likelihood is still rising (or flat) towards the edge of the parameter
@@ -345,6 +354,7 @@ class MLEModel:
         """
         what = "data"
         frame = as_frame(data, what=what)
+        unit = _fit_time_unit(frame, time_unit)
         arrays, index = self._validate(frame, what=what)
         if weights is None:
             w = np.ones(len(frame))
@@ -411,7 +421,7 @@ class MLEModel:
         self._covariance = self._inverse_hessian(params, compressed, cw, result)
         self._n = round(scale)
         self._train, self._train_index = arrays, index
-        self.time_unit = _time_unit_of(frame)
+        self.time_unit = unit
         self.optimizer_result_ = result
         _logger.info("%s fitted: %s", type(self).__name__, self._describe_params())
         return self
@@ -692,7 +702,8 @@ class MLEModel:
         Raises
         ------
         InvalidDataError
-            A parameter is missing, unknown, not a number or not positive.
+            A parameter is missing, unknown, not a number or not positive; ``time_unit``
+            is not a time unit.
 
         Examples
         --------
@@ -702,7 +713,7 @@ class MLEModel:
         """
         model = cls()
         model._params = model._params_from_user(params, what=f"{cls.__name__}.from_params")
-        model.time_unit = time_unit
+        model.time_unit = check_time_unit(time_unit, "time_unit")
         return model
 
     # ------------------------------------------------------------------ fitted state
@@ -1029,3 +1040,18 @@ class MLEModel:
 def _time_unit_of(frame: pd.DataFrame) -> str | None:
     unit = frame.attrs.get("time_unit") if hasattr(frame, "attrs") else None
     return None if unit is None else str(unit)
+
+
+def _fit_time_unit(frame: pd.DataFrame, given: Any) -> str | None:
+    """The unit of a fit: ``time_unit=`` when given (checked against the data's attrs)."""
+    recorded = _time_unit_of(frame)
+    unit = check_time_unit(given, "time_unit")
+    if unit is None:
+        return recorded
+    if recorded is not None and not same_unit(recorded, unit):
+        raise InvalidDataError(
+            f"time_unit={unit!r} contradicts the data, whose attrs['time_unit'] is "
+            f"{recorded!r}: recency and T are measured in one unit; drop time_unit= or "
+            "summarise the transactions again in the unit you mean"
+        )
+    return unit

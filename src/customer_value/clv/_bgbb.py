@@ -126,6 +126,7 @@ class BetaGeoBetaBinomModel(MLEModel):
         weights: Any = None,
         initial_params: Any = None,
         progress: bool = False,
+        time_unit: str | None = None,
     ) -> BGBBT:
         """Estimate ``alpha, beta, gamma, delta`` by maximum likelihood.
 
@@ -142,6 +143,9 @@ class BetaGeoBetaBinomModel(MLEModel):
             Start values of the optimiser.
         progress : bool, default False
             Show the optimiser's progress on stderr.
+        time_unit : str, optional
+            Time unit for data without ``attrs["time_unit"]``: the unit of one purchase
+            opportunity (``"Y"`` for yearly draws). Refused when it contradicts the data's own.
 
         Returns
         -------
@@ -160,7 +164,13 @@ class BetaGeoBetaBinomModel(MLEModel):
         frame = as_frame(data, what="data")
         if weights is None and "weights" in frame.columns:
             weights = "weights"
-        return super().fit(frame, weights=weights, initial_params=initial_params, progress=progress)
+        return super().fit(
+            frame,
+            weights=weights,
+            initial_params=initial_params,
+            progress=progress,
+            time_unit=time_unit,
+        )
 
     # ------------------------------------------------------------------ likelihood
     def _terms(

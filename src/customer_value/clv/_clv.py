@@ -12,7 +12,6 @@ a number of model time units instead of a name; nothing is ever guessed.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,102 +20,10 @@ import pandas as pd
 from customer_value._validation import FloatArray, check_scalar
 from customer_value.clv._dert import distinct_pairs
 from customer_value.clv._frequency import FrequencyModel
+from customer_value.clv._units import units_per_year
 from customer_value.errors import InvalidDataError
 
-__all__ = [
-    "UNITS_PER_YEAR",
-    "continuous_discount_rate",
-    "customer_lifetime_value",
-    "units_per_year",
-]
-
-UNITS_PER_YEAR: dict[str, float] = {
-    "Y": 1.0,
-    "Q": 4.0,
-    "M": 12.0,
-    "W": 52.0,
-    "D": 365.0,
-    "h": 365.0 * 24,
-    "min": 365.0 * 24 * 60,
-    "s": 365.0 * 24 * 3600,
-}
-"""How many of each base unit make a year (the convention of every conversion here)."""
-
-_ALIASES = {
-    "year": "Y",
-    "years": "Y",
-    "y": "Y",
-    "a": "Y",
-    "ye": "Y",
-    "ys": "Y",
-    "quarter": "Q",
-    "quarters": "Q",
-    "q": "Q",
-    "qe": "Q",
-    "qs": "Q",
-    "month": "M",
-    "months": "M",
-    "m": "M",
-    "me": "M",
-    "ms": "M",
-    "week": "W",
-    "weeks": "W",
-    "w": "W",
-    "day": "D",
-    "days": "D",
-    "d": "D",
-    "hour": "h",
-    "hours": "h",
-    "h": "h",
-    "minute": "min",
-    "minutes": "min",
-    "min": "min",
-    "t": "min",
-    "second": "s",
-    "seconds": "s",
-    "s": "s",
-}
-_UNIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([A-Za-z]+)(?:-[A-Za-z]+)?\s*$")
-
-
-def units_per_year(unit: str) -> float:
-    """Number of ``unit`` in one year, by the convention of :data:`UNITS_PER_YEAR`.
-
-    Parameters
-    ----------
-    unit : str
-        A pandas-style alias with an optional multiple (``"W"``, ``"7D"``, ``"M"``,
-        ``"W-SUN"``) or a word (``"week"``, ``"month"``, ``"year"``).
-
-    Returns
-    -------
-    float
-        For example 52 for ``"W"``, 26 for ``"2W"``, 365 for ``"D"``.
-
-    Raises
-    ------
-    InvalidDataError
-        The unit is not recognised (it is never guessed).
-
-    Examples
-    --------
-    >>> units_per_year("W"), units_per_year("7D"), units_per_year("month")
-    (52.0, 52.142857142857146, 12.0)
-    """
-    match = _UNIT_RE.match(str(unit)) if isinstance(unit, str) else None
-    base = None if match is None else _ALIASES.get(match.group(2).lower())
-    if match is not None and base is None and match.group(2) in UNITS_PER_YEAR:
-        base = match.group(2)
-    if match is None or base is None:
-        raise InvalidDataError(
-            f"unknown time unit {unit!r}: use one of 'Y', 'Q', 'M', 'W', 'D', 'h', 'min', "
-            "'s' (optionally with a multiple such as '7D') or 'year', 'quarter', 'month', "
-            "'week', 'day'"
-        )
-    multiple = float(match.group(1)) if match.group(1) else 1.0
-    if multiple <= 0:
-        raise InvalidDataError(f"time unit {unit!r} has a non-positive multiple")
-    return UNITS_PER_YEAR[base] / multiple
+__all__ = ["continuous_discount_rate", "customer_lifetime_value"]
 
 
 def continuous_discount_rate(rate: float, time_unit: str, *, per: str = "year") -> float:
@@ -177,10 +84,11 @@ def _period_length(discount_period: Any, model_unit: str | None) -> float:
     if model_unit is None:
         raise InvalidDataError(
             "the transaction model has no time_unit (it was fitted on data without "
-            "attrs['time_unit'] or built from parameters without time_unit=...), so a "
-            f"discount rate per {discount_period!r} cannot be converted. Set "
-            "model.time_unit (for example 'W') or pass discount_period as the length of the "
-            "period in the model's time unit (for example 52.0 for a year of weeks)"
+            "attrs['time_unit'], as after a join or a summary computed in SQL, or built from "
+            f"parameters without time_unit=...), so a discount rate per {discount_period!r} "
+            "cannot be converted. Fit it with model.fit(data, time_unit='W') (the unit of "
+            "recency and T), or pass discount_period as the length of the period in the "
+            "model's time unit (for example 52.0 for a year of weeks)"
         )
     try:
         model_per_year = units_per_year(model_unit)

@@ -153,6 +153,7 @@ class GammaGammaModel(MLEModel):
         weights: Any = None,
         initial_params: Any = None,
         progress: bool = False,
+        time_unit: str | None = None,
     ) -> GammaT:
         """Estimate ``p``, ``q`` and ``v`` by maximum likelihood.
 
@@ -168,6 +169,10 @@ class GammaGammaModel(MLEModel):
             Start values of the optimiser.
         progress : bool, default False
             Show the optimiser's progress on stderr.
+        time_unit : str, optional
+            Time unit for data without ``attrs["time_unit"]``: the unit of the summary (kept
+            for the record; spend itself has no time unit). Refused when it contradicts
+            the data's own.
 
         Returns
         -------
@@ -205,7 +210,9 @@ class GammaGammaModel(MLEModel):
                 "data: column 'frequency' is 0 in every row (with positive weight); the "
                 "Gamma-Gamma model is fitted on customers with at least one repeat transaction"
             )
-        super().fit(frame, weights=w, initial_params=initial_params, progress=progress)
+        super().fit(
+            frame, weights=w, initial_params=initial_params, progress=progress, time_unit=time_unit
+        )
         self._warn_if_no_mean(stacklevel=3)
         return self
 

@@ -194,6 +194,7 @@ class ShiftedBetaGeoModel(MLEModel):
         weights: Any = None,
         initial_params: Any = None,
         progress: bool = False,
+        time_unit: str | None = None,
     ) -> SBGT:
         """Estimate ``alpha`` and ``beta`` by maximum likelihood.
 
@@ -209,6 +210,9 @@ class ShiftedBetaGeoModel(MLEModel):
             Start values of the optimiser.
         progress : bool, default False
             Show the optimiser's progress on stderr.
+        time_unit : str, optional
+            Time unit for data without ``attrs["time_unit"]``: the length of one renewal
+            period (``"M"``, ``"Y"``). Refused when it contradicts the data's own.
 
         Returns
         -------
@@ -226,7 +230,13 @@ class ShiftedBetaGeoModel(MLEModel):
         frame = as_frame(data, what="data")
         if weights is None and "weights" in frame.columns:
             weights = "weights"
-        return super().fit(frame, weights=weights, initial_params=initial_params, progress=progress)
+        return super().fit(
+            frame,
+            weights=weights,
+            initial_params=initial_params,
+            progress=progress,
+            time_unit=time_unit,
+        )
 
     def _loglik_grad(self, params: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
         alpha, beta = params
