@@ -69,6 +69,13 @@ def as_frame(data: Any, *, what: str = "data") -> pd.DataFrame:
         )
     if len(frame) == 0:
         raise InvalidDataError(f"{what} is empty: at least one row is needed")
+    if frame.columns.has_duplicates:
+        repeated = frame.columns[frame.columns.duplicated()][0]
+        where = ", ".join(str(i) for i in np.flatnonzero(frame.columns == repeated))
+        raise InvalidDataError(
+            f"{what}: column names must be unique, but {plain(repeated)!r} names the "
+            f"columns at positions {where}; rename or drop all but one"
+        )
     return frame
 
 
@@ -134,6 +141,54 @@ def numeric_array(
                 f"{describe_row(index, pos)} has {name}={plain(out[pos])!r}"
             )
     return out
+
+
+def require_present(
+    values: Any, column: str, *, index: pd.Index[Any] | None = None, what: str = "data"
+) -> None:
+    """Raise naming the first row where ``values`` is missing (None, NaN, NaT, pd.NA)."""
+    series = (
+        values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    )
+    pos = first_bad(series.isna().to_numpy())
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: column {column!r} must not be missing; {describe_row(index, pos)} has "
+            f"{column}={plain(series.iloc[pos])!r}"
+        )
+
+
+def money_column(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    allow_negative: bool = False,
+    negative_hint: str = "",
+    what: str = "data",
+) -> FloatArray:
+    """An amount column as float64: numeric, finite, >= 0 (unless allowed), summable.
+
+    Amounts whose absolute total overflows float64 (values near 1e308) are refused, so
+    every per-customer or per-period sum and mean computed from them stays finite.
+    """
+    amounts = numeric_column(frame, column, what=what)
+    if not allow_negative:
+        pos = first_bad(amounts < 0)
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: column {column!r} must be >= 0{negative_hint}; "
+                f"{describe_row(frame.index, pos)} has {column}={plain(amounts[pos])!r}"
+            )
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.sum(np.abs(amounts))):
+            pos = first_bad(~np.isfinite(np.cumsum(np.abs(amounts)))) or 0
+            raise InvalidDataError(
+                f"{what}: column {column!r} is too large to add up in float64 (the total "
+                f"of its absolute values passes {np.finfo(np.float64).max:.3g}); the "
+                f"running total overflows at {describe_row(frame.index, pos)}, which has "
+                f"{column}={plain(amounts[pos])!r}"
+            )
+    return amounts
 
 
 def check_nonnegative(
@@ -254,20 +309,3 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
             f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {plain(value)!r}"
         )
     return value
-
-
-def parse_timestamp(value: Any, name: str, *, kind: str = "date") -> pd.Timestamp:
-    """``value`` as a naive ``pd.Timestamp`` (a zone-aware value keeps its wall-clock time).
-
-    Raises :class:`InvalidDataError` naming ``name`` and the value when it cannot be parsed
-    or is missing; ``kind`` words the message ("date", "timestamp").
-    """
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidDataError(f"{name} could not be parsed as a {kind}: {value!r}") from None
-    if pd.isna(ts):
-        raise InvalidDataError(f"{name} must be a {kind}, got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return pd.Timestamp(ts)

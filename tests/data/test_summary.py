@@ -178,7 +178,11 @@ def test_timezone_aware_dates_use_local_calendar_day():
     [
         (pd.DataFrame({"customer_id": [1]}), {}, r"missing column\(s\) 'date'"),
         (_tx([("a", "not a date", 1.0)]), {}, r"'date' could not be parsed.*row 0.*not a date"),
-        (_tx([("a", "2024-01-01", 1.0), ("b", None, 1.0)]), {}, r"'date' is missing.*row 1"),
+        (
+            _tx([("a", "2024-01-01", 1.0), ("b", None, 1.0)]),
+            {},
+            r"'date' must not be missing.*row 1",
+        ),
         (_tx([("a", "2024-01-01", 1.0), (None, "2024-01-02", 1.0)]), {}, r"customer_id.*row 1"),
         (
             _tx([("a", "2024-01-01", 1.0), ("a", "2024-01-02", float("nan"))]),
@@ -301,3 +305,150 @@ def test_calendar_period_in_fixed_unit():
     out = summarize_transactions(tx, period="M", time_unit="D", observation_end="2024-04-02")
     assert out.loc["a", "recency"] == 60  # 2024-01-01 to 2024-03-01
     assert out.loc["a", "T"] == 91  # 2024-01-01 to 2024-04-01
+
+
+# --- a cutoff inside a period (issue 17, bug 1) ------------------------------------------
+
+
+def _issue_17_repro() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1],
+            "date": pd.to_datetime(["1997-01-01", "1997-06-10", "1997-10-02"]),
+        }
+    )
+
+
+def test_purchase_later_in_the_cutoff_week_is_after_the_end():
+    # 1997-09-30 is a Tuesday; 1997-10-02 (Thursday) is in the same week but after the end
+    with pytest.raises(InvalidDataError, match=r"1 transaction\(s\) fall after.*row 2"):
+        summarize_transactions(
+            _issue_17_repro(), observation_end="1997-09-30", period="W", time_unit="W"
+        )
+    out = summarize_transactions(
+        _issue_17_repro(), observation_end="1997-09-30", period="W", time_unit="W", after_end="drop"
+    )
+    # weeks of 1996-12-30 and 1997-06-09 are 23 weeks apart; the week of 1997-09-29 is 39
+    assert out.loc[1].tolist() == [1.0, 23.0, 39.0]
+
+
+@pytest.mark.parametrize("period", ["W", "M", "Q", "D", "h", "12h"])
+def test_the_window_ends_with_the_day_of_observation_end(period):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 4,
+            "date": pd.to_datetime(
+                ["1997-01-01", "1997-09-30 00:00", "1997-09-30 23:59", "1997-10-01 00:00"],
+                format="ISO8601",
+            ),
+        }
+    )
+    out = summarize_transactions(
+        tx, observation_end="1997-09-30", period=period, time_unit="D", after_end="drop"
+    )
+    kept = summarize_transactions(tx.iloc[:3], period=period, time_unit="D")
+    if period in {"h", "12h"}:  # sub-day periods end the window with the period of 00:00
+        kept = summarize_transactions(
+            tx.iloc[:2], period=period, time_unit="D", observation_end="1997-09-30"
+        )
+    pd.testing.assert_frame_equal(out, kept, check_like=True)
+
+
+def test_split_and_summary_agree_on_a_mid_week_cutoff(cdnow_transactions):
+    # 1997-09-30 is a Tuesday: with weekly periods the calibration must hold exactly what
+    # summarize_transactions keeps, and the rest of that week belongs to the holdout
+    split = calibration_holdout_split(
+        cdnow_transactions,
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+        period="W",
+        time_unit="W",
+    )
+    summary = summarize_transactions(
+        cdnow_transactions,
+        observation_end="1997-09-30",
+        period="W",
+        time_unit="W",
+        after_end="drop",
+    )
+    cal = split[["frequency_cal", "recency_cal", "T_cal"]]
+    cal.columns = ["frequency", "recency", "T"]
+    pd.testing.assert_frame_equal(cal, summary[["frequency", "recency", "T"]], check_like=True)
+    dates = cdnow_transactions["date"]
+    leak = cdnow_transactions[(dates > "1997-09-30") & (dates < "1997-10-06")]
+    late_buyers = set(leak["customer_id"]) & set(split.index)
+    assert late_buyers  # the old code counted their purchases in calibration
+    old_style = summarize_transactions(
+        cdnow_transactions[dates < "1997-10-06"], period="W", time_unit="W"
+    )
+    changed = [c for c in late_buyers if old_style.loc[c, "recency"] != split.loc[c, "recency_cal"]]
+    assert changed
+    # their Wednesday-Sunday purchases now count in the holdout
+    for c in late_buyers:
+        assert split.loc[c, "frequency_holdout"] >= 1
+
+
+def test_split_counts_every_transaction_once():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a"],
+            "date": pd.to_datetime(
+                ["1997-09-01", "1997-09-30 18:00", "1997-10-01", "1997-10-20"], format="ISO8601"
+            ),
+            "amount": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+    out = calibration_holdout_split(
+        tx,
+        calibration_end="1997-09-30",
+        observation_end="1997-10-31",
+        period="M",
+        time_unit="M",
+        monetary_value_col="amount",
+    )
+    # September: 1 + 2 in one period (frequency 0); October: 4 + 8 in one holdout period
+    assert out.loc["a", "frequency_cal"] == 0
+    assert out.loc["a", "frequency_holdout"] == 1
+    assert out.loc["a", "monetary_value_holdout"] == 12.0
+
+
+# --- timestamps, duplicated columns, huge amounts (issue 17, bugs 2 and 8) -----------------
+
+
+def test_duplicated_column_names_are_refused():
+    frame = pd.DataFrame([[1, "2024-01-01", "2024-01-02"]], columns=["customer_id", "date", "date"])
+    with pytest.raises(InvalidDataError, match=r"'date' names the columns at positions 1, 2"):
+        summarize_transactions(frame)
+
+
+def test_amounts_near_float_max_never_give_inf():
+    big = 1e308
+    tx = _tx([("a", "2024-01-01", big), ("a", "2024-01-02", big), ("a", "2024-01-03", big)])
+    with pytest.raises(InvalidDataError, match=r"'amount' is too large to add up.*row 1"):
+        summarize_transactions(tx, monetary_value_col="amount")
+    fine = _tx([("a", "2024-01-01", 1e307), ("a", "2024-01-02", 1e307), ("a", "2024-01-03", 1e307)])
+    out = summarize_transactions(fine, monetary_value_col="amount")
+    assert out.loc["a", "monetary_value"] == pytest.approx(1e307)
+
+
+def test_iso_strings_with_offsets_are_read_in_their_wall_clock_time():
+    tx = {
+        "customer_id": ["a", "a", "a"],
+        "date": [
+            "2024-01-01T23:30:00-05:00",
+            "2024-01-02T00:30:00-05:00",
+            "2024-01-09T10:00-05:00",
+        ],
+    }
+    out = summarize_transactions(tx)
+    assert out.loc["a"].tolist() == [2.0, 8.0, 8.0]
+    zulu = {"customer_id": ["a", "a"], "date": ["2024-01-01T10:00:00Z", "2024-01-15T10:00:00Z"]}
+    assert summarize_transactions(zulu).loc["a", "recency"] == 14
+
+
+def test_day_first_strings_need_date_format():
+    tx = {"customer_id": ["a", "a"], "date": ["05/01/2024", "20/01/2024"]}
+    with pytest.raises(InvalidDataError, match=r"date_format='%d/%m/%Y' or '%m/%d/%Y'.*row 0"):
+        summarize_transactions(tx)
+    out = summarize_transactions(tx, date_format="%d/%m/%Y", observation_end="2024-01-20")
+    assert out.loc["a", "recency"] == 15  # not 102 (1 May and 20 January)

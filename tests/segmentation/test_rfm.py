@@ -217,7 +217,7 @@ def _tx(**changes):
         (_tx(amount=[1.0, np.nan, 3.0]), {}, r"'amount' must be finite.*row 1 has amount=.*nan"),
         (_tx(amount=[1.0, -2.0, 3.0]), {}, r"'amount' must be >= 0.*row 1 has amount=-2.0"),
         (_tx(amount=[1.0, "x", 3.0]), {}, r"'amount' must be numeric.*row 1"),
-        (_tx(date=["2024-01-01", None, "2024-01-02"]), {}, r"'date' is missing; row 1"),
+        (_tx(date=["2024-01-01", None, "2024-01-02"]), {}, r"'date' must not be missing; row 1"),
         (_tx(date=["2024-01-01", "soon", "2024-01-02"]), {}, r"'date' could not be parsed"),
         (_tx(customer_id=[1, None, 2]), {}, r"'customer_id' must not be missing; row 1"),
         (_tx(), {"scale": "decile"}, "scale must be one of.*'decile'"),

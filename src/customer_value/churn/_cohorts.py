@@ -7,6 +7,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._time import (
+    check_period,
+    encode_ids,
+    parse_datetimes,
+    period_index,
+    period_numbers,
+)
 from customer_value._validation import (
     IntArray,
     as_frame,
@@ -14,13 +21,7 @@ from customer_value._validation import (
     check_nonnegative,
     numeric_column,
     require_columns,
-)
-from customer_value.churn._periods import (
-    check_period,
-    customer_codes,
-    period_index,
-    period_numbers,
-    timestamps_ns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
@@ -49,6 +50,7 @@ def cohort_retention(
     customer_id_col: str = "customer_id",
     datetime_col: str = "date",
     monetary_value_col: str | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Cohort x period retention matrix: share of customers active, or revenue retained.
 
@@ -69,6 +71,9 @@ def cohort_retention(
         Names of the customer id and timestamp columns.
     monetary_value_col : str, optional
         Name of the amount column; required for ``measure="revenue"``.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are numbers or strings with a numeric
+        day and month; dates are read as in :func:`customer_value.data.summarize_transactions`.
 
     Returns
     -------
@@ -130,8 +135,11 @@ def cohort_retention(
             )
         columns.append(monetary_value_col)
     require_columns(frame, columns, what=what)
-    ns = timestamps_ns(frame, datetime_col, what=what)
-    codes, ids = customer_codes(frame, customer_id_col, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
+    )
+    require_present(frame[customer_id_col], customer_id_col, index=frame.index, what=what)
+    codes, ids = encode_ids(frame[customer_id_col], sort=False)
     n = len(ids)
 
     periods = period_numbers(ns, period)

@@ -10,14 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import as_frame, check_scalar, numeric_column, require_columns
-from customer_value.churn._periods import (
+from customer_value._time import (
     check_period,
-    customer_codes,
+    encode_ids,
+    parse_datetimes,
     period_index,
     period_numbers,
     period_ordinal,
-    timestamps_ns,
+)
+from customer_value._validation import (
+    as_frame,
+    check_scalar,
+    numeric_column,
+    require_columns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
@@ -122,6 +128,7 @@ def cap_contacts(
     priority_col: str | None = None,
     customer_id_col: str = "customer_id",
     datetime_col: str = "timestamp",
+    date_format: str | None = None,
 ) -> ContactPlan:
     """Keep at most ``max_per_period`` marketing contacts per customer and calendar period.
 
@@ -148,6 +155,9 @@ def cap_contacts(
         priority.
     customer_id_col, datetime_col : str
         Names of the customer id and timestamp columns.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are numbers or strings with a numeric
+        day and month; dates are read as in :func:`customer_value.data.summarize_transactions`.
 
     Returns
     -------
@@ -205,8 +215,11 @@ def cap_contacts(
     require_columns(frame, columns, what=what)
     if empty:
         return _empty_plan(frame, cap)
-    ns = timestamps_ns(frame, datetime_col, what=what)
-    codes, _ = customer_codes(frame, customer_id_col, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
+    )
+    require_present(frame[customer_id_col], customer_id_col, index=frame.index, what=what)
+    codes, _ = encode_ids(frame[customer_id_col], sort=False)
     periods = period_numbers(ns, period)
     if isinstance(exempt_periods, (str, pd.Period, pd.Timestamp)):
         exempt_periods = [exempt_periods]  # one period, not an iterable of characters

@@ -7,19 +7,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from customer_value._time import (
+    check_period,
+    encode_ids,
+    parse_datetimes,
+    period_index,
+    period_numbers,
+)
 from customer_value._validation import (
     as_frame,
     check_nonnegative,
     check_scalar,
     numeric_column,
     require_columns,
-)
-from customer_value.churn._periods import (
-    check_period,
-    customer_codes,
-    period_index,
-    period_numbers,
-    timestamps_ns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
@@ -404,6 +405,7 @@ def kpi_table(
     datetime_col: str = "date",
     monetary_value_col: str | None = None,
     referred_col: str | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Customer-base KPIs per calendar period from a transaction log.
 
@@ -423,6 +425,9 @@ def kpi_table(
     referred_col : str, optional
         Boolean column, True on orders of referred customers (read on each customer's
         first order); adds ``referred`` and ``referral_share``.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are numbers or strings with a numeric
+        day and month; dates are read as in :func:`customer_value.data.summarize_transactions`.
 
     Returns
     -------
@@ -476,8 +481,11 @@ def kpi_table(
     columns = [customer_id_col, datetime_col]
     columns += [c for c in (monetary_value_col, referred_col) if c is not None]
     require_columns(frame, columns, what=what)
-    ns = timestamps_ns(frame, datetime_col, what=what)
-    codes, _ = customer_codes(frame, customer_id_col, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
+    )
+    require_present(frame[customer_id_col], customer_id_col, index=frame.index, what=what)
+    codes, _ = encode_ids(frame[customer_id_col], sort=False)
     periods = period_numbers(ns, period)
     p0 = int(periods.min())
     span = int(periods.max()) - p0 + 1

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
+from customer_value._time import (
+    NS_PER_DAY,
+    encode_ids,
+    fixed_length_ns,
+    parse_datetimes,
+    parse_timestamp,
+    period_numbers,
+)
 from customer_value._validation import (
     FloatArray,
     IntArray,
@@ -16,66 +22,13 @@ from customer_value._validation import (
     check_choice,
     describe_row,
     first_bad,
-    numeric_column,
-    parse_timestamp,
+    money_column,
     require_columns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
 __all__ = ["calibration_holdout_split", "summarize_transactions"]
-
-_NS_PER_DAY = 86_400 * 10**9
-# 1970-01-01 was a Thursday; pandas' default weekly period "W" (= "W-SUN") starts on Monday.
-_WEEK_ORIGIN_NS = -3 * _NS_PER_DAY
-_CALENDAR_UNITS = ("M", "MS", "ME", "Q", "QS", "QE", "Y", "YS", "YE", "A", "AS")
-
-
-def _fixed_length_ns(alias: str) -> int | None:
-    """Length of a fixed-length pandas alias in nanoseconds, or None for calendar aliases."""
-    if alias.upper() in {"W", "1W"}:
-        return 7 * _NS_PER_DAY
-    if alias in _CALENDAR_UNITS:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            offset = to_offset(alias)
-    except ValueError:
-        raise InvalidDataError(f"unknown pandas frequency alias {alias!r}") from None
-    if isinstance(offset, pd.offsets.Day):  # a Tick in pandas 2, a calendar day in pandas 3
-        return int(offset.n) * _NS_PER_DAY
-    if isinstance(offset, pd.offsets.Tick):
-        return int(offset.nanos)
-    if isinstance(offset, pd.offsets.Week) and getattr(offset, "weekday", 0) is None:
-        return int(offset.n) * 7 * _NS_PER_DAY
-    return None
-
-
-def _parse_dates(frame: pd.DataFrame, column: str, *, what: str) -> pd.Series:
-    """Dates as a tz-naive datetime64[ns] Series; missing or unparsable values raise."""
-    raw = frame[column]
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        parsed = raw.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = raw
-    else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    missing = parsed.isna().to_numpy()
-    pos = first_bad(missing)
-    if pos is not None:
-        original = raw.iloc[pos]
-        problem = "is missing" if pd.isna(original) else "could not be parsed as a date"
-        raise InvalidDataError(
-            f"{what}: column {column!r} {problem}; {describe_row(frame.index, pos)} has "
-            f"{column}={original!r}"
-        )
-    if parsed.dtype != "datetime64[ns]":
-        parsed = parsed.astype("datetime64[ns]")
-    return pd.Series(parsed)
-
-
-def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
-    return parse_timestamp(value, name, kind="date")
 
 
 class _Periods:
@@ -84,22 +37,31 @@ class _Periods:
     def __init__(self, period: str, time_unit: str) -> None:
         self.period = period
         self.time_unit = time_unit
-        self.period_ns = _fixed_length_ns(period)
-        self.unit_ns = _fixed_length_ns(time_unit)
+        self.period_ns = fixed_length_ns(period)
+        self.unit_ns = fixed_length_ns(time_unit)
         if self.unit_ns is None and time_unit != period:
             raise InvalidDataError(
                 f"time_unit={time_unit!r} is a calendar unit of varying length; it can only be "
                 f"used with period={time_unit!r} (elapsed time is then counted in whole periods). "
                 "Use a fixed-length unit such as 'D', 'W' or 'h' otherwise"
             )
-        self.origin = _WEEK_ORIGIN_NS if period.upper() in {"W", "1W"} else 0
 
     def number(self, ns: IntArray) -> IntArray:
         """Period number of each timestamp (nanoseconds since the epoch)."""
-        if self.period_ns is not None:
-            return np.floor_divide(ns - self.origin, self.period_ns)
-        index = pd.DatetimeIndex(ns.astype("datetime64[ns]")).to_period(self.period)
-        return np.asarray(index.asi8, dtype=np.int64)
+        return period_numbers(ns, self.period)
+
+    def cutoff(self, end: pd.Timestamp) -> int:
+        """First instant (ns) after the window that ends on ``end``.
+
+        The window takes in the whole calendar day of ``end``, or only its period when
+        periods are shorter than a day; never the rest of a longer period (bug: a week).
+        """
+        end_ns = int(end.value)
+        next_day = (end_ns // NS_PER_DAY + 1) * NS_PER_DAY
+        if self.period_ns is not None and self.period_ns < NS_PER_DAY:
+            # sub-day periods are numbered from the epoch: the next one starts here
+            return min(next_day, (end_ns // self.period_ns + 1) * self.period_ns)
+        return next_day
 
     def elapsed(self, start: IntArray, end: IntArray) -> FloatArray:
         """Time between the starts of two period numbers, in ``time_unit``."""
@@ -124,6 +86,7 @@ def _prepare(
     datetime_col: str,
     monetary_value_col: str | None,
     negative_amounts: str,
+    date_format: str | None,
     what: str,
 ) -> tuple[pd.DataFrame, IntArray, FloatArray | None]:
     frame = as_frame(transactions, what=what)
@@ -132,52 +95,20 @@ def _prepare(
         columns.append(monetary_value_col)
     require_columns(frame, columns, what=what)
     check_choice(negative_amounts, "negative_amounts", ("error", "net"))
-    ids = frame[customer_id_col]
-    pos = first_bad(ids.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {customer_id_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {customer_id_col}={ids.iloc[pos]!r}"
-        )
-    dates = _parse_dates(frame, datetime_col, what=what)
-    ns = dates.to_numpy().view(np.int64)
+    require_present(frame[customer_id_col], customer_id_col, index=frame.index, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
+    )
     amounts = None
     if monetary_value_col is not None:
-        amounts = numeric_column(frame, monetary_value_col, what=what)
-        if negative_amounts == "error":
-            pos = first_bad(amounts < 0)
-            if pos is not None:
-                raise InvalidDataError(
-                    f"{what}: column {monetary_value_col!r} must be >= 0 (refunds are rejected "
-                    f"unless negative_amounts='net'); {describe_row(frame.index, pos)} has "
-                    f"{monetary_value_col}={amounts[pos]!r}"
-                )
+        amounts = money_column(
+            frame,
+            monetary_value_col,
+            allow_negative=negative_amounts == "net",
+            negative_hint=" (refunds are rejected unless negative_amounts='net')",
+            what=what,
+        )
     return frame, ns, amounts
-
-
-def _encode_ids(ids: pd.Series) -> tuple[IntArray, pd.Index]:
-    """Integer codes 0..n-1 for customer ids, with the ids in sorted order when sortable.
-
-    Integer ids of moderate range take a counting path (no hashing), which is several
-    times faster than ``pd.factorize`` on tens of millions of rows.
-    """
-    values = ids.to_numpy()
-    if values.dtype.kind in "iu" and values.size:
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * values.size + 1_000_000:
-            offset = values.astype(np.int64) - low
-            present = np.bincount(offset, minlength=high - low + 1) > 0
-            remap = np.cumsum(present) - 1
-            present_ids = np.flatnonzero(present) + low
-            return remap[offset], pd.Index(present_ids.astype(values.dtype))
-    codes, uniques = pd.factorize(ids, sort=False)
-    try:
-        order = np.argsort(np.asarray(uniques), kind="stable")
-    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
-        return codes.astype(np.int64), pd.Index(uniques)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[codes].astype(np.int64), pd.Index(np.asarray(uniques)[order])
 
 
 def _summarize_arrays(
@@ -237,6 +168,7 @@ def summarize_transactions(
     include_first_transaction: bool = False,
     after_end: Literal["error", "drop"] = "error",
     negative_amounts: Literal["error", "net"] = "error",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer (BTYD convention).
 
@@ -249,7 +181,8 @@ def summarize_transactions(
     monetary_value_col : str, optional
         Name of the amount column; when given, ``monetary_value`` is returned.
     observation_end : date-like, optional
-        End of the observation window; defaults to the last transaction.
+        Last day of the observation window (inclusive); defaults to the day of the last
+        transaction. See Notes for a window that ends inside a period.
     period : str, default "D"
         A pandas period alias: purchases within one period (calendar day by default)
         count as one purchase whose amount is their sum.
@@ -266,6 +199,9 @@ def summarize_transactions(
         Negative amounts (refunds) raise by default. With ``"net"`` they are netted
         against the purchases of the same customer and period; a period whose net
         total is negative still raises, since its refund belongs to an earlier period.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are strings that are not ISO 8601
+        with a numeric day and month (``"%d/%m/%Y"``), or numbers (``"%Y%m%d"``).
 
     Returns
     -------
@@ -279,9 +215,12 @@ def summarize_transactions(
     Raises
     ------
     InvalidDataError
-        Missing columns, missing or unparsable dates, missing customer ids, non-numeric
-        or NaN amounts, negative amounts (see ``negative_amounts``), transactions after
-        ``observation_end`` (see ``after_end``) or an empty table.
+        Missing columns, missing, unparsable or out-of-range (before 1677, after 2262)
+        dates, numbers as dates without ``date_format``, day/month strings without
+        ``date_format``, mixed UTC offsets, missing customer ids, duplicated column
+        names, non-numeric, NaN or overflowing amounts, negative amounts (see
+        ``negative_amounts``), transactions after ``observation_end`` (see
+        ``after_end``) or an empty table.
 
     Notes
     -----
@@ -289,6 +228,19 @@ def summarize_transactions(
     midnight), as in Fader, Hardie & Lee (2005) and the ``lifetimes`` package: with
     ``period="D", time_unit="W"`` this equals ``lifetimes``'
     ``summary_data_from_transaction_data(..., freq="D", freq_multiplier=7)``.
+
+    **The window is cut at the end of the day ``observation_end``**, whatever the
+    period: a purchase at 15:00 on that day is inside, a purchase the next day is after
+    the end even when it falls in the same week or month as ``observation_end``. With
+    ``period="W"`` and a Tuesday ``observation_end`` the last week is therefore partial
+    (Monday and Tuesday); ``T`` runs to the start of that week. Periods shorter than a
+    day end the window with the period that holds ``observation_end``.
+
+    Dates are read by one parser for the whole library: datetime columns as they are;
+    ISO 8601 strings; a zone-aware column or strings with one shared UTC offset (``Z``,
+    ``-05:00``) in their own wall-clock time (the zone is dropped, so days are those
+    of the data's zone); mixed offsets, numbers and ambiguous day/month strings are
+    refused unless ``date_format`` says how to read them.
 
     Examples
     --------
@@ -309,17 +261,17 @@ def summarize_transactions(
         datetime_col=datetime_col,
         monetary_value_col=monetary_value_col,
         negative_amounts=negative_amounts,
+        date_format=date_format,
         what=what,
     )
     check_choice(after_end, "after_end", ("error", "drop"))
     periods_of = _Periods(period, time_unit)
-    periods = periods_of.number(ns)
     if observation_end is None:
-        end_ts = pd.Timestamp(int(ns.max()))
+        end_ts = pd.Timestamp(int(ns.max()), unit="ns")
     else:
-        end_ts = _to_timestamp(observation_end, "observation_end")
+        end_ts = parse_timestamp(observation_end, "observation_end", date_format=date_format)
     end_period = int(periods_of.number(np.array([end_ts.value], dtype=np.int64))[0])
-    late = periods > end_period
+    late = ns >= periods_of.cutoff(end_ts)
     if late.any():
         if after_end == "error":
             pos = int(np.flatnonzero(late)[0])
@@ -331,11 +283,12 @@ def summarize_transactions(
             )
         keep = ~late
         frame = frame.loc[keep]
-        ns, periods = ns[keep], periods[keep]
+        ns = ns[keep]
         amounts = None if amounts is None else amounts[keep]
         if len(frame) == 0:
             raise InvalidDataError(f"{what}: no transaction on or before observation_end")
-    codes, uniques = _encode_ids(frame[customer_id_col])
+    periods = periods_of.number(ns)
+    codes, uniques = encode_ids(frame[customer_id_col])
     first, last, count, monetary = _summarize_arrays(
         codes, len(uniques), periods, amounts, include_first_transaction=include_first_transaction
     )
@@ -388,6 +341,7 @@ def calibration_holdout_split(
     time_unit: str = "D",
     include_first_transaction: bool = False,
     negative_amounts: Literal["error", "net"] = "error",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Split a transaction log into a calibration summary and holdout counts.
 
@@ -401,8 +355,10 @@ def calibration_holdout_split(
         Last day of the holdout period (inclusive); must be after ``calibration_end``.
         Transactions after it are left out.
     customer_id_col, datetime_col, monetary_value_col, period, time_unit,
-    include_first_transaction, negative_amounts
-        As in :func:`summarize_transactions`.
+    include_first_transaction, negative_amounts, date_format
+        As in :func:`summarize_transactions`. Both windows are cut at the end of their
+        last day, as there: with ``period="W"`` a purchase later in the week of
+        ``calibration_end`` belongs to the holdout, whose first week is then partial.
 
     Returns
     -------
@@ -433,8 +389,8 @@ def calibration_holdout_split(
     1882
     """
     what = "transactions"
-    cal_ts = _to_timestamp(calibration_end, "calibration_end")
-    end_ts = _to_timestamp(observation_end, "observation_end")
+    cal_ts = parse_timestamp(calibration_end, "calibration_end", date_format=date_format)
+    end_ts = parse_timestamp(observation_end, "observation_end", date_format=date_format)
     if cal_ts >= end_ts:
         raise InvalidDataError(
             f"calibration_end ({cal_ts.date()}) must be before observation_end ({end_ts.date()})"
@@ -445,19 +401,24 @@ def calibration_holdout_split(
         datetime_col=datetime_col,
         monetary_value_col=monetary_value_col,
         negative_amounts=negative_amounts,
+        date_format=date_format,
         what=what,
     )
     periods_of = _Periods(period, time_unit)
     periods = periods_of.number(ns)
     cal_period = int(periods_of.number(np.array([cal_ts.value], dtype=np.int64))[0])
     end_period = int(periods_of.number(np.array([end_ts.value], dtype=np.int64))[0])
-    in_cal = periods <= cal_period
+    cal_cutoff = periods_of.cutoff(cal_ts)
+    in_cal = ns < cal_cutoff
     if not in_cal.any():
         raise InvalidDataError(
             f"{what}: no transaction on or before calibration_end={cal_ts.date()}"
         )
+    # hand the parsed instants on, so the calibration summary does not parse again
+    cal_frame = frame.loc[in_cal].copy()
+    cal_frame[datetime_col] = ns[in_cal].view("datetime64[ns]")
     calibration = summarize_transactions(
-        frame.loc[in_cal],
+        cal_frame,
         customer_id_col=customer_id_col,
         datetime_col=datetime_col,
         monetary_value_col=monetary_value_col,
@@ -468,7 +429,7 @@ def calibration_holdout_split(
         negative_amounts=negative_amounts,
     )
     calibration.columns = [f"{c}_cal" for c in calibration.columns]
-    in_hold = (periods > cal_period) & (periods <= end_period)
+    in_hold = (ns >= cal_cutoff) & (ns < periods_of.cutoff(end_ts))
     hold = frame.loc[in_hold]
     ids = calibration.index
     codes = ids.get_indexer(pd.Index(hold[customer_id_col]))

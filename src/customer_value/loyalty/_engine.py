@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from customer_value._time import parse_timestamp
 from customer_value._validation import (
     as_frame,
     describe_row,
     first_bad,
-    parse_timestamp,
     require_columns,
 )
 from customer_value.errors import InvalidDataError

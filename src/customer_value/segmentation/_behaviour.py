@@ -7,20 +7,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from customer_value._time import NS_PER_DAY, encode_ids, parse_datetimes, parse_timestamp
 from customer_value._validation import (
     IntArray,
     as_frame,
-    describe_row,
-    first_bad,
+    money_column,
     numeric_column,
     require_columns,
+    require_present,
 )
-from customer_value.data._summary import _encode_ids, _parse_dates, _to_timestamp
 from customer_value.errors import InvalidDataError
 
 __all__ = ["behavioural_features"]
-
-_NS_PER_DAY = 86_400 * 10**9
 
 
 def _shares(
@@ -28,12 +26,7 @@ def _shares(
 ) -> pd.DataFrame:
     """Share of each customer's purchases per level of ``column`` (one column per level)."""
     values = frame[column]
-    pos = first_bad(values.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"transactions: column {column!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {column}={values.iloc[pos]!r}"
-        )
+    require_present(values, column, index=frame.index, what="transactions")
     level_codes, levels = pd.factorize(values, sort=True)
     k = len(levels)
     counts = np.bincount(codes * k + level_codes, minlength=n * k).reshape(n, k)
@@ -52,6 +45,7 @@ def behavioural_features(
     category_col: str | None = None,
     channel_col: str | None = None,
     observation_end: Any = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Behavioural features per customer, ready for :class:`ClusterSegmenter` or rules.
 
@@ -69,6 +63,9 @@ def behavioural_features(
     observation_end : date-like, optional
         Reference date for tenure and recency; defaults to the last transaction.
         Later transactions are ignored.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are numbers or strings with a numeric
+        day and month; dates are read as in :func:`customer_value.data.summarize_transactions`.
 
     Returns
     -------
@@ -116,28 +113,17 @@ def behavioural_features(
     require_columns(
         frame, [customer_id_col, datetime_col, monetary_value_col, *optional], what=what
     )
-    ids = frame[customer_id_col]
-    pos = first_bad(ids.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {customer_id_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {customer_id_col}={ids.iloc[pos]!r}"
-        )
-    days = np.floor_divide(
-        _parse_dates(frame, datetime_col, what=what).to_numpy().view(np.int64), _NS_PER_DAY
+    require_present(frame[customer_id_col], customer_id_col, index=frame.index, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
     )
-    amounts = numeric_column(frame, monetary_value_col, what=what)
-    pos = first_bad(amounts < 0)
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {monetary_value_col!r} must be >= 0; "
-            f"{describe_row(frame.index, pos)} has {monetary_value_col}={float(amounts[pos])!r}"
-        )
+    days = np.floor_divide(ns, NS_PER_DAY)
+    amounts = money_column(frame, monetary_value_col, what=what)
     if observation_end is None:
         end_day = int(days.max())
     else:
-        end = _to_timestamp(observation_end, "observation_end")
-        end_day = int(np.floor_divide(end.as_unit("ns").value, _NS_PER_DAY))
+        end = parse_timestamp(observation_end, "observation_end", date_format=date_format)
+        end_day = int(np.floor_divide(end.as_unit("ns").value, NS_PER_DAY))
         keep = days <= end_day
         if not keep.any():
             raise InvalidDataError(
@@ -145,7 +131,7 @@ def behavioural_features(
             )
         if not keep.all():
             frame, days, amounts = frame[keep], days[keep], amounts[keep]
-    codes, customers = _encode_ids(frame[customer_id_col])
+    codes, customers = encode_ids(frame[customer_id_col])
     n = len(customers)
     count = np.bincount(codes, minlength=n).astype(np.float64)
     total = np.bincount(codes, weights=amounts, minlength=n)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from customer_value._time import NS_PER_DAY, encode_ids, parse_datetimes, parse_timestamp
 from customer_value._validation import (
     FloatArray,
     IntArray,
@@ -15,15 +16,15 @@ from customer_value._validation import (
     check_choice,
     describe_row,
     first_bad,
+    money_column,
     numeric_column,
     require_columns,
+    require_present,
 )
-from customer_value.data._summary import _encode_ids, _parse_dates, _to_timestamp
 from customer_value.errors import InvalidDataError
 
 __all__ = ["percentile_scores", "quintile_from_percentile", "rfm_scores"]
 
-_NS_PER_DAY = 86_400 * 10**9
 SCORE_COLUMNS = ("r_score", "f_score", "m_score")
 # "111" ... "555": rfm_code strings looked up by r * 100 + f * 10 + m (no per-row formatting).
 _CODE_LOOKUP = np.array([f"{i:03d}" for i in range(556)], dtype=object)
@@ -64,30 +65,22 @@ def _from_transactions(
     monetary_value_col: str,
     observation_end: Any,
     monetary: str,
+    date_format: str | None,
 ) -> tuple[pd.Index, FloatArray, FloatArray, FloatArray]:
     what = "transactions"
     require_columns(frame, [customer_id_col, datetime_col, monetary_value_col], what=what)
     ids = frame[customer_id_col]
-    pos = first_bad(ids.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {customer_id_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {customer_id_col}={ids.iloc[pos]!r}"
-        )
-    ns = _parse_dates(frame, datetime_col, what=what).to_numpy().view(np.int64)
-    amounts = numeric_column(frame, monetary_value_col, what=what)
-    pos = first_bad(amounts < 0)
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {monetary_value_col!r} must be >= 0; "
-            f"{describe_row(frame.index, pos)} has {monetary_value_col}={float(amounts[pos])!r}"
-        )
-    days = np.floor_divide(ns, _NS_PER_DAY)
+    require_present(ids, customer_id_col, index=frame.index, what=what)
+    ns = parse_datetimes(
+        frame[datetime_col], datetime_col, index=frame.index, what=what, date_format=date_format
+    )
+    amounts = money_column(frame, monetary_value_col, what=what)
+    days = np.floor_divide(ns, NS_PER_DAY)
     if observation_end is None:
         end_day = int(days.max())
     else:
-        end = _to_timestamp(observation_end, "observation_end")
-        end_day = int(np.floor_divide(end.as_unit("ns").value, _NS_PER_DAY))
+        end = parse_timestamp(observation_end, "observation_end", date_format=date_format)
+        end_day = int(np.floor_divide(end.as_unit("ns").value, NS_PER_DAY))
         keep = days <= end_day
         if not keep.all():
             if not keep.any():
@@ -95,7 +88,7 @@ def _from_transactions(
                     f"{what}: every transaction is after observation_end={observation_end!r}"
                 )
             ids, days, amounts = ids[keep], days[keep], amounts[keep]
-    codes, customers = _encode_ids(pd.Series(ids))
+    codes, customers = encode_ids(pd.Series(ids))
     n = len(customers)
     count = np.bincount(codes, minlength=n).astype(np.float64)
     total = np.bincount(codes, weights=amounts, minlength=n)
@@ -112,12 +105,7 @@ def _from_summary(
     what = "summary"
     if customer_id_col in frame.columns:
         ids = frame[customer_id_col]
-        pos = first_bad(ids.isna().to_numpy())
-        if pos is not None:
-            raise InvalidDataError(
-                f"{what}: column {customer_id_col!r} must not be missing; "
-                f"{describe_row(frame.index, pos)} has {customer_id_col}={ids.iloc[pos]!r}"
-            )
+        require_present(ids, customer_id_col, index=frame.index, what=what)
         index = pd.Index(ids.to_numpy(), name=customer_id_col)
         where = f"column {customer_id_col!r}"
     else:
@@ -158,6 +146,7 @@ def rfm_scores(
     scale: Literal["quintile", "percentile"] = "quintile",
     monetary: Literal["total", "mean"] = "total",
     monetary_col: str | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Recency, frequency and monetary value per customer, scored so that higher is better.
 
@@ -185,6 +174,9 @@ def rfm_scores(
     monetary_col : str, optional
         Monetary column of a summary; defaults to ``monetary`` or else
         ``monetary_value``.
+    date_format : str, optional
+        ``strftime`` format of the dates when they are numbers or strings with a numeric
+        day and month; dates are read as in :func:`customer_value.data.summarize_transactions`.
 
     Returns
     -------
@@ -254,6 +246,7 @@ def rfm_scores(
             monetary_value_col=monetary_value_col,
             observation_end=observation_end,
             monetary=monetary,
+            date_format=date_format,
         )
     else:
         index, recency, frequency, spend = _from_summary(
