@@ -3,7 +3,11 @@ PYTHON ?= $(shell command -v python3 || command -v python)
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.dev-installed
-BASE   := $(VENV)/.base-installed
+# The demo runs in its own environment holding only what `pip install customer-value`
+# gives a user (the newest pandas the package allows); the dev environment (tests, docs,
+# benchmarks) resolves to what the test oracles allow, so the two never share a venv.
+DEMO   := .venv-demo
+DEMO_OK := $(DEMO)/.installed
 
 .PHONY: test demo bench docs lint typecheck clean wheel-check test-pandas3
 
@@ -11,13 +15,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(BASE): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
-	touch $@
-
 $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $@ $(BASE)
+	touch $@
+
+$(DEMO_OK): pyproject.toml
+	[ -x $(DEMO)/bin/python ] || $(PYTHON) -m venv $(DEMO)
+	$(DEMO)/bin/python -m pip install -q --upgrade pip
+	$(DEMO)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e .
+	touch $@
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks examples docs
@@ -43,8 +49,9 @@ test-pandas3:
 	  $(PD3)/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/test_packaging.py tests src/customer_value/data; \
 	else echo "test-pandas3: skipped, pandas 3 needs Python >= 3.11"; fi
 
-demo: $(BASE)
-	$(BIN)/python examples/quickstart.py
+demo: $(DEMO_OK)
+	@$(DEMO)/bin/python -c 'import pandas; print("demo environment: pandas", pandas.__version__)'
+	$(DEMO)/bin/python examples/quickstart.py
 
 bench: $(DEV)
 	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
@@ -58,4 +65,4 @@ wheel-check: $(DEV)
 	rm -rf dist && $(BIN)/python -m build -q && $(BIN)/twine check dist/*
 
 clean:
-	rm -rf $(VENV) $(PD3) dist build docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PD3) $(DEMO) dist build docs/_build .pytest_cache .mypy_cache .ruff_cache

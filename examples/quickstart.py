@@ -50,29 +50,46 @@ def main() -> None:
     print(forecast.nlargest(10, "expected_purchases_39w").round(2).to_string())
 
     # Value: spend model + CLV. The horizon is in the model's unit (weeks); the
-    # discount rate is stated per year and converted to weeks inside.
+    # discount rate is stated per year and converted to weeks inside. CDNOW amounts are
+    # revenue and we know no margin, so margin=1.0: the result is discounted *revenue*,
+    # not profit (pass your gross margin, e.g. margin=0.3, to value customers).
     spend_model = GammaGammaModel().fit(summary)
-    forecast["clv_12m"] = customer_lifetime_value(
-        model, spend_model, summary, horizon=52, discount_rate=0.10, discount_period="year"
+    forecast["revenue_12m"] = customer_lifetime_value(
+        model,
+        spend_model,
+        summary,
+        horizon=52,
+        discount_rate=0.10,
+        discount_period="year",
+        margin=1.0,
     )
-    print("\nCLV over the next 12 months (10% a year), top 10 customers:")
-    columns = ["frequency", "recency", "T", "monetary_value", "clv_12m"]
-    print(forecast.nlargest(10, "clv_12m")[columns].round(2).to_string())
-    print(f"Total 12-month value of {len(forecast):,} customers: ${forecast['clv_12m'].sum():,.0f}")
+    print("\nExpected revenue over the next 12 months (discounted at 10% a year; margin=1.0,")
+    print("so this is revenue, not profit), top 10 customers:")
+    columns = ["frequency", "recency", "T", "monetary_value", "revenue_12m"]
+    print(forecast.nlargest(10, "revenue_12m")[columns].round(2).to_string())
+    total = forecast["revenue_12m"].sum()
+    print(f"Total expected 12-month revenue of {len(forecast):,} customers: ${total:,.0f}")
 
     # Churn risk from Pareto/NBD's P(alive): unlike BG/NBD it does not treat every
     # one-time buyer as certainly alive (see the "Keeping customers" guide).
     risk = churn_risk(ParetoNBDModel().fit(summary))
     levels = risk.groupby(["risk_level", "risk_level_zh"], observed=True).size()
     print("\nChurn risk at the end of the calibration period (Pareto/NBD P(alive)):")
+    # Chinese labels go last: they are two columns wide on screen, so padding them by
+    # character count would break the alignment of the columns after them.
     for (level, zh_label), n in levels.items():
-        print(f"  {level:<8} {zh_label:<5} {n:5,d}  {n / len(risk):6.1%}")
+        print(f"  {level:<8} {n:5,d}  {n / len(risk):6.1%}  {zh_label}")
 
-    segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
+    # RFM on the same calibration period as everything above (to 1997-09-30), not on the
+    # whole 18 months: recency is measured at the end of that period.
+    segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions, observation_end="1997-09-30"))
     counts = segments.groupby(["segment", "segment_label"], observed=True).size()
-    print("\nRFM segments of the CDNOW customers (CLASSIC_SEGMENTS, quintile scores):")
+    print(
+        "\nRFM segments at the end of the calibration period (CLASSIC_SEGMENTS, quintile "
+        "scores,\ntransactions to 1997-09-30):"
+    )
     for (name, zh_label), n in counts.sort_values(ascending=False).items():
-        print(f"  {name:<20} {zh_label:<8} {n:5,d}  {n / len(segments):6.1%}")
+        print(f"  {name:<20} {n:5,d}  {n / len(segments):6.1%}  {zh_label}")
 
 
 if __name__ == "__main__":

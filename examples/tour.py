@@ -39,13 +39,15 @@ def main() -> None:
     params = ", ".join(f"{name}={value:.3f}" for name, value in model.params_.items())
     print(f"2. BG/NBD {params}; {summary['next_13w'].sum():,.0f} purchases in the next 13 weeks")
 
-    # 3. What are they worth? 12 months, 10% a year (converted to weeks inside).
+    # 3. What are they worth? 12 months, 10% a year (converted to weeks inside). The
+    #    amounts are revenue and margin defaults to 1, so this is discounted revenue.
     spend = GammaGammaModel().fit(summary)
     summary["clv_12m"] = customer_lifetime_value(
         model, spend, summary, horizon=52, discount_rate=0.10, discount_period="year"
     )
     top_share = summary["clv_12m"].nlargest(len(summary) // 10).sum() / summary["clv_12m"].sum()
-    print(f"3. 12-month value ${summary['clv_12m'].sum():,.0f}; top 10% hold {top_share:.0%}")
+    total = summary["clv_12m"].sum()
+    print(f"3. 12-month revenue (margin 1) ${total:,.0f}; top 10% hold {top_share:.0%}")
 
     # 4. Which segment is each customer in (English id + Chinese label)?
     segments = CLASSIC_SEGMENTS.assign(rfm_scores(transactions))
