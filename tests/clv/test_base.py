@@ -180,7 +180,7 @@ def test_json_round_trip(name: str, fitted: dict[str, Any], tmp_path: Any) -> No
 def test_from_json_rejects_other_documents(fitted: dict[str, Any]) -> None:
     with pytest.raises(InvalidDataError, match="is not a ParetoNBDModel"):
         ParetoNBDModel.from_json(fitted["bgnbd"].to_json())
-    with pytest.raises(InvalidDataError, match="not a JSON document"):
+    with pytest.raises(InvalidDataError, match="not valid JSON"):
         BetaGeoModel.from_json("{not json")
     with pytest.raises(InvalidDataError, match="not a customer_value model document"):
         BetaGeoModel.from_json('{"class": "BetaGeoModel"}')

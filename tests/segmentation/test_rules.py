@@ -247,3 +247,39 @@ def test_to_dict_is_a_copy(people):
     spec = seg.to_dict()
     spec["rules"][0]["when"]["age"]["ge"] = 0  # used to change seg's own rule
     assert seg.assign(people)["segment"].tolist().count("old") == 1
+
+
+RULE = '{"name": "a", "label": "甲", "when": {"x": 1}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        # Issue 17, bug 6: UnicodeDecodeError, RecursionError, last-wins duplicates and
+        # an 'in' list of dicts that silently matched nothing.
+        (('{"rules": [' + RULE + "]}").encode("utf-16"), r"rules: not UTF-8"),
+        (b'{"rules": [{"name": "\xe9", "label": "x", "when": {"x": 1}}]}', r"rules: not UTF-8"),
+        ('{"rules": ' + "[" * 50_000 + "]" * 50_000 + "}", r"rules: nested deeper than 64"),
+        (
+            '{"rules": [' + RULE + '], "overlap": "first", "overlap": "error"}',
+            "duplicate key 'overlap'",
+        ),
+        (
+            '{"rules": [{"name": "a", "name": "b", "label": "甲", "when": {"x": 1}}]}',
+            "duplicate key 'name'",
+        ),
+        (
+            '{"rules": [{"name": "a", "label": "甲", "when": {"x": {"in": [1, {"eq": 2}]}}}]}',
+            r"rules\[0\]\.when\.x\.in\[1\]: 'in' needs plain values .*dict",
+        ),
+        ('{"rules": [{"name": "a", "label": "甲", "when": {"x": NaN}}]}', "NaN is not JSON"),
+    ],
+)
+def test_rule_files_are_read_strictly(text: str | bytes, match: str) -> None:
+    with pytest.raises(InvalidDataError, match=match):
+        RuleSegmenter.from_json(text)
+
+
+def test_rule_files_as_utf8_bytes() -> None:
+    seg = RuleSegmenter.from_json(('{"rules": [' + RULE + "]}").encode("utf-8"))
+    assert seg.assign({"x": [1, 2]})["segment_label"].tolist() == ["甲", "其他"]

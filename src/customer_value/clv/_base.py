@@ -75,6 +75,7 @@ parameters with ``self._params_array()`` (raises ``NotFittedError`` before fit).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import warnings
@@ -85,6 +86,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from customer_value._json import (
+    check_keys,
+    expect_list,
+    expect_number,
+    expect_object,
+    expect_string,
+    loads_strict,
+)
 from customer_value._progress import Progress, get_logger
 from customer_value._validation import (
     FloatArray,
@@ -914,13 +923,13 @@ class MLEModel:
         return json.dumps(doc, indent=2)
 
     @classmethod
-    def from_json(cls: type[ModelT], text: str) -> ModelT:
+    def from_json(cls: type[ModelT], text: str | bytes) -> ModelT:
         """Rebuild a model saved with :meth:`to_json`.
 
         Parameters
         ----------
-        text : str
-            The JSON document.
+        text : str or bytes
+            The JSON document (bytes must be UTF-8).
 
         Returns
         -------
@@ -930,7 +939,12 @@ class MLEModel:
         Raises
         ------
         InvalidDataError
-            Not a customer_value model document, or a document of another class.
+            Not a customer_value model document, a document of another class, or one
+            that breaks its schema: not UTF-8, duplicate keys, too deep, a missing or
+            unknown key, a parameter that is not a positive number, a covariance that is
+            not k x k with a non-negative diagonal, ``n`` not a whole number >= 1, a
+            non-finite log-likelihood, an unknown time unit. The message names the JSON
+            path (``$.params.r``).
 
         Examples
         --------
@@ -939,35 +953,56 @@ class MLEModel:
         >>> BetaGeoModel.from_json(model.to_json())
         BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
         """
-        try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise InvalidDataError(f"not a JSON document: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
+        what = "model document"
+        doc = expect_object(loads_strict(text, what=what), "$", what=what)
+        if doc.get("format") != JSON_FORMAT:
             raise InvalidDataError(
                 f"not a customer_value model document (expected format {JSON_FORMAT!r})"
             )
-        name = doc.get("class")
-        target = MLEModel._registry.get(str(name))
+        check_keys(
+            doc,
+            "$",
+            what=what,
+            required=("format", "class", "params"),
+            optional=("version", "time_unit", "config", "covariance", "log_likelihood", "n"),
+        )
+        name = expect_string(doc["class"], "$.class", what=what)
+        target = MLEModel._registry.get(name)
         if target is None or not issubclass(target, cls):
             raise InvalidDataError(f"the document holds a {name!r}, which is not a {cls.__name__}")
-        model = target(**dict(doc.get("config") or {}))
-        model._params = model._params_from_user(doc["params"], what="params")
-        cov = doc.get("covariance")
-        if cov is not None:
-            model._covariance = np.array(
-                [[np.nan if v is None else float(v) for v in row] for row in cov],
-                dtype=np.float64,
+        if doc.get("version") is not None:
+            expect_string(doc["version"], "$.version", what=what)
+        config = doc.get("config")
+        config = {} if config is None else expect_object(config, "$.config", what=what)
+        accepted = [
+            p.name
+            for p in inspect.signature(target.__init__).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        check_keys(config, "$.config", what=what, optional=accepted)
+        model = target(**config)
+        names = model._param_names
+        params = expect_object(doc["params"], "$.params", what=what)
+        check_keys(params, "$.params", what=what, required=names)
+        model._params = np.array(
+            [
+                expect_number(params[n], f"$.params.{n}", what=what, low=0.0, low_inclusive=False)
+                for n in names
+            ],
+            dtype=np.float64,
+        )
+        if doc.get("covariance") is not None:
+            model._covariance = _covariance_from_json(doc["covariance"], len(names), what)
+        if doc.get("log_likelihood") is not None:
+            model._log_likelihood = expect_number(
+                doc["log_likelihood"], "$.log_likelihood", what=what
             )
-            k = len(model._param_names)
-            if model._covariance.shape != (k, k):
-                raise InvalidDataError(f"covariance must be {k}x{k}")
-        ll = doc.get("log_likelihood")
-        model._log_likelihood = None if ll is None else float(ll)
-        n = doc.get("n")
-        model._n = None if n is None else int(n)
-        unit = doc.get("time_unit")
-        model.time_unit = None if unit is None else str(unit)
+        if doc.get("n") is not None:
+            model._n = int(expect_number(doc["n"], "$.n", what=what, low=1.0, integer=True))
+        try:
+            model.time_unit = check_time_unit(doc.get("time_unit"), "$.time_unit")
+        except InvalidDataError as exc:
+            raise InvalidDataError(f"{what}: {exc}") from None
         return model
 
     def save(self, path: str | Path) -> None:
@@ -1018,7 +1053,7 @@ class MLEModel:
         --------
         See :meth:`save`.
         """
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(Path(path).read_bytes())
 
     # ------------------------------------------------------------------ repr
     def _describe_params(self) -> str:
@@ -1035,6 +1070,31 @@ class MLEModel:
             if self.time_unit is not None:
                 parts.append(f"time_unit={self.time_unit!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _covariance_from_json(value: Any, k: int, what: str) -> FloatArray:
+    """A k x k covariance from JSON (``null`` for a non-finite entry), diagonal >= 0."""
+    rows = expect_list(value, "$.covariance", what=what)
+    if len(rows) != k:
+        raise InvalidDataError(f"{what}: $.covariance must have {k} rows, got {len(rows)}")
+    out = np.empty((k, k))
+    for i, row in enumerate(rows):
+        cells = expect_list(row, f"$.covariance[{i}]", what=what)
+        if len(cells) != k:
+            raise InvalidDataError(
+                f"{what}: $.covariance[{i}] must have {k} values, got {len(cells)}"
+            )
+        for j, cell in enumerate(cells):
+            path = f"$.covariance[{i}][{j}]"
+            out[i, j] = np.nan if cell is None else expect_number(cell, path, what=what)
+    diagonal = np.diag(out)
+    bad = np.flatnonzero(diagonal < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidDataError(
+            f"{what}: $.covariance[{i}][{i}] is a variance and must be >= 0, got {diagonal[i]!r}"
+        )
+    return out
 
 
 def _time_unit_of(frame: pd.DataFrame) -> str | None:

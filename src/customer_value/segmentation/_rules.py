@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._json import loads_strict
 from customer_value._validation import (
     BoolArray,
     as_frame,
@@ -147,6 +148,13 @@ def _check_operand(op: str, operand: Any, path: str) -> None:
     if op in ("in", "not_in"):
         if isinstance(operand, (str, bytes, Mapping)) or not isinstance(operand, Sequence):
             raise InvalidDataError(f"rules: {path}: {op!r} needs a list of values, got {operand!r}")
+        for i, item in enumerate(operand):
+            # a dict or list can never equal a cell: it would silently match nothing
+            if isinstance(item, (Mapping, list, tuple, set)):
+                raise InvalidDataError(
+                    f"rules: {path}[{i}]: {op!r} needs plain values (numbers, strings, "
+                    f"booleans), got {type(item).__name__} {item!r}"
+                )
     elif op == "between":
         if (
             isinstance(operand, (str, bytes, Mapping))
@@ -490,13 +498,13 @@ class RuleSegmenter:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> RuleSegmenter:
+    def from_json(cls, text: str | bytes) -> RuleSegmenter:
         """Build from JSON text (see :meth:`from_dict`).
 
         Parameters
         ----------
-        text : str
-            JSON document.
+        text : str or bytes
+            JSON document (bytes must be UTF-8).
 
         Returns
         -------
@@ -505,18 +513,15 @@ class RuleSegmenter:
         Raises
         ------
         InvalidDataError
-            When the text is not JSON or the rules are invalid.
+            When the text is not UTF-8 JSON, repeats a key in one object, is nested
+            deeper than 64 levels, or the rules are invalid (the message names the path).
 
         Examples
         --------
         >>> RuleSegmenter.from_json('{"rules": [{"name": "a", "label": "甲", "when": {"x": 1}}]}')
         RuleSegmenter(rules=[a], default='other', overlap='first')
         """
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"rules: not valid JSON: {exc}") from None
-        return cls.from_dict(spec)
+        return cls.from_dict(loads_strict(text, what="rules"))
 
     def to_json(self, **kwargs: Any) -> str:
         """The definition as JSON text (Chinese kept readable).

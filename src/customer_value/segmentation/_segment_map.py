@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._json import loads_strict
 from customer_value._validation import (
     BoolArray,
     FloatArray,
@@ -731,7 +732,7 @@ class SegmentMap:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> SegmentMap:
+    def from_json(cls, text: str | bytes) -> SegmentMap:
         """Build a map from JSON text (see :meth:`from_dict`).
 
         Parameters
@@ -746,7 +747,8 @@ class SegmentMap:
         Raises
         ------
         InvalidDataError
-            When the text is not JSON or the definition is invalid.
+            When the text is not UTF-8 JSON, repeats a key in one object, is nested
+            deeper than 64 levels, or the definition is invalid.
 
         Examples
         --------
@@ -754,8 +756,4 @@ class SegmentMap:
         ...                      ' "fallback": {"name": "rest", "label": "其余"}}')
         SegmentMap(scale='quintile', segments=[x], fallback='rest')
         """
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"segment map: not valid JSON: {exc}") from None
-        return cls.from_dict(spec)
+        return cls.from_dict(loads_strict(text, what="segment map"))
