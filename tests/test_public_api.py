@@ -91,6 +91,7 @@ PINNED: dict[str, set[str]] = {
         "InvalidDataError",
         "InvalidProgramError",
         "NotFittedError",
+        "StoreError",
     },
     "customer_value.churn": {
         "RISK_LABELS_ZH",
@@ -124,6 +125,7 @@ PINNED: dict[str, set[str]] = {
         "Ledger",
         "LedgerReceipt",
         "MemoryStore",
+        "PostgresStore",
         "SQLiteStore",
         "Store",
         "StoreTransaction",
@@ -172,6 +174,7 @@ PINNED: dict[str, set[str]] = {
         "EntryRow",
         "LotRow",
         "MemoryStore",
+        "PostgresStore",
         "SQLiteStore",
         "Store",
         "StoreTransaction",

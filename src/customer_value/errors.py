@@ -19,6 +19,7 @@ __all__ = [
     "InvalidDataError",
     "InvalidProgramError",
     "NotFittedError",
+    "StoreError",
 ]
 
 
@@ -71,6 +72,20 @@ class IdempotencyConflictError(CustomerValueError):
 
 class InsufficientPointsError(CustomerValueError):
     """A redemption asked for more points than the member has available."""
+
+
+class StoreError(CustomerValueError):
+    """A ledger store could not do what was asked; the failed attempt wrote nothing.
+
+    Raised for a lost database connection, a conflict with a concurrent writer
+    that the database resolved by aborting this transaction (``retryable`` is
+    True: repeat the call with the same idempotency key), a write to a
+    read-only store, or a database whose schema this library cannot use.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class CustomerValueWarning(UserWarning):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -157,3 +158,44 @@ def supermarket_config() -> dict[str, Any]:
     import copy
 
     return copy.deepcopy(SUPERMARKET)
+
+
+# ---------------------------------------------------------------------------- stores
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A PostgreSQL server started for this session (skips, with the reason, when none)."""
+    pytest.importorskip("psycopg", reason="PostgresStore tests need the [postgres] extra")
+    from .pg_server import start_server
+
+    server, reason = start_server()
+    if server is None:
+        pytest.skip(f"no PostgreSQL server for the PostgresStore tests: {reason}")
+    yield server
+    server.stop()
+
+
+_SCHEMAS = iter(range(10**9))
+
+
+def make_spec(kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """A fresh, empty store of ``kind`` (its own SQLite file or PostgreSQL schema)."""
+    from .store_specs import StoreSpec
+
+    if kind == "memory":
+        return StoreSpec("memory")
+    if kind == "sqlite":
+        return StoreSpec("sqlite", str(tmp_path / "ledger.db"))
+    server = request.getfixturevalue("pg_server")
+    return StoreSpec("postgres", server.conninfo, f"t{os.getpid()}_{next(_SCHEMAS)}")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_spec(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """Each store backend in turn, fresh and empty (the contract suite's parameter)."""
+    return make_spec(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store_spec(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """The backends several processes can open at once."""
+    return make_spec(request.param, request, tmp_path)

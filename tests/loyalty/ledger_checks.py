@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from customer_value.loyalty import Ledger
+from customer_value.errors import InsufficientPointsError
+from customer_value.loyalty import Ledger, Program, PurchaseEvent, Store
 
 
 def check_invariants(ledger: Ledger) -> None:
@@ -53,3 +57,32 @@ def import_table() -> pd.DataFrame:
             "transaction_id": [f"T{i}" for i in range(n)],
         }
     )
+
+
+def race_worker(store: Store, program: dict[str, Any], seed: int, n: int) -> dict[str, int]:
+    """``n`` random earns and redeems on 4 shared members; what was acknowledged.
+
+    Run by each writer of the race tests (a process, or a thread on MemoryStore).
+    """
+    ledger = Ledger(Program.from_dict(program), store)
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2024-01-01")
+    ok_points, ok_ops, refused = 0, 0, 0
+    for i in range(n):
+        member = f"m{rng.integers(0, 4)}"
+        at = base + pd.Timedelta(seconds=int(rng.integers(0, 86400 * 30)))
+        key = f"w{seed}-{i}"
+        if rng.random() < 0.5:
+            amount = int(rng.integers(1, 200))
+            event = PurchaseEvent(member, at.to_pydatetime(), Decimal(amount), transaction_id=key)
+            r = ledger.earn(event, idempotency_key=key)
+        else:
+            try:
+                when = base + pd.Timedelta(days=40)
+                r = ledger.redeem(member, int(rng.integers(1, 300)), at=when, idempotency_key=key)
+            except InsufficientPointsError:
+                refused += 1
+                continue
+        ok_points += r.points
+        ok_ops += 1
+    return {"points": ok_points, "ops": ok_ops, "refused": refused}

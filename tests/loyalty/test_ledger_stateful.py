@@ -1,18 +1,28 @@
-"""Hypothesis: ledger invariants after random operation sequences; replays change nothing."""
+"""Hypothesis on every store: ledger invariants after random operations; replays change nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from customer_value.errors import InsufficientPointsError, InvalidDataError
-from customer_value.loyalty import Ledger, MemoryStore, Program, PurchaseEvent
+from customer_value.loyalty import Ledger, Program, PurchaseEvent, Store
 
+from .conftest import make_spec
 from .ledger_checks import check_invariants
 
 MEMBERS = ("a", "b", "c")
@@ -37,6 +47,8 @@ def program(allow_negative: bool) -> Program:
 class LedgerMachine(RuleBasedStateMachine):
     """Random earn/redeem/refund/adjust/reverse/expire against a model of the sums."""
 
+    make_store: Callable[[], Store]
+
     def __init__(self) -> None:
         super().__init__()
         self.now = pd.Timestamp("2024-01-01")
@@ -48,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize(allow_negative=st.booleans())
     def setup(self, allow_negative: bool) -> None:
-        self.ledger = Ledger(program(allow_negative), MemoryStore())
+        self.ledger = Ledger(program(allow_negative), self.make_store())
 
     def key(self) -> str:
         self.n += 1
@@ -146,70 +158,102 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert self.ledger.balance(member, at=self.now).available >= 0
 
 
-TestLedgerMachine = LedgerMachine.TestCase
-TestLedgerMachine.settings = settings(
-    max_examples=25,
-    stateful_step_count=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+def fresh_stores(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A factory of fresh, empty stores of ``kind`` (one per hypothesis example)."""
+    counter = iter(range(10**6))
+
+    def make() -> Store:
+        where = tmp_path / f"x{next(counter)}"
+        where.mkdir()
+        store: Store = make_spec(kind, request, where).open()
+        return store
+
+    return make
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    ops=st.lists(
-        st.tuples(
-            st.sampled_from(["earn", "redeem", "adjust", "refund"]),
-            st.sampled_from(MEMBERS),
-            st.integers(1, 2_000),
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_ledger_machine(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    class Machine(LedgerMachine):
+        pass
+
+    Machine.make_store = staticmethod(fresh_stores(kind, request, tmp_path))
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            # the SQL backends run fewer examples: each is a fresh file or schema
+            max_examples=25 if kind == "memory" else 10,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
-        min_size=1,
-        max_size=20,
-    ),
-    repeats=st.integers(1, 3),
-    seed=st.randoms(use_true_random=False),
-)
+    )
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
 def test_replaying_any_request_changes_nothing(
-    ops: list[tuple[str, str, int]], repeats: int, seed: Any
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    ledger = Ledger(program(False), MemoryStore())
-    at = pd.Timestamp("2024-01-01")
-    done: list[tuple[Any, Any]] = []
-    for i, (kind, member, value) in enumerate(ops):
-        at += pd.Timedelta(days=4)
-        key = f"k{i}"
-        if kind == "earn":
-            event = PurchaseEvent(member, at.to_pydatetime(), Decimal(value), transaction_id=key)
+    make = fresh_stores(backend, request, tmp_path)
 
-            def call(e: PurchaseEvent = event, k: str = key) -> Any:
-                return ledger.earn(e, idempotency_key=k)
-        elif kind == "refund":
-            earned = [k for k, _ in done if k is not None and k.startswith("T")]
-            if not earned:
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        ops=st.lists(
+            st.tuples(
+                st.sampled_from(["earn", "redeem", "adjust", "refund"]),
+                st.sampled_from(MEMBERS),
+                st.integers(1, 2_000),
+            ),
+            min_size=1,
+            max_size=20,
+        ),
+        repeats=st.integers(1, 3),
+        seed=st.randoms(use_true_random=False),
+    )
+    def replay(ops: list[tuple[str, str, int]], repeats: int, seed: Any) -> None:
+        ledger = Ledger(program(False), make())
+        at = pd.Timestamp("2024-01-01")
+        done: list[tuple[Any, Any]] = []
+        for i, (kind, member, value) in enumerate(ops):
+            at += pd.Timedelta(days=4)
+            key = f"k{i}"
+            if kind == "earn":
+                event = PurchaseEvent(
+                    member, at.to_pydatetime(), Decimal(value), transaction_id=key
+                )
+
+                def call(e: PurchaseEvent = event, k: str = key) -> Any:
+                    return ledger.earn(e, idempotency_key=k)
+            elif kind == "refund":
+                earned = [k for k, _ in done if k is not None and k.startswith("T")]
+                if not earned:
+                    continue
+                tx = earned[value % len(earned)][1:]
+
+                def call(t: str = tx, k: str = key, when: Any = at) -> Any:
+                    return ledger.refund(t, Decimal(1), at=when, idempotency_key=k)
+            elif kind == "redeem":
+
+                def call(m: str = member, v: int = value, k: str = key, when: Any = at) -> Any:
+                    return ledger.redeem(m, v, at=when, idempotency_key=k)
+            else:
+
+                def call(m: str = member, v: int = value, k: str = key, when: Any = at) -> Any:
+                    return ledger.adjust(m, v, at=when, idempotency_key=k)
+
+            try:
+                result = call()
+            except (InsufficientPointsError, InvalidDataError):
                 continue
-            tx = earned[value % len(earned)][1:]
+            done.append(((f"T{key}" if kind == "earn" else None), (call, result)))
+        snapshot = (ledger.entries(), ledger.lots(), ledger.store.allocations_frame())
+        replays = [item for _, item in done] * repeats
+        seed.shuffle(replays)
+        for call, result in replays:
+            assert call() == result
+        pd.testing.assert_frame_equal(ledger.entries(), snapshot[0])
+        pd.testing.assert_frame_equal(ledger.lots(), snapshot[1])
+        pd.testing.assert_frame_equal(ledger.store.allocations_frame(), snapshot[2])
 
-            def call(t: str = tx, k: str = key, when: Any = at) -> Any:
-                return ledger.refund(t, Decimal(1), at=when, idempotency_key=k)
-        elif kind == "redeem":
-
-            def call(m: str = member, v: int = value, k: str = key, when: Any = at) -> Any:
-                return ledger.redeem(m, v, at=when, idempotency_key=k)
-        else:
-
-            def call(m: str = member, v: int = value, k: str = key, when: Any = at) -> Any:
-                return ledger.adjust(m, v, at=when, idempotency_key=k)
-
-        try:
-            result = call()
-        except (InsufficientPointsError, InvalidDataError):
-            continue
-        done.append(((f"T{key}" if kind == "earn" else None), (call, result)))
-    snapshot = (ledger.entries(), ledger.lots(), ledger.store.allocations_frame())
-    replays = [item for _, item in done] * repeats
-    seed.shuffle(replays)
-    for call, result in replays:
-        assert call() == result
-    pd.testing.assert_frame_equal(ledger.entries(), snapshot[0])
-    pd.testing.assert_frame_equal(ledger.lots(), snapshot[1])
-    pd.testing.assert_frame_equal(ledger.store.allocations_frame(), snapshot[2])
+    replay()

@@ -1,4 +1,4 @@
-"""MemoryStore and SQLiteStore: atomic transactions, schema migrations, append-only journal."""
+"""The store contract on every backend: atomic transactions, migrations, append-only journal."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 from customer_value.errors import CustomerValueError, InvalidDataError
 from customer_value.loyalty import Ledger, MemoryStore, Program, SQLiteStore, Store
 
+from .store_specs import StoreSpec
+
 PROGRAM = Program.from_dict({"name": "p", "base_rate": "1"})
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    return MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+@pytest.fixture
+def store(store_spec: StoreSpec) -> Store:
+    return store_spec.open()
 
 
 def test_failed_transaction_leaves_nothing(store: Store) -> None:

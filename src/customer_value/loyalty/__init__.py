@@ -75,7 +75,13 @@ from customer_value.loyalty._program import (
 )
 from customer_value.loyalty._reports import FLOW_COLUMNS, points_flow, redemption_rate, tier_report
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
-from customer_value.loyalty.stores import MemoryStore, SQLiteStore, Store, StoreTransaction
+from customer_value.loyalty.stores import (
+    MemoryStore,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    StoreTransaction,
+)
 
 __all__ = [
     "FLOW_COLUMNS",
@@ -93,6 +99,7 @@ __all__ = [
     "MemberState",
     "MemoryStore",
     "PointsResult",
+    "PostgresStore",
     "Program",
     "Promotion",
     "PurchaseEvent",

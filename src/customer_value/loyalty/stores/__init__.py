@@ -18,6 +18,7 @@ from customer_value.loyalty.stores._contract import (
     StoreTransaction,
 )
 from customer_value.loyalty.stores._memory import MemoryStore
+from customer_value.loyalty.stores._postgres import PostgresStore
 from customer_value.loyalty.stores._sqlite import SQLiteStore
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "EntryRow",
     "LotRow",
     "MemoryStore",
+    "PostgresStore",
     "SQLiteStore",
     "Store",
     "StoreTransaction",

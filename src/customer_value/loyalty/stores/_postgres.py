@@ -1,0 +1,388 @@
+"""PostgresStore: the ledger store in PostgreSQL (psycopg 3), for many processes on many hosts."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty.stores._contract import (
+    BalanceParts,
+    Store,
+    StoreTransaction,
+    entries_to_frame,
+    lots_to_frame,
+    members_to_frame,
+)
+from customer_value.loyalty.stores._postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from customer_value.loyalty.stores._postgres_txn import (
+    ENTRY_SELECT,
+    LOT_SELECT,
+    NS_MIGRATE,
+    PostgresTransaction,
+    Sql,
+    at_bound,
+    ns_sql,
+    pyformat,
+    translate,
+)
+from customer_value.loyalty.stores._rules import LIVE, balance_sql
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresStore"]
+
+
+def _one(row: Any) -> Any:
+    if row is None:  # an aggregate always returns a row
+        raise StoreError("PostgresStore: the database returned no row for an aggregate")
+    return row
+
+
+class PostgresStore(Store):
+    """A ledger store in PostgreSQL (14 or newer) for many processes on many hosts.
+
+    Concurrency: every ledger operation is one ``READ COMMITTED`` transaction
+    that takes PostgreSQL transaction-scoped advisory locks *before* it reads
+    anything it will act on: the idempotency key, the retailer transaction id
+    of an earn or refund, and each member whose entries, lots or state it
+    reads or writes. Two operations on the same member therefore run one after
+    the other on any number of hosts, and each statement after the lock sees
+    what the previous one committed; operations on different members run in
+    parallel. Bulk writes (imports, expiry runs) lock the members' buckets (one
+    of :data:`LOCK_BUCKETS` by hash) exclusively in ascending order; single
+    writes hold their bucket shared. Should the database still abort a
+    transaction (a deadlock between a bulk write and a referral, a unique
+    violation raced by another host, a lost connection), nothing is written
+    and :class:`~customer_value.errors.StoreError` is raised with ``retryable``
+    set: repeat the call with the same idempotency key, which returns the first
+    result if the first attempt did commit after all.
+
+    Data: points and money (integer minor units) are ``bigint``, instants
+    ``timestamptz`` holding the ledger's program-local times as if they were
+    UTC, to the microsecond (an instant with a sub-microsecond part is refused
+    with :class:`~customer_value.errors.InvalidDataError`). The journal is
+    append-only (a trigger refuses ``UPDATE``/``DELETE``); idempotency keys and
+    earns per retailer transaction id are unique by constraint.
+
+    Schema: versioned; :meth:`migrate` applies missing migrations in one
+    transaction under an advisory lock (concurrent callers wait). A schema
+    newer than this library is refused.
+
+    Parameters
+    ----------
+    conninfo : str, psycopg.Connection or psycopg_pool.ConnectionPool
+        A libpq connection string (``"postgresql://user@host/db"``; the store
+        opens and owns one connection, reconnecting after a failure), an open
+        psycopg connection (best in autocommit mode, so that the store's
+        transactions are real transactions, not savepoints), or a
+        ``psycopg_pool.ConnectionPool`` (a connection is borrowed for each
+        transaction and each read).
+    schema : str, default "public"
+        The PostgreSQL schema holding the ledger's tables (created by
+        :meth:`migrate` when missing).
+    migrate : bool, default True
+        Apply missing migrations on construction. Pass False in application
+        servers and run :meth:`migrate` from a deployment step; the store then
+        refuses to work on an out-of-date schema.
+
+    Raises
+    ------
+    StoreError
+        The schema is newer than this library, or out of date with
+        ``migrate=False``, or the database cannot be reached.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty import PostgresStore
+    >>> PostgresStore.SCHEMA_VERSION
+    1
+    >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
+    """
+
+    #: the schema version this library writes
+    SCHEMA_VERSION = SCHEMA_VERSION
+
+    def __init__(self, conninfo: Any, *, schema: str = "public", migrate: bool = True) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "PostgresStore needs psycopg 3: pip install 'customer-value[postgres]'"
+            ) from exc
+        if not isinstance(schema, str) or not schema:
+            raise InvalidDataError(f"schema must be a non-empty string, got {schema!r}")
+        self.schema = schema
+        self._q = Sql(schema)
+        self._lock = threading.RLock()
+        self._pool: Any = None
+        self._conn: psycopg.Connection[Any] | None = None
+        self._conninfo: str | None = None
+        if isinstance(conninfo, str):
+            self._conninfo = conninfo
+        elif isinstance(conninfo, psycopg.Connection):
+            self._conn = conninfo
+        elif hasattr(conninfo, "connection") and hasattr(conninfo, "getconn"):
+            self._pool = conninfo
+        else:
+            raise InvalidDataError(
+                "conninfo must be a connection string, a psycopg.Connection or a "
+                f"psycopg_pool.ConnectionPool, got {type(conninfo).__name__}"
+            )
+        if migrate:
+            self.migrate()
+        else:
+            self._check_version()
+
+    def __repr__(self) -> str:
+        where = "pool" if self._pool is not None else "connection"
+        return f"PostgresStore({where}, schema={self.schema!r})"
+
+    # ------------------------------------------------------------------ connections
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        import psycopg
+
+        if self._pool is not None:
+            with self._pool.connection() as conn:
+                yield conn
+            return
+        with self._lock:
+            if self._conn is None or (self._conninfo is not None and self._conn.closed):
+                try:
+                    self._conn = psycopg.connect(str(self._conninfo), autocommit=True)
+                except psycopg.Error as exc:
+                    raise translate(exc) from exc
+            conn = self._conn
+            try:
+                yield conn
+            finally:
+                if self._conninfo is not None and conn.broken:
+                    conn.close()  # reconnect on next use
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """One READ COMMITTED transaction with per-member locks (see the class notes)."""
+        import psycopg
+
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    yield PostgresTransaction(conn, self._q)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[psycopg.Connection[Any]]:
+        """A read-only REPEATABLE READ transaction: one consistent snapshot."""
+        import psycopg
+
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    yield conn
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+    # ------------------------------------------------------------------ schema
+    def _version(self, conn: psycopg.Connection[Any]) -> int:
+        exists = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (self._q("{s}.schema_migrations"),)
+        ).fetchone()
+        if not (exists and exists[0]):
+            return 0
+        row = conn.execute(self._q("SELECT COALESCE(MAX(version), 0) FROM {s}.schema_migrations"))
+        got = row.fetchone()
+        return int(got[0]) if got is not None else 0
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"PostgresStore: schema {self.schema!r} is at version {version}, newer than "
+                f"this library supports ({SCHEMA_VERSION}); upgrade customer_value"
+            )
+
+    def _check_version(self) -> None:
+        with self._read() as conn:
+            version = self._version(conn)
+        self._refuse_newer(version)
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"PostgresStore: schema {self.schema!r} is at version {version}, this library "
+                f"needs {SCHEMA_VERSION}; run PostgresStore(...).migrate()"
+            )
+
+    def migrate(self) -> int:
+        """Apply the missing schema migrations (one transaction); return the version.
+
+        Concurrent callers on any host are serialised by an advisory lock; a
+        schema newer than this library is refused with
+        :class:`~customer_value.errors.StoreError`.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import PostgresStore
+        >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
+        1
+        >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
+        1
+        """
+        import psycopg
+
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NS_MIGRATE,))
+                    conn.execute(self._q("CREATE SCHEMA IF NOT EXISTS {s}"))
+                    conn.execute(
+                        self._q(
+                            "CREATE TABLE IF NOT EXISTS {s}.schema_migrations ("
+                            "version integer PRIMARY KEY, description text NOT NULL, "
+                            "applied_at timestamptz NOT NULL DEFAULT now())"
+                        )
+                    )
+                    current = self._version(conn)
+                    self._refuse_newer(current)
+                    for version, description, statements in MIGRATIONS:
+                        if version <= current:
+                            continue
+                        for statement in statements:
+                            conn.execute(self._q(statement))
+                        conn.execute(
+                            self._q(
+                                "INSERT INTO {s}.schema_migrations (version, description) "
+                                "VALUES (%s, %s)"
+                            ),
+                            (version, description),
+                        )
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+        return SCHEMA_VERSION
+
+    @property
+    def schema_version(self) -> int:
+        """The highest migration applied to the schema."""
+        with self._read() as conn:
+            return self._version(conn)
+
+    # ------------------------------------------------------------------ reads
+    def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """Spendable, pending and expiring points of a member (see :class:`Store`)."""
+        params = {"m": member_id, "at": at_bound(at), "until": at_bound(at + horizon)}
+        with self._read() as conn:
+            row = conn.execute(
+                self._q(
+                    f"SELECT {balance_sql(pyformat)} FROM {{s}}.lots "
+                    f"WHERE member_id = %(m)s AND {LIVE.sql(pyformat)}"
+                ),
+                params,
+            ).fetchone()
+            member = conn.execute(
+                self._q("SELECT state FROM {s}.members WHERE member_id = %(m)s"), params
+            ).fetchone()
+            last = conn.execute(
+                self._q(f"SELECT {ns_sql('MAX(at)')} FROM {{s}}.entries WHERE member_id = %(m)s"),
+                params,
+            ).fetchone()
+        state = {} if member is None else dict(member[0])
+        row, last = _one(row), _one(last)
+        return BalanceParts(
+            int(row[0]),
+            int(row[1]),
+            int(row[2]),
+            int(state.get("debt", 0)),
+            int(state.get("lifetime_earned", 0)),
+            None if last[0] is None else int(last[0]),
+        )
+
+    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
+        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
+        params = {"m": member_id, "at": at_bound(at), "until": at_bound(at + horizon)}
+        with self._read() as conn:
+            lots = conn.execute(
+                self._q(
+                    "WITH used AS (SELECT a.lot_id AS lot_id, SUM(a.points) AS u "
+                    "FROM {s}.entries e JOIN {s}.allocations a ON a.entry_id = e.entry_id "
+                    "WHERE e.member_id = %(m)s AND e.at <= %(at)s GROUP BY a.lot_id), "
+                    "held AS (SELECT l.available_at AS available_at, "
+                    "l.expires_at AS expires_at, l.points - COALESCE(used.u, 0) AS remaining "
+                    "FROM {s}.entries e JOIN {s}.lots l ON l.entry_id = e.entry_id "
+                    "LEFT JOIN used ON used.lot_id = l.lot_id "
+                    "WHERE e.member_id = %(m)s AND e.at <= %(at)s) "
+                    f"SELECT COALESCE(SUM(remaining), 0), {balance_sql(pyformat)} FROM held"
+                ),
+                params,
+            ).fetchone()
+            sums = conn.execute(
+                self._q(
+                    "SELECT COALESCE(SUM(points), 0), "
+                    "COALESCE(SUM(CASE WHEN kind = 'earn' THEN points END), 0), "
+                    f"{ns_sql('MAX(at)')} FROM {{s}}.entries "
+                    "WHERE member_id = %(m)s AND at <= %(at)s"
+                ),
+                params,
+            ).fetchone()
+            undone = conn.execute(
+                self._q(
+                    "SELECT COALESCE(SUM(o.points), 0) FROM {s}.entries r "
+                    "JOIN {s}.entries o ON o.entry_id = r.reference "
+                    "WHERE r.member_id = %(m)s AND r.at <= %(at)s AND r.kind = 'reversal' "
+                    "AND o.kind = 'earn'"
+                ),
+                params,
+            ).fetchone()
+        lots, sums, undone = _one(lots), _one(sums), _one(undone)
+        return BalanceParts(
+            int(lots[1]),
+            int(lots[2]),
+            int(lots[3]),
+            int(lots[0]) - int(sums[0]),
+            int(sums[1]) - int(undone[0]),
+            None if sums[2] is None else int(sums[2]),
+        )
+
+    def _rows(self, query: str, params: Any = None) -> list[Any]:
+        with self._read() as conn:
+            return conn.execute(self._q(query), params).fetchall()
+
+    def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
+        """The journal as a DataFrame (see :class:`Store`)."""
+        sql = f"SELECT {ENTRY_SELECT} FROM {{s}}.entries"
+        if member_id is None:
+            return entries_to_frame(self._rows(sql + " ORDER BY entry_id"))
+        return entries_to_frame(
+            self._rows(sql + " WHERE member_id = %s ORDER BY entry_id", (member_id,))
+        )
+
+    def lots_frame(self, member_id: str | None = None) -> pd.DataFrame:
+        """The lots as a DataFrame (see :class:`Store`)."""
+        sql = f"SELECT {LOT_SELECT} FROM {{s}}.lots"
+        if member_id is None:
+            return lots_to_frame(self._rows(sql + " ORDER BY lot_id"))
+        return lots_to_frame(
+            self._rows(sql + " WHERE member_id = %s ORDER BY lot_id", (member_id,))
+        )
+
+    def allocations_frame(self) -> pd.DataFrame:
+        """Every allocation (see :class:`Store`)."""
+        rows = self._rows(
+            "SELECT entry_id, lot_id, points FROM {s}.allocations ORDER BY allocation_id"
+        )
+        return pd.DataFrame(rows, columns=["entry_id", "lot_id", "points"]).astype("int64")
+
+    def members_frame(self) -> pd.DataFrame:
+        """Every member's state (see :class:`Store`)."""
+        rows = self._rows("SELECT member_id, state FROM {s}.members")
+        return members_to_frame({str(m): dict(s) for m, s in rows})
+
+    def close(self) -> None:
+        """Close the connection the store opened (a passed connection or pool is left open)."""
+        with self._lock:
+            if self._conninfo is not None and self._conn is not None:
+                self._conn.close()

@@ -1,0 +1,473 @@
+"""PostgresStore internals: time conversion, advisory locks, the per-operation transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty.stores._contract import (
+    ENTRY_COLUMNS,
+    LOT_COLUMNS,
+    EntryRow,
+    LotRow,
+    StoreTransaction,
+)
+from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, order_sql
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "ENTRY_SELECT",
+    "LOCK_BUCKETS",
+    "LOT_SELECT",
+    "NS_MIGRATE",
+    "PostgresTransaction",
+    "Sql",
+    "at_bound",
+    "ns_sql",
+    "pyformat",
+    "translate",
+]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+# advisory-lock namespaces (first int4 of pg_advisory_xact_lock(int4, int4))
+_NS_BUCKET = 0x4C590001
+_NS_MEMBER = 0x4C590002
+_NS_KEY = 0x4C590003
+_NS_TX = 0x4C590004
+NS_MIGRATE = 0x4C590005
+#: member buckets a bulk write locks exclusively (single-member writes share them)
+LOCK_BUCKETS = 256
+
+_TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at"}
+
+
+def ns_sql(column: str) -> str:
+    # extract(epoch) is numeric (exact) from PostgreSQL 14 on
+    return f"(extract(epoch from {column}) * 1000000000)::bigint"
+
+
+def _select(columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(ns_sql(prefix + c) if c in _TIME_COLUMNS else prefix + c for c in columns)
+
+
+ENTRY_SELECT = _select(ENTRY_COLUMNS)
+LOT_SELECT = _select(LOT_COLUMNS)
+
+
+def _ts(ns: int | None) -> dt.datetime | None:
+    """An int-nanosecond instant as a UTC ``datetime`` (timestamptz keeps microseconds)."""
+    if ns is None:
+        return None
+    micros, rest = divmod(int(ns), 1000)
+    if rest:
+        raise InvalidDataError(
+            f"PostgresStore keeps instants to the microsecond (timestamptz); "
+            f"{pd.Timestamp(int(ns), unit='ns')} has {rest} ns below that"
+        )
+    return _EPOCH + micros * _MICROSECOND
+
+
+def at_bound(ns: int) -> dt.datetime:
+    """A comparison bound: ``column op ns`` equals ``column op floor-to-microsecond(ns)``.
+
+    Stored instants are whole microseconds, so for ``>``, ``<=`` and friends the
+    floor of the bound gives the same answer as the exact nanosecond value.
+    """
+    return _EPOCH + (int(ns) // 1000) * _MICROSECOND
+
+
+def _hash32(kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{kind}\x1f{value}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _bucket(member_id: str) -> int:
+    return _hash32("member", member_id) % LOCK_BUCKETS
+
+
+def pyformat(name: str) -> str:
+    return f"%({name})s"
+
+
+def translate(exc: Exception) -> StoreError:
+    """A typed error for a psycopg failure (the transaction was rolled back)."""
+    import psycopg
+    import psycopg.errors as pe
+
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, (pe.SerializationFailure, pe.DeadlockDetected)):
+        return StoreError(
+            f"PostgresStore: a concurrent writer conflicted ({type(exc).__name__}); nothing "
+            "was written, retry with the same idempotency key",
+            retryable=True,
+        )
+    if isinstance(exc, pe.UniqueViolation):
+        return StoreError(
+            "PostgresStore: a concurrent writer recorded the same request first "
+            f"({exc.diag.constraint_name}); nothing was written, retry with the same "
+            "idempotency key to get its result",
+            retryable=True,
+        )
+    if isinstance(exc, pe.IntegrityError):
+        return StoreError(f"PostgresStore: constraint violated, nothing was written: {exc}")
+    if isinstance(exc, pe.ReadOnlySqlTransaction):
+        return StoreError(f"PostgresStore: the database is read-only: {exc}")
+    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith("08"):
+        return StoreError(
+            f"PostgresStore: the database connection failed ({exc}); the operation may be "
+            "retried with the same idempotency key (it is either complete or absent)",
+            retryable=True,
+        )
+    return StoreError(f"PostgresStore: {type(exc).__name__}: {exc}")
+
+
+class PostgresTransaction(StoreTransaction):
+    """One READ COMMITTED transaction that locks a member before reading its rows."""
+
+    def __init__(self, conn: psycopg.Connection[Any], sql: Sql) -> None:
+        self._conn = conn
+        self._q = sql
+        self._members: set[str] = set()
+        self._buckets: set[int] = set()
+        self._keys: set[tuple[int, int]] = set()
+
+    # ------------------------------------------------------------------ locks
+    def _execute(self, query: str, params: Any = None) -> psycopg.Cursor[Any]:
+        return self._conn.execute(self._q(query), params)
+
+    def _lock_key(self, namespace: int, value: str) -> None:
+        key = (namespace, _hash32(str(namespace), value))
+        if key not in self._keys:
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+            self._keys.add(key)
+
+    def _lock_member(self, member_id: str) -> None:
+        # every read of a member's rows comes after this lock: READ COMMITTED then sees
+        # what the previous holder committed (one fresh snapshot per statement)
+        if member_id in self._members:
+            return
+        bucket = _bucket(member_id)
+        if bucket in self._buckets:
+            self._members.add(member_id)
+            return
+        self._conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, %s)",
+            (_NS_BUCKET, bucket, _NS_MEMBER, _hash32("member", member_id)),
+        )
+        self._members.add(member_id)
+
+    def _lock_many(self, member_ids: Sequence[str]) -> None:
+        # bulk writers take whole buckets exclusively, in ascending order (no deadlock
+        # between bulk writers); single-member writers hold their bucket shared
+        wanted = sorted({_bucket(m) for m in member_ids if m not in self._members} - self._buckets)
+        if wanted:
+            self._conn.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, b)) "
+                "FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS ordered",
+                (_NS_BUCKET, wanted),
+            )
+            self._buckets.update(wanted)
+        self._members.update(member_ids)
+
+    # ------------------------------------------------------------------ idempotency
+    def idempotency_get(self, key: str) -> tuple[str, str] | None:
+        self._lock_key(_NS_KEY, key)
+        row = self._execute(
+            "SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
+        self._lock_key(_NS_KEY, key)
+        self._execute(
+            "INSERT INTO {s}.idempotency (key, fingerprint, result, created_at) "
+            "VALUES (%s, %s, %s, %s)",
+            (key, fingerprint, result_json, at_bound(at)),
+        )
+
+    # ------------------------------------------------------------------ members
+    def member_get(self, member_id: str) -> dict[str, Any] | None:
+        self._lock_member(member_id)
+        row = self._execute(
+            "SELECT state FROM {s}.members WHERE member_id = %s", (member_id,)
+        ).fetchone()
+        return None if row is None else dict(row[0])
+
+    def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        ids = list(member_ids)
+        self._lock_many(ids)
+        rows = self._execute(
+            "SELECT member_id, state FROM {s}.members WHERE member_id = ANY(%s)", (ids,)
+        ).fetchall()
+        return {str(m): dict(s) for m, s in rows}
+
+    def member_put(self, member_id: str, state: dict[str, Any]) -> None:
+        self.members_put({member_id: state})
+
+    def members_put(self, states: dict[str, dict[str, Any]]) -> None:
+        if not states:
+            return
+        ids = list(states)
+        if len(ids) == 1:
+            self._lock_member(ids[0])
+        else:
+            self._lock_many(ids)
+        self._execute(
+            "INSERT INTO {s}.members (member_id, state) "
+            "SELECT * FROM unnest(%s::text[], %s::jsonb[]) "
+            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
+            (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
+        )
+
+    # ------------------------------------------------------------------ entries
+    def entry_add(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        *,
+        amount_minor: int | None = None,
+        transaction_id: str | None = None,
+        reference: int | None = None,
+        shortfall: int = 0,
+        note: str | None = None,
+    ) -> int:
+        self._lock_member(member_id)
+        row = self._execute(
+            "INSERT INTO {s}.entries (member_id, kind, points, at, amount_minor, "
+            "transaction_id, reference, shortfall, note) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
+            (
+                member_id,
+                kind,
+                int(points),
+                _ts(at),
+                amount_minor,
+                transaction_id,
+                reference,
+                int(shortfall),
+                note,
+            ),
+        ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _entry(self, row: Sequence[Any] | None) -> EntryRow | None:
+        if row is None:
+            return None
+        entry = EntryRow(*row)
+        # an entry never changes; what depends on it (clawbacks, lots) is read after the
+        # member's lock
+        self._lock_member(entry.member_id)
+        return entry
+
+    def entry_get(self, entry_id: int) -> EntryRow | None:
+        return self._entry(
+            self._execute(
+                f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE entry_id = %s", (entry_id,)
+            ).fetchone()
+        )
+
+    def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
+        self._lock_key(_NS_TX, transaction_id)
+        return self._entry(
+            self._execute(
+                f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
+                "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1",
+                (transaction_id,),
+            ).fetchone()
+        )
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        # no lock: the unique index on earn transaction ids refuses a racing duplicate
+        rows = self._execute(
+            "SELECT DISTINCT transaction_id FROM {s}.entries WHERE kind = 'earn' "
+            "AND transaction_id = ANY(%s)",
+            (list(transaction_ids),),
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def entries_referencing(self, entry_id: int) -> list[EntryRow]:
+        rows = self._execute(
+            f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE reference = %s ORDER BY entry_id",
+            (entry_id,),
+        ).fetchall()
+        return [EntryRow(*r) for r in rows]
+
+    def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
+        self._lock_member(member_id)
+        rows = self._execute(
+            f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE member_id = %s AND at > %s "
+            "ORDER BY entry_id",
+            (member_id, at_bound(since)),
+        ).fetchall()
+        return [EntryRow(*r) for r in rows]
+
+    # ------------------------------------------------------------------ lots
+    def lot_add(
+        self,
+        member_id: str,
+        entry_id: int,
+        earned_at: int,
+        available_at: int,
+        expires_at: int | None,
+        points: int,
+    ) -> int:
+        self._lock_member(member_id)
+        row = self._execute(
+            "INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, expires_at, "
+            "points, remaining) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING lot_id",
+            (
+                member_id,
+                entry_id,
+                _ts(earned_at),
+                _ts(available_at),
+                _ts(expires_at),
+                points,
+                points,
+            ),
+        ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def lot_get(self, lot_id: int) -> LotRow:
+        row = self._execute(
+            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE lot_id = %s", (lot_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"PostgresStore: no lot {lot_id}")
+        return LotRow(*row)
+
+    def lots_of_entry(self, entry_id: int) -> list[LotRow]:
+        rows = self._execute(
+            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE entry_id = %s ORDER BY lot_id",
+            (entry_id,),
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
+        self._lock_member(member_id)
+        rule = SPENDABLE if spendable_only else LIVE
+        rows = self._execute(
+            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND "
+            f"{rule.sql(pyformat)} ORDER BY {order_sql()}",
+            {"m": member_id, "at": at_bound(at)},
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def due_lots(self, at: int) -> list[LotRow]:
+        params = {"at": at_bound(at)}
+        members = self._execute(
+            f"SELECT DISTINCT member_id FROM {{s}}.lots WHERE {DUE.sql(pyformat)}", params
+        ).fetchall()
+        ids = [str(r[0]) for r in members]
+        if not ids:
+            return []
+        self._lock_many(ids)
+        rows = self._execute(
+            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = ANY(%(ids)s) AND "
+            f"{DUE.sql(pyformat)} ORDER BY member_id, lot_id",
+            {**params, "ids": ids},
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
+        # the CHECK constraint on lots.remaining refuses overspending inside the transaction
+        self._execute(
+            "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
+            "WHERE lot_id = %(lot)s RETURNING lot_id) "
+            "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
+            "SELECT %(e)s, lot_id, %(p)s FROM taken",
+            {"p": points, "lot": lot_id, "e": entry_id},
+        )
+
+    def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
+        rows = self._execute(
+            "SELECT lot_id, points FROM {s}.allocations WHERE entry_id = %s ORDER BY allocation_id",
+            (entry_id,),
+        ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def bulk_earn(
+        self,
+        entries: list[tuple[str, int, int, int | None, str | None]],
+        lots: list[tuple[int, int | None, int, int]],
+    ) -> None:
+        if not entries:
+            return
+        self._lock_many([e[0] for e in entries])
+        n = len(entries)
+        ids = [
+            int(r[0])
+            for r in self._execute(
+                "SELECT nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) "
+                "FROM generate_series(1, %s)",
+                (n,),
+            ).fetchall()
+        ]
+        lot_rows = [
+            (entries[i][0], ids[i], _ts(entries[i][2]), _ts(avail), _ts(exp), pts, left)
+            for i, (avail, exp, pts, left) in enumerate(lots)
+            if pts > 0
+        ]
+        lot_ids = [
+            int(r[0])
+            for r in self._execute(
+                "SELECT nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) "
+                "FROM generate_series(1, %s)",
+                (len(lot_rows),),
+            ).fetchall()
+        ]
+        with self._conn.cursor() as cur:
+            with cur.copy(
+                self._q(
+                    "COPY {s}.entries (entry_id, member_id, kind, points, at, amount_minor, "
+                    "transaction_id) FROM STDIN"
+                )
+            ) as copy:
+                for entry_id, (member, points, at, amount, tx) in zip(ids, entries, strict=True):
+                    copy.write_row((entry_id, member, "earn", points, _ts(at), amount, tx))
+            with cur.copy(
+                self._q(
+                    "COPY {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
+                    "expires_at, points, remaining) FROM STDIN"
+                )
+            ) as copy:
+                for lot_id, row in zip(lot_ids, lot_rows, strict=True):
+                    copy.write_row((lot_id, *row))
+        repay = [
+            (row[1], lot_id, row[5] - row[6])
+            for lot_id, row in zip(lot_ids, lot_rows, strict=True)
+            if row[6] < row[5]
+        ]
+        if repay:
+            self._execute(
+                "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])",
+                ([r[0] for r in repay], [r[1] for r in repay], [r[2] for r in repay]),
+            )
+
+
+class Sql:
+    """Puts the quoted schema name into ``{s}`` (cached per query text)."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self._quoted = '"' + schema.replace('"', '""') + '"'
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, query: str) -> Any:
+        out = self._cache.get(query)
+        if out is None:
+            out = query.replace("{s}", self._quoted)
+            self._cache[query] = out
+        return out
