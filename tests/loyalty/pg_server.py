@@ -4,8 +4,8 @@ The server refuses to run as root, so under root it runs as the ``postgres``
 system user (created when missing). It listens on 127.0.0.1 on a free port
 and on a unix socket in its own directory, with trust authentication, and is
 stopped (``pg_ctl stop -m immediate``) and deleted at the end of the session.
-``fsync`` is off: the tests check isolation and atomicity, not power loss, and
-the server is thrown away anyway.
+``fsync`` is off for the tests (they check isolation and atomicity, not power
+loss, and the server is thrown away anyway) and on for the benchmarks.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class Server:
     root: Path
     port: int
     user: str | None
+    durable: bool = False
 
     @property
     def conninfo(self) -> str:
@@ -111,9 +112,11 @@ class Server:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.root} -c fsync=off -c full_page_writes=off "
+            f"-c unix_socket_directories={self.root} "
             "-c max_connections=60 -c max_locks_per_transaction=256"
         )
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             [
                 str(self.bindir / "pg_ctl"),
@@ -138,8 +141,12 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_server() -> tuple[Server | None, str]:
-    """Start a server; return it, or None and the reason it cannot be had."""
+def start_server(*, durable: bool = False) -> tuple[Server | None, str]:
+    """Start a server; return it, or None and the reason it cannot be had.
+
+    ``durable`` keeps PostgreSQL's default ``fsync=on`` (benchmarks); the tests
+    run without it.
+    """
     bindir = find_bindir()
     if bindir is None:
         return None, (
@@ -156,7 +163,7 @@ def start_server() -> tuple[Server | None, str]:
         os.chown(root, account.pw_uid, account.pw_gid)
         user = account.pw_name
     root.chmod(0o700)
-    server = Server(bindir, root, _free_port(), user)
+    server = Server(bindir, root, _free_port(), user, durable)
     try:
         server.start()
     except (OSError, subprocess.SubprocessError) as exc:

@@ -1,0 +1,297 @@
+"""PostgresStore on a real server: bad input, lost connections, races, deadlocks, migrations.
+
+The contract shared with the other stores is tested in test_stores.py,
+test_ledger_stateful.py and test_reliability.py; here is what only a server
+can show.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty import Ledger, PostgresStore, Program, PurchaseEvent
+
+from .ledger_checks import check_invariants
+from .store_specs import StoreSpec
+from .test_reliability import HERE, _env
+
+psycopg = pytest.importorskip("psycopg", reason="PostgresStore tests need the [postgres] extra")
+
+PROGRAM = Program.from_dict(
+    {
+        "name": "p",
+        "currency_decimals": 0,
+        "base_rate": "1",
+        "earn_rules": [{"type": "referral", "points": 300}],
+    }
+)
+
+
+@pytest.fixture
+def spec(request: pytest.FixtureRequest, tmp_path: Any) -> StoreSpec:
+    from .conftest import make_spec
+
+    made: StoreSpec = make_spec("postgres", request, tmp_path)
+    return made
+
+
+def _frames(store: PostgresStore) -> tuple[pd.DataFrame, ...]:
+    return (store.entries_frame(), store.lots_frame(), store.allocations_frame())
+
+
+def _hold_member_lock(conninfo: str, member_id: str) -> Any:
+    """Another session holding the member's lock (as a ledger operation would)."""
+    from customer_value.loyalty.stores import _postgres_txn as internals
+
+    con = psycopg.connect(conninfo)
+    con.execute(
+        "SELECT pg_advisory_xact_lock(%s, %s)",
+        (internals._NS_MEMBER, internals._hash32("member", member_id)),
+    )
+    return con
+
+
+def _wait_for_lock_waiter(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        for _ in range(500):
+            row = con.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%pg_advisory_xact_lock%' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            time.sleep(0.02)
+    raise AssertionError("the ledger operation never waited for the lock")
+
+
+def test_terminated_backend_mid_operation_writes_nothing_then_retry_completes_once(
+    spec: StoreSpec,
+) -> None:
+    store = spec.open()
+    ledger = Ledger(PROGRAM, store)
+    ledger.set_member("bob", referred_by="alice")
+    before = _frames(store)  # type: ignore[arg-type]
+    # alice's lock is held elsewhere: bob's earn writes bob's entry and lot, then waits to
+    # credit alice's referral bonus; its backend is terminated right there
+    blocker = _hold_member_lock(spec.target, "alice")
+    sale = PurchaseEvent("bob", "2024-01-02", Decimal(1000), transaction_id="T1")
+    outcome: list[Any] = []
+
+    def earn() -> None:
+        try:
+            outcome.append(ledger.earn(sale, idempotency_key="sale-1"))
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=earn)
+    worker.start()
+    pid = _wait_for_lock_waiter(spec.target)
+    with psycopg.connect(spec.target, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    worker.join(timeout=60)
+    blocker.rollback()
+    blocker.close()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StoreError), outcome
+    assert outcome[0].retryable
+    after = _frames(store)  # type: ignore[arg-type]
+    for old, new in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(old, new)
+    # the store reconnects; the retry with the same key completes, once
+    receipt = ledger.earn(sale, idempotency_key="sale-1")
+    assert receipt.points == 1000
+    assert ledger.earn(sale, idempotency_key="sale-1") == receipt
+    entries = ledger.entries()
+    assert sorted(entries["member_id"]) == ["alice", "bob"]
+    check_invariants(ledger)
+
+
+RACE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[2])
+    from store_specs import open_store
+    from customer_value.errors import StoreError
+    from customer_value.loyalty import Ledger, Program
+    ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), open_store(sys.argv[1]))
+    out = []
+    for i in range(int(sys.argv[3])):
+        try:
+            r = ledger.adjust(f"m{i % 7}", 10 + i, at="2024-01-01", idempotency_key=f"k{i}")
+            out.append(list(r.entry_ids))
+        except StoreError as exc:
+            out.append("retryable" if exc.retryable else str(exc))
+    print(json.dumps(out))
+    """
+)
+
+
+def test_two_processes_racing_on_the_same_idempotency_keys_write_each_once(
+    spec: StoreSpec,
+) -> None:
+    spec.open().close()
+    n = 150
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE_SCRIPT, spec.to_json(), HERE, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    store = spec.open()
+    ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), store)
+    entries = ledger.entries()
+    # every key wrote exactly one entry, and both processes got the same receipt for it
+    assert len(entries) == n
+    for a, b in zip(*results, strict=True):
+        assert a == b or "retryable" in (a, b)
+    assert int(entries["points"].sum()) == sum(10 + i for i in range(n))
+    check_invariants(ledger)
+
+
+def test_deadlock_aborts_one_transaction_with_a_retryable_error(spec: StoreSpec) -> None:
+    a, b = spec.open(), spec.open()
+    ready = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def cross(store: Any, first: str, second: str) -> None:
+        try:
+            with store.transaction() as txn:
+                txn.member_put(first, {"debt": 0})
+                ready.wait()
+                txn.member_get(second)
+                txn.member_put(second, {"debt": 0})
+        except StoreError as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=cross, args=(a, "x", "y")),
+        threading.Thread(target=cross, args=(b, "y", "x")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], StoreError)
+    assert errors[0].retryable
+    assert "DeadlockDetected" in str(errors[0])
+    # the survivor committed both members, the victim nothing
+    assert sorted(a.members_frame().index) == ["x", "y"]
+
+
+def test_serialization_failure_is_a_retryable_store_error(spec: StoreSpec) -> None:
+    store = spec.open()
+
+    def write_then_fail() -> None:
+        with store.transaction() as txn:
+            txn.member_put("m", {"debt": 0})
+            # what a SERIALIZABLE peer would see; raised by the server, not mocked
+            txn._conn.execute(  # type: ignore[attr-defined]
+                "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'serialization_failure'; END $$"
+            )
+
+    with pytest.raises(StoreError, match="concurrent writer") as info:
+        write_then_fail()
+    assert info.value.retryable
+    assert len(store.members_frame()) == 0
+
+
+def test_same_transaction_id_from_two_keys_earns_once(spec: StoreSpec) -> None:
+    ledger = Ledger(PROGRAM, spec.open())
+    sale = PurchaseEvent("m", "2024-01-02", Decimal(100), transaction_id="T9")
+    ledger.earn(sale, idempotency_key="a")
+    with pytest.raises(InvalidDataError, match="already earned"):
+        ledger.earn(sale, idempotency_key="b")
+
+    # the unique index is the backstop when a bulk import races a single earn
+    def bulk_duplicate() -> None:
+        with spec.open().transaction() as txn:
+            txn.bulk_earn([("m", 5, 10**18, None, "T9")], [(10**18, None, 5, 5)])
+
+    with pytest.raises(StoreError, match="entries_earn_transaction"):
+        bulk_duplicate()
+    assert len(ledger.entries()) == 1
+
+
+def test_sub_microsecond_instants_are_refused_not_rounded(spec: StoreSpec) -> None:
+    ledger = Ledger(PROGRAM, spec.open())
+    with pytest.raises(InvalidDataError, match="microsecond"):
+        ledger.adjust(
+            "m", 5, at=pd.Timestamp("2024-01-01") + pd.Timedelta(1, "ns"), idempotency_key="k"
+        )
+    assert len(ledger.entries()) == 0
+    ledger.adjust("m", 5, at=pd.Timestamp("2024-01-01 00:00:00.000001"), idempotency_key="k2")
+    assert ledger.entries()["at"].iloc[0] == pd.Timestamp("2024-01-01 00:00:00.000001")
+
+
+def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> None:
+    with pytest.raises(StoreError, match="version 0, this library needs 1; run"):
+        PostgresStore(spec.target, schema=spec.schema, migrate=False)
+    threads = [
+        threading.Thread(target=lambda: PostgresStore(spec.target, schema=spec.schema))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store = PostgresStore(spec.target, schema=spec.schema, migrate=False)
+    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 1
+    assert store.migrate() == 1
+    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(1,)]
+    Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
+    with psycopg.connect(spec.target, autocommit=True) as con:
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            con.execute(f'UPDATE "{spec.schema}".entries SET points = 1000')
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            con.execute(f'DELETE FROM "{spec.schema}".entries')
+        con.execute(
+            f'INSERT INTO "{spec.schema}".schema_migrations (version, description) '
+            "VALUES (99, 'future')"
+        )
+    with pytest.raises(StoreError, match="version 99, newer than this library"):
+        PostgresStore(spec.target, schema=spec.schema)
+    with pytest.raises(StoreError, match="version 99, newer"):
+        store.migrate()
+
+
+def test_accepts_a_connection_or_a_pool(spec: StoreSpec) -> None:
+    pool_mod = pytest.importorskip("psycopg_pool", reason="pool support needs psycopg_pool")
+    con = psycopg.connect(spec.target, autocommit=True)
+    by_conn = PostgresStore(con, schema=spec.schema)
+    Ledger(PROGRAM, by_conn).adjust("m", 5, at="2024-01-01", idempotency_key="a")
+    with pool_mod.ConnectionPool(
+        spec.target, min_size=1, max_size=2, kwargs={"autocommit": True}, open=True
+    ) as pool:
+        by_pool = PostgresStore(pool, schema=spec.schema)
+        assert "pool" in repr(by_pool)
+        ledger = Ledger(PROGRAM, by_pool)
+        ledger.adjust("m", 7, at="2024-01-02", idempotency_key="b")
+        assert ledger.balance("m", at="2024-02-01").available == 12
+    by_conn.close()  # a passed connection stays open
+    assert not con.closed
+    con.close()
+    with pytest.raises(InvalidDataError, match="conninfo must be"):
+        PostgresStore(42)
+    with pytest.raises(StoreError, match="connection failed"):
+        PostgresStore("host=127.0.0.1 port=1 connect_timeout=2")
