@@ -20,6 +20,8 @@ MODULES = [
     "customer_value.loyalty.accounting",
     "customer_value.churn",
     "customer_value.plotting",
+    "customer_value.recommend",
+    "customer_value.experiment",
 ]
 
 

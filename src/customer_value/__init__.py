@@ -4,7 +4,18 @@ Segments (RFM, rules, clusters), lifetime value (BTYD models), churn risk, loyal
 ledgers and survey scores, typed and tested against published reference values.
 """
 
-from customer_value import churn, clv, data, datasets, errors, loyalty, segmentation, survey
+from customer_value import (
+    churn,
+    clv,
+    data,
+    datasets,
+    errors,
+    experiment,
+    loyalty,
+    recommend,
+    segmentation,
+    survey,
+)
 from customer_value._version import __version__
 from customer_value.churn import churn_risk, cohort_retention, kaplan_meier, lifecycle_stage
 from customer_value.clv import (
@@ -65,6 +76,7 @@ __all__ = [
     "data",
     "datasets",
     "errors",
+    "experiment",
     "kaplan_meier",
     "lifecycle_stage",
     "load_cdnow_summary",
@@ -72,6 +84,7 @@ __all__ = [
     "load_donations",
     "loyalty",
     "net_promoter_score",
+    "recommend",
     "rfm_scores",
     "segmentation",
     "summarize_transactions",

@@ -1,4 +1,4 @@
-"""Bundled public datasets: CDNOW transactions and summary, donations (BG/BB).
+"""Bundled public datasets (CDNOW transactions and summary, donations) and a basket generator.
 
 See :mod:`customer_value.data` for provenance.
 """
@@ -8,5 +8,12 @@ from customer_value.data._datasets import (
     load_cdnow_transactions,
     load_donations,
 )
+from customer_value.data._synthetic import CATEGORIES, make_basket_transactions
 
-__all__ = ["load_cdnow_summary", "load_cdnow_transactions", "load_donations"]
+__all__ = [
+    "CATEGORIES",
+    "load_cdnow_summary",
+    "load_cdnow_transactions",
+    "load_donations",
+    "make_basket_transactions",
+]
