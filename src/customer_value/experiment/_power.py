@@ -50,6 +50,13 @@ class PowerAnalysis:
     alpha: float
     power: float
 
+    def __repr__(self) -> str:
+        return (
+            f"PowerAnalysis(n_treatment={self.n_treatment}, n_control={self.n_control}, "
+            f"effect={self.effect:.4g}, effect_size={self.effect_size:.4f}, "
+            f"alpha={self.alpha:g}, power={self.power:g})"
+        )
+
     @property
     def total(self) -> int:
         """Customers in both groups."""

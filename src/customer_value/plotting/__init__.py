@@ -5,6 +5,7 @@ matplotlib ``Axes``.
 """
 
 from customer_value.plotting._base import MissingExtraError
+from customer_value.plotting._campaign import plot_rule_lift, plot_uplift_by_segment
 from customer_value.plotting._churn import plot_churn_lift, plot_cohort_retention, plot_kaplan_meier
 from customer_value.plotting._clv import (
     plot_calibration_purchases_vs_holdout_purchases,
@@ -31,8 +32,10 @@ __all__ = [
     "plot_period_transactions",
     "plot_points_flow",
     "plot_probability_alive_matrix",
+    "plot_rule_lift",
     "plot_segment_sizes",
     "plot_survival_curve",
     "plot_tier_report",
+    "plot_uplift_by_segment",
     "plot_value_loyalty_matrix",
 ]
