@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import check_scalar, parse_timestamp
+from customer_value._time import parse_timestamp
+from customer_value._validation import check_scalar
 from customer_value.errors import InvalidDataError
 
 __all__ = ["CATEGORIES", "make_basket_transactions"]

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from customer_value._time import parse_timestamp
 from customer_value._validation import (
     as_frame,
     check_scalar,
     numeric_column,
-    parse_timestamp,
     plain,
     require_columns,
 )

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import as_frame, parse_timestamp, require_columns
+from customer_value._time import parse_datetimes, parse_timestamp
+from customer_value._validation import as_frame, require_columns
 from customer_value.errors import InvalidDataError
 from customer_value.recommend._popularity import PopularityRecommender, check_n
 
@@ -60,16 +61,9 @@ def time_split(
     """
     frame = as_frame(transactions, what="transactions")
     require_columns(frame, [datetime_col], what="transactions")
-    when = pd.to_datetime(frame[datetime_col], errors="coerce")
-    bad = when.isna().to_numpy()
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InvalidDataError(
-            f"transactions: column {datetime_col!r} must hold dates; row {first} has "
-            f"{datetime_col}={frame[datetime_col].iloc[first]!r}"
-        )
+    ns = parse_datetimes(frame[datetime_col], datetime_col, index=frame.index, what="transactions")
     cut = parse_timestamp(cutoff, "cutoff")
-    before = (when < cut).to_numpy()
+    before = ns < cut.as_unit("ns").value
     if before.all() or not before.any():
         side = "holdout" if before.all() else "training"
         raise InvalidDataError(f"cutoff {cut.date()} leaves the {side} period empty")
