@@ -75,9 +75,6 @@ PINNED: dict[str, set[str]] = {
     "customer_value.data": {
         "CATEGORIES",
         "calibration_holdout_split",
-        "load_cdnow_summary",
-        "load_cdnow_transactions",
-        "load_donations",
         "make_basket_transactions",
         "summarize_transactions",
     },

@@ -27,13 +27,8 @@ from customer_value.clv import (
     ShiftedBetaGeoModel,
     customer_lifetime_value,
 )
-from customer_value.data import (
-    calibration_holdout_split,
-    load_cdnow_summary,
-    load_cdnow_transactions,
-    load_donations,
-    summarize_transactions,
-)
+from customer_value.data import calibration_holdout_split, summarize_transactions
+from customer_value.datasets import load_cdnow_summary, load_cdnow_transactions, load_donations
 from customer_value.errors import (
     ConvergenceError,
     CustomerValueError,

@@ -37,7 +37,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 from pandas.tseries.frequencies import to_offset
 
-from customer_value._validation import IntArray, describe_row, first_bad, plain
+from customer_value._validation import IntArray, describe_row, first_bad, plain, require_present
 from customer_value.errors import InvalidDataError
 
 __all__ = [
@@ -350,6 +350,8 @@ def parse_datetimes(
         zones or out-of-range values, naming the column, the first such row and its value.
     """
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    if not allow_missing:
+        require_present(series, column, index=index, what=what)
     try:
         ns = _parse_core(series.reset_index(drop=True), date_format)
     except _BadValueError as bad:
@@ -357,13 +359,6 @@ def parse_datetimes(
             f"{what}: column {column!r} {bad.problem}; {describe_row(index, bad.position)} has "
             f"{column}={plain(bad.value)!r}"
         ) from None
-    if not allow_missing:
-        pos = first_bad(ns == np.iinfo(np.int64).min)
-        if pos is not None:
-            raise InvalidDataError(
-                f"{what}: column {column!r} must not be missing; {describe_row(index, pos)} has "
-                f"{column}={plain(series.iloc[pos])!r}"
-            )
     return ns
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import special
 
 from customer_value.errors import InvalidDataError
 
@@ -309,3 +310,64 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
             f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {plain(value)!r}"
         )
     return value
+
+
+def index_of(values: Any) -> pd.Index[Any] | None:
+    """The index of a pandas object (used to name bad rows), else None."""
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return values.index
+    return None
+
+
+def scale_answers(
+    values: Any,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    index: pd.Index[Any] | None = None,
+    integer: bool = True,
+    what: str = "ratings",
+) -> FloatArray:
+    """Answers as float64 with NaN kept; non-numeric, off-scale or fractional answers raise.
+
+    The error names the first offending row (position and index label) and its value.
+    """
+    raw = np.asarray(values)
+    if raw.ndim > 1:
+        raise InvalidDataError(
+            f"{what}: {name!r} must be one-dimensional (one answer per respondent), got an "
+            f"array of shape {raw.shape}"
+        )
+    if raw.dtype.kind == "b":
+        pos = 0 if raw.size else None
+        shown = f"; {describe_row(index, 0)} has {name}={bool(raw[0])!r}" if pos is not None else ""
+        raise InvalidDataError(
+            f"{what}: {name!r} must hold numeric answers on the scale [{low:g}, {high:g}], "
+            f"not True/False{shown}"
+        )
+    if raw.dtype.kind in "USV":  # object dtype so that messages show 'x', not np.str_('x')
+        raw = raw.astype(object)
+    out = numeric_array(raw, name, index=index, allow_nan=True, what=what)
+    present = ~np.isnan(out)
+    with np.errstate(invalid="ignore"):
+        off = present & ((out < low) | (out > high))
+    pos = first_bad(off)
+    if pos is not None:
+        raise InvalidDataError(
+            f"{what}: {name!r} must lie on the scale [{low:g}, {high:g}]; "
+            f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
+        )
+    if integer:
+        pos = first_bad(present & (out != np.round(out)))
+        if pos is not None:
+            raise InvalidDataError(
+                f"{what}: {name!r} must hold whole-number answers; "
+                f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
+            )
+    return out
+
+
+def z_critical(confidence: float) -> float:
+    """Two-sided standard normal critical value: ``Φ⁻¹(0.5 + confidence / 2)`` (1.96 at 0.95)."""
+    return float(special.ndtri(0.5 + confidence / 2.0))

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from customer_value._validation import (
     check_nonnegative,
     check_scalar,
     check_weights,
     numeric_array,
+    z_critical,
 )
 from customer_value.churn._evaluation import as_boolean
 from customer_value.errors import InvalidDataError
@@ -138,7 +138,7 @@ def kaplan_meier(
     dead = survival <= 0
     survival = np.where(dead, 0.0, survival)
     std_error = np.where(dead, 0.0, survival * np.sqrt(np.where(dead, 0.0, greenwood)))
-    z = float(special.ndtri(0.5 + level / 2.0))
+    z = z_critical(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_s = np.log(survival)
         spread = np.where(log_s < 0, z * np.sqrt(greenwood) / log_s, 0.0)

@@ -102,6 +102,7 @@ from customer_value._validation import (
     check_weights,
     numeric_column,
     require_columns,
+    z_critical,
 )
 from customer_value._version import __version__
 from customer_value.clv._units import check_time_unit, same_unit
@@ -825,7 +826,7 @@ class MLEModel:
         )
         p = self._params_array()
         se = self.standard_errors_.to_numpy()
-        z = float(stats.norm.ppf(0.5 + lvl / 2))
+        z = z_critical(lvl)
         spread = np.exp(z * se / p)
         return pd.DataFrame(
             {"ci_lower": p / spread, "ci_upper": p * spread}, index=list(self._param_names)

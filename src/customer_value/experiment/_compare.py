@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from customer_value._validation import check_scalar, numeric_array, plain
+from customer_value._validation import check_scalar, numeric_array, plain, z_critical
 from customer_value.errors import InvalidDataError
 
 __all__ = [
@@ -63,7 +63,7 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
     x, m = _count(successes, "successes"), _count(n, "n")
     if m < 1 or x > m:
         raise InvalidDataError(f"need 0 <= successes <= n and n >= 1, got {x} of {m}")
-    z = float(stats.norm.ppf(0.5 + _confidence(confidence) / 2))
+    z = z_critical(_confidence(confidence))
     p = x / m
     centre = 2 * m * p + z * z
     half = z * np.sqrt(z * z + 4 * m * p * (1 - p))

@@ -17,6 +17,7 @@ from customer_value._validation import (
     numeric_column,
     plain,
     require_columns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 from customer_value.experiment._compare import (
@@ -181,12 +182,7 @@ def uplift_by_segment(
     cols = [group_col, outcome_col] + ([segment_col] if segment_col is not None else [])
     require_columns(frame, cols, what="results")
     for column in cols:
-        pos = first_bad(frame[column].isna().to_numpy())
-        if pos is not None:
-            raise InvalidDataError(
-                f"results: column {column!r} must not be missing; "
-                f"{describe_row(frame.index, pos)} has {column}={plain(frame[column].iloc[pos])!r}"
-            )
+        require_present(frame[column], column, index=frame.index, what="results")
     y = numeric_column(frame, outcome_col, what="results")
     if metric == "proportion":
         pos = first_bad((y != 0) & (y != 1))

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from customer_value._time import parse_timestamp
+from customer_value._time import NS_PER_DAY, parse_timestamp
 from customer_value._validation import (
     as_frame,
     describe_row,
@@ -45,7 +45,6 @@ __all__ = [
     "points_for_transactions",
 ]
 
-_NS_PER_DAY = 86_400 * 10**9
 _INT64_SAFE = 2**62
 
 #: Columns of the frame returned by :func:`points_for_transactions`, in order.
@@ -626,7 +625,7 @@ def points_for_transactions(
     qualifies = (eligible > 0) & (eligible >= minimum_minor)
 
     ts = _timestamps_ns(frame, timestamp_col)
-    day = np.floor_divide(ts, _NS_PER_DAY)
+    day = np.floor_divide(ts, NS_PER_DAY)
     month_index = ts.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     year = month_index // 12 + 1970
     month_of_year = month_index % 12 + 1

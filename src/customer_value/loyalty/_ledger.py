@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._progress import Progress, get_logger
+from customer_value._time import NS_PER_DAY
 from customer_value._validation import as_frame, describe_row, first_bad, require_columns
 from customer_value.errors import (
     IdempotencyConflictError,
@@ -36,7 +37,6 @@ from customer_value.loyalty.stores import LotRow, Store, StoreTransaction
 __all__ = ["Balance", "ImportSummary", "Ledger", "LedgerReceipt"]
 
 _LOG = get_logger("loyalty.ledger")
-_NS_PER_DAY = 86_400 * 10**9
 _EXPIRING_DAYS = 30
 _START_COLUMNS = (
     "tier",
@@ -249,13 +249,13 @@ def _expiry_ns(program: Program, at: int) -> int | None:
     months = program.expiry.months
     if months is None:
         return None
-    days, time_of_day = divmod(at, _NS_PER_DAY)
+    days, time_of_day = divmod(at, NS_PER_DAY)
     day = dt.date.fromordinal(_EPOCH_ORDINAL + days)
     target = _add_months(day, months)
     if program.expiry.clamp_to_month_end:
         following = _add_months(target.replace(day=1), 1)
-        return (following.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
-    return (target.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY + time_of_day
+        return (following.toordinal() - _EPOCH_ORDINAL) * NS_PER_DAY
+    return (target.toordinal() - _EPOCH_ORDINAL) * NS_PER_DAY + time_of_day
 
 
 def _confirmed_since(since: int, at: int) -> int:
@@ -397,7 +397,7 @@ class Ledger:
         """Create the lot of a credit and repay the member's debt from it first."""
         if points <= 0:
             return
-        available = at + self.program.pending_days * _NS_PER_DAY if pending else at
+        available = at + self.program.pending_days * NS_PER_DAY if pending else at
         lot_id = txn.lot_add(member_id, entry_id, at, available, self._expires(at), points)
         debt = int(state.get("debt", 0))
         if debt > 0:
@@ -467,7 +467,7 @@ class Ledger:
         program = self.program
         if last is None or at >= last:
             return
-        earlier_day = at // _NS_PER_DAY != last // _NS_PER_DAY
+        earlier_day = at // NS_PER_DAY != last // NS_PER_DAY
         a, b = pd.Timestamp(at, unit="ns"), pd.Timestamp(last, unit="ns")
         earlier_month = (a.year, a.month) != (b.year, b.month)
         if (program.cap_per_day is not None and earlier_day) or (
@@ -1251,7 +1251,7 @@ class Ledger:
         """
         member_id = _member_arg(member_id)
         at_ns = _ns(at, "at")
-        horizon = _EXPIRING_DAYS * _NS_PER_DAY
+        horizon = _EXPIRING_DAYS * NS_PER_DAY
         parts = self.store.balance_parts(member_id, at_ns, horizon)
         if parts.last_entry_at is not None and parts.last_entry_at > at_ns:
             # entries after `at` exist: rebuild the balance as it stood then
@@ -1573,7 +1573,7 @@ class Ledger:
         expires_ns = expires.to_numpy(dtype="datetime64[ns]")
         never = np.isnat(expires_ns)
         expires_int = expires_ns.astype(np.int64)
-        available_ns = at_sorted + program.pending_days * _NS_PER_DAY
+        available_ns = at_sorted + program.pending_days * NS_PER_DAY
 
         chunks = range(0, n, chunk_size)
         written = replayed = 0
@@ -1714,7 +1714,7 @@ class Ledger:
             self._credit(txn, state, referrer, entry_id, bonus, int(at[row]), pending=True)
             state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
         # members' engine counters after the chunk (vectorised per member)
-        day = at // _NS_PER_DAY
+        day = at // NS_PER_DAY
         month = at.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
         counts = np.bincount(inverse, weights=qualifies, minlength=len(uniq)).astype(np.int64)
         earned = np.bincount(inverse, weights=points, minlength=len(uniq)).astype(np.int64)
@@ -1739,7 +1739,7 @@ class Ledger:
             dtype=np.int64,
         )
         known = previous >= 0
-        prev_day = np.where(known, previous // _NS_PER_DAY, -1)
+        prev_day = np.where(known, previous // NS_PER_DAY, -1)
         prev_month = previous.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
         same_day = (known & (prev_day == day[last_pos])).tolist()
         same_month = (known & (prev_month == month[last_pos])).tolist()

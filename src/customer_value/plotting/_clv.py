@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._validation import as_frame, check_scalar, require_columns
-from customer_value.clv._frequency import FrequencyModel
+from customer_value.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import get_ax, label
 
@@ -25,13 +25,17 @@ __all__ = [
 ]
 
 
+# the purchase-frequency models, by their public names
+FrequencyModel = BetaGeoModel | ModifiedBetaGeoModel | ParetoNBDModel
+
+
 def _check_model(model: Any) -> FrequencyModel:
-    if not isinstance(model, FrequencyModel):
+    if not isinstance(model, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)):
         raise InvalidDataError(
             "model must be a customer_value.clv purchase-frequency model "
             f"(BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), got {type(model).__name__}"
         )
-    model._params_array()  # raises NotFittedError before fit
+    model.params_  # noqa: B018 - raises NotFittedError before fit
     return model
 
 

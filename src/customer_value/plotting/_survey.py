@@ -7,11 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import require_columns
+from customer_value._validation import index_of, require_columns, scale_answers
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import apply_cjk_font, cjk_font, get_ax, label
 from customer_value.survey import net_promoter_score
-from customer_value.survey._common import index_of, scale_answers
 
 __all__ = ["plot_kano_better_worse", "plot_nps_distribution"]
 

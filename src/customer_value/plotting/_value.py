@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from customer_value._validation import check_nonnegative, check_scalar, numeric_array
-from customer_value.clv._sbg import ShiftedBetaGeoModel
+from customer_value.clv import ShiftedBetaGeoModel
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import get_ax, label
 

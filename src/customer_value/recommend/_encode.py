@@ -18,6 +18,7 @@ from customer_value._validation import (
     numeric_column,
     plain,
     require_columns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
@@ -32,13 +33,7 @@ class Incidence:
 
 
 def _missing(frame: pd.DataFrame, column: str, what: str) -> None:
-    values = frame[column]
-    pos = first_bad(values.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {column!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {column}={plain(values.iloc[pos])!r}"
-        )
+    require_present(frame[column], column, index=frame.index, what=what)
 
 
 def _codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:

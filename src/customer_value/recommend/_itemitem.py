@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from customer_value._validation import as_frame, check_choice, check_scalar, plain
+from customer_value._validation import as_frame, check_choice, check_scalar, plain, require_present
 from customer_value.errors import InvalidDataError, NotFittedError
 from customer_value.recommend._encode import encode
 from customer_value.recommend._popularity import PopularityRecommender, check_n, fill_popular
@@ -562,13 +562,7 @@ def _item_categories(
     if category_col not in frame.columns:
         raise InvalidDataError(f"transactions is missing column {category_col!r}")
     pairs = frame[[item_col, category_col]]
-    missing = pairs[category_col].isna().to_numpy()
-    if missing.any():
-        first = int(np.flatnonzero(missing)[0])
-        raise InvalidDataError(
-            f"transactions: column {category_col!r} must not be missing; row {first} "
-            f"(item {plain(pairs[item_col].iloc[first])!r}) has none"
-        )
+    require_present(pairs[category_col], category_col, index=frame.index, what="transactions")
     per_item = pairs.drop_duplicates().groupby(item_col, sort=True)[category_col]
     counts = per_item.nunique()
     if (counts > 1).any():

@@ -14,6 +14,7 @@ from customer_value._validation import (
     first_bad,
     numeric_column,
     require_columns,
+    require_present,
 )
 from customer_value.errors import InvalidDataError
 
@@ -99,12 +100,7 @@ def segment_profile(
     frame = as_frame(data, what="data")
     require_columns(frame, [segment_col], what="data")
     segments = frame[segment_col]
-    pos = first_bad(segments.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"data: column {segment_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {segment_col}={segments.iloc[pos]!r}"
-        )
+    require_present(segments, segment_col, index=frame.index, what="data")
     if mean_cols is None:
         mean_cols = [c for c in _DEFAULT_MEANS if c in frame.columns]
     require_columns(frame, list(mean_cols), what="data")

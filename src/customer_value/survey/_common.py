@@ -1,4 +1,8 @@
-"""Checks shared by the survey modules: answers on a scale, option tuples, item tables."""
+"""Checks shared by the survey modules: option tuples and item tables.
+
+Answers on a scale (``scale_answers``) and ``index_of`` live in :mod:`customer_value._validation`,
+where the plots use them too.
+"""
 
 from __future__ import annotations
 
@@ -20,18 +24,6 @@ from customer_value._validation import (
 from customer_value.errors import InvalidDataError
 
 
-def index_of(values: Any) -> pd.Index[Any] | None:
-    """The index of a pandas object (used to name bad rows), else None."""
-    if isinstance(values, (pd.Series, pd.DataFrame)):
-        return values.index
-    return None
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the Python scalar (so messages read ``3``, not ``np.int64(3)``)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def check_confidence(confidence: Any) -> float:
     """A confidence level strictly between 0 and 1."""
     return check_scalar(
@@ -50,55 +42,6 @@ def check_scale(scale: Any, name: str = "scale") -> tuple[float, float]:
     if not low < high:
         raise InvalidDataError(f"{name} must satisfy low < high, got {scale!r}")
     return low, high
-
-
-def scale_answers(
-    values: Any,
-    name: str,
-    low: float,
-    high: float,
-    *,
-    index: pd.Index[Any] | None = None,
-    integer: bool = True,
-    what: str = "ratings",
-) -> FloatArray:
-    """Answers as float64 with NaN kept; non-numeric, off-scale or fractional answers raise.
-
-    The error names the first offending row (position and index label) and its value.
-    """
-    raw = np.asarray(values)
-    if raw.ndim > 1:
-        raise InvalidDataError(
-            f"{what}: {name!r} must be one-dimensional (one answer per respondent), got an "
-            f"array of shape {raw.shape}"
-        )
-    if raw.dtype.kind == "b":
-        pos = 0 if raw.size else None
-        shown = f"; {describe_row(index, 0)} has {name}={bool(raw[0])!r}" if pos is not None else ""
-        raise InvalidDataError(
-            f"{what}: {name!r} must hold numeric answers on the scale [{low:g}, {high:g}], "
-            f"not True/False{shown}"
-        )
-    if raw.dtype.kind in "USV":  # object dtype so that messages show 'x', not np.str_('x')
-        raw = raw.astype(object)
-    out = numeric_array(raw, name, index=index, allow_nan=True, what=what)
-    present = ~np.isnan(out)
-    with np.errstate(invalid="ignore"):
-        off = present & ((out < low) | (out > high))
-    pos = first_bad(off)
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: {name!r} must lie on the scale [{low:g}, {high:g}]; "
-            f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
-        )
-    if integer:
-        pos = first_bad(present & (out != np.round(out)))
-        if pos is not None:
-            raise InvalidDataError(
-                f"{what}: {name!r} must hold whole-number answers; "
-                f"{describe_row(index, pos)} has {name}={float(out[pos])!r}"
-            )
-    return out
 
 
 def pow2_scale(values: Any, axis: int | None = None) -> Any:

@@ -7,9 +7,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import as_frame, describe_row, require_columns
+from customer_value._validation import (
+    as_frame,
+    describe_row,
+    plain,
+    require_columns,
+    require_present,
+)
 from customer_value.errors import InvalidDataError
-from customer_value.survey._common import plain
 
 __all__ = ["KANO_TABLE", "kano_category", "kano_summary"]
 
@@ -239,13 +244,7 @@ def kano_summary(
     frame = as_frame(data, what=what)
     require_columns(frame, [feature_col, functional_col, dysfunctional_col], what=what)
     features = frame[feature_col]
-    missing = features.isna().to_numpy()
-    if missing.any():
-        pos = int(np.flatnonzero(missing)[0])
-        raise InvalidDataError(
-            f"{what}: column {feature_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {feature_col}={plain(features.iloc[pos])!r}"
-        )
+    require_present(features, feature_col, index=frame.index, what=what)
     # the frames' own index, so that an unknown answer is reported with its row label
     cats = kano_category(frame[functional_col], frame[dysfunctional_col])
     codes, uniques = pd.factorize(features, sort=True)

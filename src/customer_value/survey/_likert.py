@@ -8,9 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import check_choice, check_scalar
+from customer_value._validation import check_choice, check_scalar, index_of, scale_answers
 from customer_value.errors import InvalidDataError
-from customer_value.survey._common import check_scale, index_of, item_matrix, scale_answers
+from customer_value.survey._common import check_scale, item_matrix
 
 __all__ = ["reverse_code", "scale_scores"]
 

@@ -13,19 +13,14 @@ from scipy import stats
 from customer_value._validation import (
     FloatArray,
     as_frame,
-    describe_row,
-    first_bad,
+    index_of,
     require_columns,
+    require_present,
+    scale_answers,
+    z_critical,
 )
 from customer_value.errors import CustomerValueWarning, InvalidDataError
-from customer_value.survey._common import (
-    case_weights,
-    check_confidence,
-    index_of,
-    plain,
-    pow2_scale,
-    scale_answers,
-)
+from customer_value.survey._common import case_weights, check_confidence, pow2_scale
 
 __all__ = ["NPSComparison", "NPSResult", "compare_nps", "net_promoter_score", "nps_by"]
 
@@ -67,7 +62,7 @@ def _nps_arrays(
     # clip tiny negative rounding residue: the variance of a bounded indicator is >= 0
     variance = np.maximum(share_pro + share_det - diff * diff, 0.0)
     se = 100.0 * np.sqrt(variance / n_effective)
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = z_critical(confidence)
     score = 100.0 * diff
     return {
         "score": score,
@@ -443,7 +438,7 @@ def compare_nps(a: Any, b: Any, *, confidence: float = 0.95) -> NPSComparison:
     # both samples identical and degenerate: no evidence of a difference
     z = 0.0 if se == 0.0 else diff / se
     p_value = float(2.0 * stats.norm.sf(abs(z)))
-    crit = float(stats.norm.ppf(0.5 + conf / 2.0))
+    crit = z_critical(conf)
     return NPSComparison(
         difference=diff,
         standard_error=se,
@@ -528,14 +523,9 @@ def nps_by(
         frame[rating_col].to_numpy(), rating_col, 0, 10, index=frame.index, what=what
     )
     groups = frame[group_col]
+    require_present(groups, group_col, index=frame.index, what=what)
     codes, uniques = pd.factorize(groups, sort=True)
     codes = np.asarray(codes, dtype=np.int64)
-    pos = first_bad(codes < 0)
-    if pos is not None:
-        raise InvalidDataError(
-            f"{what}: column {group_col!r} must not be missing; "
-            f"{describe_row(frame.index, pos)} has {group_col}={plain(groups.iloc[pos])!r}"
-        )
     n_groups = len(uniques)
     present = ~np.isnan(ratings)
     all_present = bool(present.all())

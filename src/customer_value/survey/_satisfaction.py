@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from customer_value._validation import index_of, scale_answers, z_critical
 from customer_value.errors import InvalidDataError
-from customer_value.survey._common import check_confidence, check_scale, index_of, scale_answers
+from customer_value.survey._common import check_confidence, check_scale
 
 __all__ = ["CESResult", "CSATResult", "ces", "csat"]
 
@@ -49,7 +50,7 @@ class CSATResult:
 
 
 def _wilson(successes: float, n: float, confidence: float) -> tuple[float, float]:
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = z_critical(confidence)
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
