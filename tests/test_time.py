@@ -219,3 +219,26 @@ def test_scalar_dates_read_iso_always_and_date_format_otherwise():
     assert parse_timestamp(20240131, "end", date_format="%Y%m%d") == pd.Timestamp("2024-01-31")
     aware = pd.Timestamp("2024-01-01 10:00", tz="US/Eastern")
     assert parse_timestamp(aware, "end") == pd.Timestamp("2024-01-01 10:00")
+
+
+@pytest.mark.parametrize(
+    ("durations", "pattern"),
+    [
+        (
+            pd.to_timedelta(["1D", "2D"]),
+            r"must be numeric, found durations.*durations / pd.Timedelta\(days=1\)",
+        ),
+        (
+            pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            r"must be numeric, found dates.*compute elapsed times",
+        ),
+        (["2024-01-01T00:00Z", "2024-01-02T00:00Z"], r"must be numeric; row 0"),
+    ],
+)
+def test_kaplan_meier_refuses_dates_and_unitless_durations(durations, pattern):
+    from customer_value.churn import kaplan_meier
+
+    with pytest.raises(InvalidDataError, match=r"column 'durations' " + pattern):
+        kaplan_meier(durations, [True, False])
+    days = np.asarray(pd.to_timedelta(["1D", "2D"]) / pd.Timedelta(days=1))
+    assert kaplan_meier(days, [True, True])["survival"].iloc[-1] == 0.0

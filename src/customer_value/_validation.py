@@ -132,6 +132,16 @@ def numeric_array(
                 f"has {name}={plain(raw[pos])!r}"
             )
         out = coerced
+    elif raw.dtype.kind == "m":
+        raise InvalidDataError(
+            f"{what}: column {name!r} must be numeric, found durations ({raw.dtype}); state "
+            f"the unit by converting them, for example {name} / pd.Timedelta(days=1)"
+        )
+    elif raw.dtype.kind == "M":
+        raise InvalidDataError(
+            f"{what}: column {name!r} must be numeric, found dates ({raw.dtype}); compute "
+            "elapsed times first, for example (end - start) / pd.Timedelta(days=1)"
+        )
     else:
         raise InvalidDataError(f"{what}: column {name!r} must be numeric, found dtype {raw.dtype}")
     if not allow_nan:

@@ -17,7 +17,7 @@ matplotlib = pytest.importorskip("matplotlib", reason="plots need the [plot] ext
 matplotlib.use("Agg")
 plt = pytest.importorskip("matplotlib.pyplot", reason="plots need the [plot] extra")
 
-from customer_value.plotting._clv import (  # noqa: E402
+from customer_value.plotting import (  # noqa: E402
     plot_calibration_purchases_vs_holdout_purchases,
     plot_cumulative_transactions,
     plot_frequency_recency_matrix,
@@ -128,3 +128,21 @@ def test_bad_models_are_rejected() -> None:
         plot_cumulative_transactions(
             no_unit, pd.DataFrame({"customer_id": [1], "date": ["2020-01-01"]})
         )
+
+
+def test_cumulative_transactions_reads_dates_like_the_data_layer(cdnow_transactions) -> None:
+    """Issue 17: the plot parses dates with the library's one parser."""
+    model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    tx = cdnow_transactions.iloc[:200]
+    numbers = tx.assign(date=tx["date"].dt.strftime("%Y%m%d").astype(int))
+    with pytest.raises(InvalidDataError, match=r"column 'date' holds a number.*row 0"):
+        plot_cumulative_transactions(model, numbers)
+    zulu = tx.assign(date=tx["date"].dt.strftime("%Y-%m-%dT13:00:00Z"))
+    plain = plot_cumulative_transactions(model, tx)
+    shifted = plot_cumulative_transactions(model, zulu)
+    np.testing.assert_array_equal(
+        plain.get_lines()[0].get_ydata(), shifted.get_lines()[0].get_ydata()
+    )
+    with pytest.raises(InvalidDataError, match="calibration_end is a number"):
+        plot_cumulative_transactions(model, tx, calibration_end=19970930)
+    plt.close("all")

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import as_frame, check_scalar, require_columns
+from customer_value._time import NS_PER_DAY, parse_datetimes, parse_timestamp
+from customer_value._validation import as_frame, check_scalar, require_columns, require_present
 from customer_value.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import get_ax, label
@@ -452,8 +453,10 @@ def plot_cumulative_transactions(
         raise InvalidDataError(
             f"time_unit {fitted.time_unit!r} is not a fixed-length unit usable here"
         ) from None
-    days = pd.to_datetime(frame[datetime_col]).dt.normalize()
+    ns = parse_datetimes(frame[datetime_col], datetime_col, index=frame.index, what="transactions")
+    days = pd.Series((ns // NS_PER_DAY * NS_PER_DAY).view("datetime64[ns]"))
     ids = frame[customer_id_col]
+    require_present(ids, customer_id_col, index=frame.index, what="transactions")
     pairs = pd.DataFrame({"id": ids.to_numpy(), "day": days.to_numpy()}).drop_duplicates()
     first = pairs.groupby("id")["day"].transform("min")
     start = pairs["day"].min()
@@ -476,7 +479,8 @@ def plot_cumulative_transactions(
     ax.plot(dates, actual, label="actual")
     ax.plot(dates, expected, ls="--", label="model")
     if calibration_end is not None:
-        ax.axvline(pd.Timestamp(calibration_end), color="grey", ls=":", label="calibration end")
+        end = parse_timestamp(calibration_end, "calibration_end")
+        ax.axvline(end, color="grey", ls=":", label="calibration end")
     ax.set_xlabel(label("Date", "日期"))
     ax.set_ylabel(label("Cumulative repeat transactions", "累计重复交易数"))
     ax.set_title("Tracking cumulative repeat transactions")
