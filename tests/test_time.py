@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from customer_value._time import NS_PER_DAY, check_period, period_index, period_numbers
+from customer_value._time import (
+    NS_PER_DAY,
+    check_period,
+    parse_datetimes,
+    parse_timestamp,
+    period_index,
+    period_numbers,
+)
 from customer_value.errors import InvalidDataError
 
 
@@ -59,8 +68,6 @@ def test_multiple_period_rejected_by_public_functions() -> None:
 
 
 # --- one parser for every reader of dates (issue 17, bug 2) ---------------------------------
-
-from customer_value._time import parse_datetimes, parse_timestamp  # noqa: E402
 
 
 def _readers():
@@ -242,3 +249,81 @@ def test_kaplan_meier_refuses_dates_and_unitless_durations(durations, pattern):
         kaplan_meier(durations, [True, False])
     days = np.asarray(pd.to_timedelta(["1D", "2D"]) / pd.Timedelta(days=1))
     assert kaplan_meier(days, [True, True])["survival"].iloc[-1] == 0.0
+
+
+_INSTANTS = st.datetimes(
+    min_value=pd.Timestamp("1678-01-01").to_pydatetime(),
+    max_value=pd.Timestamp("2262-04-10").to_pydatetime(),
+)
+
+
+@given(
+    st.lists(_INSTANTS, min_size=1, max_size=20),
+    st.sampled_from(["Z", "+00:00", "-05:00", "+08:00", "+05:30", ""]),
+)
+def test_iso_strings_with_one_offset_keep_their_wall_clock(instants, offset):
+    strings = [t.strftime("%Y-%m-%dT%H:%M:%S.%f") + offset for t in instants]
+    ns = parse_datetimes(strings, "date")
+    expected = pd.DatetimeIndex(instants).as_unit("ns").asi8
+    np.testing.assert_array_equal(ns, expected)
+
+
+@given(st.lists(_INSTANTS, min_size=1, max_size=20), st.sampled_from(["%d/%m/%Y", "%m/%d/%Y"]))
+def test_an_explicit_day_month_format_reads_every_row_the_same_way(instants, fmt):
+    strings = [t.strftime(fmt) for t in instants]
+    ns = parse_datetimes(strings, "date", date_format=fmt)
+    days = pd.DatetimeIndex(instants).normalize().as_unit("ns").asi8
+    np.testing.assert_array_equal(ns, days)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 4),
+            st.datetimes(
+                min_value=pd.Timestamp("2024-01-01").to_pydatetime(),
+                max_value=pd.Timestamp("2024-06-30").to_pydatetime(),
+            ),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.dates(
+        min_value=pd.Timestamp("2024-01-01").date(),
+        max_value=pd.Timestamp("2024-06-01").date(),
+    ),
+    st.sampled_from(["D", "W", "M", "h"]),
+)
+def test_split_and_summary_agree_on_any_cutoff(rows, cutoff, period):
+    from customer_value.data import calibration_holdout_split, summarize_transactions
+
+    tx = pd.DataFrame(rows, columns=["customer_id", "date"])
+    tx["date"] = pd.to_datetime(tx["date"]).astype("datetime64[ns]")
+    cal_end = pd.Timestamp(cutoff)
+    unit = "D" if period == "h" else period
+    if not (tx["date"] < cal_end + pd.Timedelta(days=1)).any():
+        return
+    split = calibration_holdout_split(
+        tx,
+        calibration_end=cal_end,
+        observation_end="2024-06-30",
+        period=period,
+        time_unit=unit,
+    )
+    summary = summarize_transactions(
+        tx,
+        observation_end=cal_end,
+        period=period,
+        time_unit=unit,
+        after_end="drop",
+    )
+    cal = split[["frequency_cal", "recency_cal", "T_cal"]].set_axis(
+        ["frequency", "recency", "T"], axis=1
+    )
+    pd.testing.assert_frame_equal(cal, summary, check_like=True)
+    # every purchase period is counted once: in calibration or in the holdout
+    n_periods = pd.Series(period_numbers(tx["date"].to_numpy().view(np.int64), period))
+    inside = tx["customer_id"].isin(split.index)
+    distinct = n_periods[inside].groupby(tx["customer_id"][inside]).nunique()
+    counted = split["frequency_cal"] + 1 + split["frequency_holdout"]
+    assert (counted >= distinct.reindex(split.index)).all()
