@@ -87,9 +87,11 @@ def baskets(n: int, seed: int = 1) -> pd.DataFrame:
 
 def ours_itemitem(log: pd.DataFrame) -> Callable[[], Any]:
     def run() -> Any:
+        start = time.perf_counter()
         model = ItemItemRecommender(n_neighbours=20, n_jobs=N_THREADS).fit(log)
-        recs = model.recommend(n=10)
-        return recs[["customer_id", "item"]].iloc[:50].to_numpy()
+        fitted = time.perf_counter() - start
+        model.recommend(n=10)
+        return fitted
 
     return run
 
@@ -104,10 +106,12 @@ def implicit_itemitem(log: pd.DataFrame) -> Callable[[], Any]:
         )
         X.sum_duplicates()
         model = CosineRecommender(K=21, num_threads=N_THREADS)  # 20 neighbours + itself
+        start = time.perf_counter()
         model.fit(X, show_progress=False)
+        fitted = time.perf_counter() - start
         users = np.arange(N_CUSTOMERS)
-        ids, _ = model.recommend(users, X, N=10, filter_already_liked_items=True)
-        return ids[:5]
+        model.recommend(users, X, N=10, filter_already_liked_items=True)
+        return fitted
 
     return run
 

@@ -257,3 +257,18 @@ def test_newcombe_interval_is_finite_and_ordered(
     assert np.isfinite(values).all()
     assert -1 <= res.ci_low <= res.difference <= res.ci_high <= 1
     assert 0 <= res.p_value <= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    p0=st.floats(1e-4, 1 - 1e-4),
+    rel=st.floats(0.05, 0.95),
+    ratio=st.sampled_from([0.1, 1.0, 9.0]),
+)
+def test_power_is_finite_at_extreme_rates(p0: float, rel: float, ratio: float) -> None:
+    down = sample_size_proportions(p0, -p0 * rel, ratio=ratio)
+    assert down.n_treatment >= 1
+    assert np.isfinite(down.effect_size)
+    plan = sample_size_proportions(p0, (1 - p0) * rel, ratio=ratio)
+    back = mde_proportions(p0, plan.n_treatment, ratio=ratio)
+    assert 0 < back.effect <= (1 - p0) * rel + 1e-9  # rounding n up can only help

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customer_value.errors import InvalidDataError, NotFittedError
 from customer_value.recommend import (
@@ -168,3 +170,18 @@ def test_popularity_baseline_ranks_by_customers() -> None:
     assert pop.popularity_.index.tolist() == ["b", "a", "c"]
     recs = pop.recommend([1, 99], n=2)
     assert recs["item"].tolist() == ["c", "b", "a"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    weights=st.lists(st.floats(1e-300, 1e300), min_size=6, max_size=6),
+    similarity=st.sampled_from(["cosine", "tfidf", "bm25"]),
+)
+def test_extreme_weights_give_finite_scores(weights: list[float], similarity: str) -> None:
+    tx = {"customer_id": [1, 1, 2, 2, 3, 3], "item": ["a", "b", "b", "c", "a", "c"], "w": weights}
+    model = ItemItemRecommender(similarity=similarity).fit(tx, weight_col="w")
+    assert np.isfinite(model.similarity_.data).all()
+    if similarity == "cosine":
+        assert (model.similarity_.data <= 1 + 1e-12).all()
+    recs = model.recommend(n=2)
+    assert np.isfinite(recs["score"]).all()

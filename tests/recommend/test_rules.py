@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customer_value.errors import InvalidDataError
 from customer_value.recommend import RULE_COLUMNS, association_rules, frequent_itemsets
@@ -154,3 +158,39 @@ def test_nothing_frequent_gives_empty_table() -> None:
     rules = association_rules({"order_id": [1, 2], "item": ["a", "b"]}, min_support=0.9)
     assert list(rules.columns) == list(RULE_COLUMNS)
     assert rules.empty
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    baskets=st.lists(st.sets(st.sampled_from("abcdef"), max_size=5), min_size=1, max_size=40),
+    support=st.sampled_from([0.01, 0.1, 0.3]),
+)
+def test_rules_equal_brute_force_counts(baskets: list[set[str]], support: float) -> None:
+    rows = [(k, item) for k, basket in enumerate(baskets) for item in basket]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=["order_id", "item"])
+    n = len(baskets)  # empty baskets count through n_baskets
+    rules = association_rules(
+        frame, min_support=support, min_confidence=0.0, max_len=3, n_baskets=n
+    )
+
+    def count(items: tuple[str, ...]) -> int:
+        return sum(1 for b in baskets if set(items) <= b)
+
+    for row in rules.itertuples():
+        both = count(row.antecedents + row.consequents)
+        assert row.count == both
+        assert row.support == pytest.approx(both / n)
+        assert row.confidence == pytest.approx(both / count(row.antecedents))
+        assert np.isfinite([row.support, row.confidence, row.lift, row.leverage]).all()
+        assert row.conviction > 0
+    expected = {
+        (tuple(sorted(set(s) - {c})), (c,))
+        for size in (2, 3)
+        for s in itertools.combinations("abcdef", size)
+        for c in s
+        if count(s) / n >= support
+    }
+    got = set(zip(rules["antecedents"], rules["consequents"], strict=True))
+    assert got == expected

@@ -94,7 +94,10 @@ class ItemItemRecommender:
     for customer :math:`u` is :math:`\\sum_i r_{ui} s_{ij}` (Sarwar et al. 2001;
     Deshpande & Karypis 2004). The weightings follow the ``implicit`` package's
     ``CosineRecommender``, ``TFIDFRecommender`` and ``BM25Recommender``, whose top-N
-    lists these equal on the same data.
+    lists these equal on the same data. Their inverse customer frequency is
+    :math:`\log N_{items} - \log(1 + n_u)` for a customer who bought :math:`n_u`
+    items, which is 0 or negative for customers who bought (nearly) everything: such
+    customers then add nothing, or dissimilarity, to the item pairs they share.
 
     Customers with fewer than ``n`` item-item candidates are filled from the most
     popular items of their segment (when ``segments`` was given), else of everybody;
@@ -230,7 +233,17 @@ class ItemItemRecommender:
         self, X: sp.csr_matrix, kind: str, shrink: float, k1: float, b: float, jobs: int
     ) -> sp.csr_matrix:
         weighted = _weigh(X, kind, k1, b)  # items x customers
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        # row norms scaled by the row maximum, so huge or tiny weights neither overflow
+        # nor underflow when squared
+        scale = np.asarray(abs(weighted).max(axis=1).todense()).ravel()
+        scale[scale == 0] = 1.0
+        scaled = sp.diags(1.0 / scale) @ weighted
+        norms = scale * np.sqrt(np.asarray(scaled.multiply(scaled).sum(axis=1)).ravel())
+        if kind != "bm25" and shrink == 0:
+            # plain cosine: normalise once, so the products are the similarities
+            inverse = np.zeros_like(norms)
+            np.divide(1.0, norms, out=inverse, where=norms > 0)  # all-zero rows stay zero
+            weighted = sp.diags(inverse) @ weighted
         other = weighted.T.tocsr()  # customers x items
         n_items = weighted.shape[0]
         degree = np.diff(other.indptr).astype(np.float64)
@@ -242,12 +255,18 @@ class ItemItemRecommender:
         def block(bounds: tuple[int, int]) -> tuple[Any, Any, Any]:
             lo, hi = bounds
             dots = (weighted[lo:hi] @ other).tocsr()
-            rows = np.repeat(np.arange(lo, hi), np.diff(dots.indptr))
-            if kind != "bm25":
+            if kind != "bm25" and shrink > 0:
+                rows = np.repeat(np.arange(lo, hi), np.diff(dots.indptr))
                 dots.data = dots.data / (norms[rows] * norms[dots.indices] + shrink)
-            dots.data[dots.indices == rows] = -np.inf  # an item is not its own neighbour
-            r, c, v = top_n_per_row(dots, k)
-            return r + lo, c, v
+            # one extra candidate per row, then drop the item itself (never its own
+            # neighbour) and keep k: cheaper than masking the diagonal of the product
+            r, c, v = top_n_per_row(dots, k + 1)
+            r = r + lo
+            other_item = c != r
+            r, c, v = r[other_item], c[other_item], v[other_item]
+            rank = np.arange(r.size) - np.searchsorted(r, r)
+            first = rank < k
+            return r[first], c[first], v[first]
 
         parts = _map(block, _blocks(cost_per_item, _BLOCK_FLOPS), jobs)
         rows = np.concatenate([p[0] for p in parts])
@@ -326,13 +345,15 @@ class ItemItemRecommender:
         size = check_n(n)
         wanted, pos = self._positions(customers, unknown)
         known = np.flatnonzero(pos >= 0)
-        parts_r, parts_c, parts_v = [], [], []
-        for chunk in self._chunks(pos[known]):
-            S = self._scores(pos[known][chunk])
-            r, c, v = top_n_per_row(S, size)
-            parts_r.append(known[chunk][r])
-            parts_c.append(c)
-            parts_v.append(v)
+
+        def score(chunk: npt.NDArray[np.int64]) -> tuple[Any, Any, Any]:
+            r, c, v = top_n_per_row(self._scores(pos[known][chunk]), size)
+            return known[chunk][r], c, v
+
+        parts = _map(score, self._chunks(pos[known]), int(self.n_jobs))
+        parts_r = [p[0] for p in parts]
+        parts_c = [p[1] for p in parts]
+        parts_v = [p[2] for p in parts]
         frame = pd.DataFrame(
             {
                 "_row": np.concatenate(parts_r) if parts_r else np.empty(0, np.int64),
