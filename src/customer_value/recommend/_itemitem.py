@@ -95,7 +95,7 @@ class ItemItemRecommender:
     Deshpande & Karypis 2004). The weightings follow the ``implicit`` package's
     ``CosineRecommender``, ``TFIDFRecommender`` and ``BM25Recommender``, whose top-N
     lists these equal on the same data. Their inverse customer frequency is
-    :math:`\log N_{items} - \log(1 + n_u)` for a customer who bought :math:`n_u`
+    :math:`\\log N_{items} - \\log(1 + n_u)` for a customer who bought :math:`n_u`
     items, which is 0 or negative for customers who bought (nearly) everything: such
     customers then add nothing, or dissimilarity, to the item pairs they share.
 
