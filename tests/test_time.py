@@ -327,3 +327,21 @@ def test_split_and_summary_agree_on_any_cutoff(rows, cutoff, period):
     distinct = n_periods[inside].groupby(tx["customer_id"][inside]).nunique()
     counted = split["frequency_cal"] + 1 + split["frequency_holdout"]
     assert (counted >= distinct.reindex(split.index)).all()
+
+
+@pytest.mark.parametrize(
+    ("label", "pattern"),
+    [
+        (20241101, r"exempt_periods: 20241101 is a number, not a period label"),
+        ("05/11/2024", r"exempt_periods: '05/11/2024' has a numeric day and month"),
+    ],
+)
+def test_cap_contacts_exempt_labels_follow_the_date_rules(label, pattern):
+    from customer_value.churn import cap_contacts
+
+    planned = {"customer_id": ["a"] * 3, "timestamp": ["2024-11-04", "2024-11-05", "2024-11-06"]}
+    with pytest.raises(InvalidDataError, match=pattern):
+        cap_contacts(planned, max_per_period=1, period="M", exempt_periods=[label])
+    for ok in ("2024-11", "2024-11-05T10:00Z", pd.Period("2024-11", freq="M")):
+        plan = cap_contacts(planned, max_per_period=1, period="M", exempt_periods=[ok])
+        assert len(plan.kept) == 3

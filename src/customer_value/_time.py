@@ -43,6 +43,7 @@ from customer_value.errors import InvalidDataError
 __all__ = [
     "NS_PER_DAY",
     "check_period",
+    "check_period_label",
     "encode_ids",
     "fixed_length_ns",
     "parse_datetimes",
@@ -477,8 +478,36 @@ def period_index(ordinals: IntArray, alias: str) -> pd.PeriodIndex:
     )
 
 
+def check_period_label(value: Any, name: str) -> Any:
+    """Refuse period labels that the date rules refuse: numbers, ambiguous day/month.
+
+    ``"2024-11"``, ``"2024Q4"``, dates and ``pd.Period`` objects pass unchanged;
+    ``202411`` (a number) and ``"05/11/2024"`` (5 November or 11 May) raise.
+    """
+    if _is_number(value) or isinstance(value, (bool, np.bool_)):
+        raise InvalidDataError(
+            f"{name}: {plain(value)!r} is a number, not a period label; write it as a "
+            "string such as '2024-11' or pass a date"
+        )
+    if isinstance(value, str):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            iso = pd.to_datetime(pd.Series([value]), format="ISO8601", errors="coerce")
+        if iso.isna().iloc[0]:
+            try:
+                _ambiguity(value)
+            except _BadValueError:
+                raise InvalidDataError(
+                    f"{name}: {value!r} has a numeric day and month whose order is "
+                    "ambiguous; write the date as ISO 8601 (YYYY-MM-DD) or the period as "
+                    "'2024-11'"
+                ) from None
+    return value
+
+
 def period_ordinal(value: Any, alias: str, name: str) -> int:
     """Ordinal of one period label (``"2024-03"``, a date or a ``pd.Period``)."""
+    check_period_label(value, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from customer_value._time import (
     check_period,
+    check_period_label,
     encode_ids,
     parse_datetimes,
     period_index,
@@ -87,6 +88,7 @@ def _exempt_interval(label: Any, alias: str) -> tuple[int, int]:
     month) when that is longer than a capping period; a date, or a label that fits in
     one capping period, stands for the capping period containing it.
     """
+    check_period_label(label, "exempt_periods")
     span: pd.Period | None = None
     if isinstance(label, pd.Period):
         span = label
