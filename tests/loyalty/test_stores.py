@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from customer_value.errors import CustomerValueError, InvalidDataError
+from customer_value.errors import CustomerValueError, InvalidDataError, StoreError
 from customer_value.loyalty import Ledger, MemoryStore, Program, SQLiteStore, Store
 
 from .store_specs import StoreSpec
@@ -101,3 +103,99 @@ def test_frames_have_stable_columns(store: Store) -> None:
     assert len(store.lots_frame()) == 0
     assert list(store.allocations_frame().columns) == ["entry_id", "lot_id", "points"]
     assert "MemoryStore" in repr(MemoryStore())
+
+
+def test_sqlite_read_only_reads_and_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    writer = SQLiteStore(path)
+    Ledger(PROGRAM, writer).adjust("m", 5, at="2024-01-01", idempotency_key="a")
+    reader = SQLiteStore(path, read_only=True)
+    assert "read_only=True" in repr(reader)
+    ledger = Ledger(PROGRAM, reader)
+    assert ledger.balance("m", at="2024-02-01").available == 5
+    # the reader sees what the writer commits later
+    Ledger(PROGRAM, writer).adjust("m", 7, at="2024-01-02", idempotency_key="b")
+    assert ledger.balance("m", at="2024-02-01").available == 12
+    with pytest.raises(StoreError, match="read-only"):
+        ledger.adjust("m", 1, at="2024-01-03", idempotency_key="c")
+    with pytest.raises(StoreError, match="read-only"):
+        reader.migrate()
+    assert len(ledger.entries()) == 2
+    reader.close()
+    writer.close()
+    with pytest.raises(InvalidDataError, match=r"missing\.db does not exist"):
+        SQLiteStore(tmp_path / "missing.db", read_only=True)
+
+
+def test_sqlite_paths_that_cannot_be_a_ledger_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidDataError, match="is a directory"):
+        SQLiteStore(tmp_path)
+    with pytest.raises(InvalidDataError, match=r"directory of .*nowhere.* does not exist"):
+        SQLiteStore(tmp_path / "nowhere" / "ledger.db")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"notes\.txt is not an SQLite database"):
+        SQLiteStore(text)
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match=r"other\.db is an SQLite database but not a .*customers"):
+        SQLiteStore(other)
+    # nothing was added to the foreign file
+    con = sqlite3.connect(other)
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    con.close()
+    assert tables == ["customers"]
+
+
+def test_sqlite_migrate_is_explicit_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    stale = SQLiteStore(path, migrate=False)
+    with pytest.raises(StoreError, match="schema version 0, this library needs 1; nothing"):
+        Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
+    assert stale.migrate() == stale.schema_version == 1
+    Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
+    stale.close()
+    assert SQLiteStore(path, migrate=False).schema_version == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda led: led.adjust("m", 5, at="2024-01-02", reason={"a": 1}, idempotency_key="x"),
+            "reason",
+        ),
+        (lambda led: led.redeem("m", 5, at="2024-01-02", note=["n"], idempotency_key="x"), "note"),
+        (
+            lambda led: led.redeem("m", 5, at="2024-01-02", note="a\x00b", idempotency_key="x"),
+            "NUL",
+        ),
+        (lambda led: led.adjust("m", 2**63, at="2024-01-02", idempotency_key="x"), "at most"),
+        (lambda led: led.adjust("m", -(2**63), at="2024-01-02", idempotency_key="x"), "at most"),
+        (lambda led: led.adjust("m\x00", 5, at="2024-01-02", idempotency_key="x"), "member_id"),
+        (lambda led: led.reverse(1, at="2024-01-02", reason=3.5, idempotency_key="x"), "reason"),
+    ],
+)
+def test_every_store_refuses_the_same_bad_values(store: Store, call: Any, match: str) -> None:
+    ledger = Ledger(PROGRAM, store)
+    ledger.adjust("m", 100, at="2024-01-01", idempotency_key="a")
+    before = ledger.entries()
+    with pytest.raises(InvalidDataError, match=match):
+        call(ledger)
+    pd.testing.assert_frame_equal(ledger.entries(), before)
+
+
+def test_every_store_refuses_an_earn_too_large_to_hold(store: Store) -> None:
+    from decimal import Decimal
+
+    from customer_value.loyalty import PurchaseEvent
+
+    big = Program.from_dict({"name": "p", "base_rate": "1000000000000"})
+    ledger = Ledger(big, store)
+    sale = PurchaseEvent("m", "2024-01-01", Decimal(10**9), transaction_id="T1")
+    with pytest.raises(InvalidDataError, match="points earned by transaction 'T1'"):
+        ledger.earn(sale, idempotency_key="e")
+    assert len(ledger.entries()) == 0

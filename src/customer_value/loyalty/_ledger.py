@@ -191,10 +191,17 @@ def _ns(value: Any, name: str) -> int:
     return int(ts.value)
 
 
+#: the largest number of points one ledger operation may move; with it every store (SQLite's
+#: and PostgreSQL's 64-bit integers, Python's ints) holds the same values and sums
+MAX_POINTS = 10**15
+
+
 def _points_arg(points: Any, name: str, *, allow_negative: bool = False) -> int:
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)):
         raise InvalidDataError(f"{name} must be a whole number of points, got {points!r}")
     value = int(points)
+    if abs(value) > MAX_POINTS:
+        raise InvalidDataError(f"{name} must be at most {MAX_POINTS:,} in size, got {value}")
     if allow_negative:
         if value == 0:
             raise InvalidDataError(f"{name} must not be 0")
@@ -213,15 +220,30 @@ def _at_key(at: Any, at_ns: int) -> int | None:
 
 
 def _key_arg(key: Any) -> str:
-    if not isinstance(key, str) or not key:
-        raise InvalidDataError(f"idempotency_key must be a non-empty string, got {key!r}")
+    if not isinstance(key, str) or not key or "\x00" in key:
+        raise InvalidDataError(
+            f"idempotency_key must be a non-empty string without NUL characters, got {key!r}"
+        )
     return key
 
 
 def _member_arg(member_id: Any) -> str:
-    if not isinstance(member_id, str) or not member_id:
-        raise InvalidDataError(f"member_id must be a non-empty string, got {member_id!r}")
+    if not isinstance(member_id, str) or not member_id or "\x00" in member_id:
+        raise InvalidDataError(
+            f"member_id must be a non-empty string without NUL characters, got {member_id!r}"
+        )
     return member_id
+
+
+def _text_arg(value: Any, name: str) -> str | None:
+    """A free-text note or reason: None or a string every store can hold (no NUL)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidDataError(
+            f"{name} must be a string without NUL characters or None, got {value!r}"
+        )
+    return value
 
 
 def _fingerprint(operation: str, request: dict[str, Any]) -> str:
@@ -670,6 +692,9 @@ class Ledger:
                 birthday_bonus_year=state["birthday_bonus_year"],
             )
             result = points_for_event(program, purchase, member_state)
+            _points_arg(
+                result.points or 1, f"points earned by transaction {purchase.transaction_id!r}"
+            )
             after = advance_state(program, member_state, purchase, result)
             state["qualifying_purchases"] = after.qualifying_purchases
             state["last_purchase_at"] = at
@@ -762,6 +787,7 @@ class Ledger:
         """  # noqa: E501
         member_id = _member_arg(member_id)
         points = _points_arg(points, "points")
+        note = _text_arg(note, "note")
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
@@ -993,6 +1019,7 @@ class Ledger:
         """
         member_id = _member_arg(member_id)
         points = _points_arg(points, "points", allow_negative=True)
+        reason = _text_arg(reason, "reason")
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(
@@ -1079,6 +1106,7 @@ class Ledger:
         """
         if isinstance(entry_id, bool) or not isinstance(entry_id, (int, np.integer)):
             raise InvalidDataError(f"entry_id must be an integer, got {entry_id!r}")
+        reason = _text_arg(reason, "reason")
         key = _key_arg(idempotency_key)
         at_ns = _ns(at, "at")
         fingerprint = _fingerprint(

@@ -89,13 +89,14 @@ class PostgresStore(Store):
     migrate : bool, default True
         Apply missing migrations on construction. Pass False in application
         servers and run :meth:`migrate` from a deployment step; the store then
-        refuses to work on an out-of-date schema.
+        refuses to write to an out-of-date schema.
 
     Raises
     ------
     StoreError
-        The schema is newer than this library, or out of date with
-        ``migrate=False``, or the database cannot be reached.
+        The schema is newer than this library, or the database cannot be
+        reached. (An out-of-date schema with ``migrate=False`` is refused at
+        the first write.)
 
     Examples
     --------
@@ -134,10 +135,11 @@ class PostgresStore(Store):
                 "conninfo must be a connection string, a psycopg.Connection or a "
                 f"psycopg_pool.ConnectionPool, got {type(conninfo).__name__}"
             )
+        self._ready = False
         if migrate:
             self.migrate()
         else:
-            self._check_version()
+            self._check_version(older_ok=True)
 
     def __repr__(self) -> str:
         where = "pool" if self._pool is not None else "connection"
@@ -170,6 +172,8 @@ class PostgresStore(Store):
         """One READ COMMITTED transaction with per-member locks (see the class notes)."""
         import psycopg
 
+        if not self._ready:
+            self._check_version()
         with self._connection() as conn:
             try:
                 with conn.transaction():
@@ -208,14 +212,15 @@ class PostgresStore(Store):
                 f"this library supports ({SCHEMA_VERSION}); upgrade customer_value"
             )
 
-    def _check_version(self) -> None:
+    def _check_version(self, *, older_ok: bool = False) -> None:
         with self._read() as conn:
             version = self._version(conn)
         self._refuse_newer(version)
-        if version < SCHEMA_VERSION:
+        self._ready = version == SCHEMA_VERSION
+        if version < SCHEMA_VERSION and not older_ok:
             raise StoreError(
                 f"PostgresStore: schema {self.schema!r} is at version {version}, this library "
-                f"needs {SCHEMA_VERSION}; run PostgresStore(...).migrate()"
+                f"needs {SCHEMA_VERSION}; nothing was written: run PostgresStore(...).migrate()"
             )
 
     def migrate(self) -> int:
@@ -263,6 +268,7 @@ class PostgresStore(Store):
                         )
             except psycopg.Error as exc:
                 raise translate(exc) from exc
+        self._ready = True
         return SCHEMA_VERSION
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from customer_value.errors import CustomerValueError, InvalidDataError
+from customer_value.errors import InvalidDataError, StoreError
 from customer_value.loyalty.stores._contract import (
     ENTRY_COLUMNS,
     LOT_COLUMNS,
@@ -28,72 +28,14 @@ from customer_value.loyalty.stores._contract import (
     members_to_frame,
 )
 from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, balance_sql, order_sql
-
-__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
-
-_MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (
-        1,
-        "entries, lots, allocations, idempotency, members",
-        """
-        CREATE TABLE members (
-            member_id TEXT PRIMARY KEY,
-            state TEXT NOT NULL
-        );
-        CREATE TABLE entries (
-            entry_id INTEGER PRIMARY KEY,
-            member_id TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN
-                ('earn', 'redeem', 'clawback', 'adjust', 'expire', 'reversal')),
-            points INTEGER NOT NULL,
-            at INTEGER NOT NULL,
-            amount_minor INTEGER,
-            transaction_id TEXT,
-            reference INTEGER REFERENCES entries (entry_id),
-            shortfall INTEGER NOT NULL DEFAULT 0 CHECK (shortfall >= 0),
-            note TEXT
-        );
-        CREATE INDEX entries_member ON entries (member_id, at);
-        CREATE INDEX entries_transaction ON entries (transaction_id)
-            WHERE transaction_id IS NOT NULL;
-        CREATE INDEX entries_reference ON entries (reference) WHERE reference IS NOT NULL;
-        CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
-            BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
-        CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
-            BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
-        CREATE TABLE lots (
-            lot_id INTEGER PRIMARY KEY,
-            member_id TEXT NOT NULL,
-            entry_id INTEGER NOT NULL REFERENCES entries (entry_id),
-            earned_at INTEGER NOT NULL,
-            available_at INTEGER NOT NULL,
-            expires_at INTEGER,
-            points INTEGER NOT NULL CHECK (points > 0),
-            remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points)
-        );
-        CREATE INDEX lots_member_open ON lots (member_id, expires_at, available_at, remaining)
-            WHERE remaining > 0;
-        CREATE INDEX lots_entry ON lots (entry_id);
-        CREATE INDEX lots_due ON lots (expires_at) WHERE remaining > 0;
-        CREATE TABLE allocations (
-            allocation_id INTEGER PRIMARY KEY,
-            entry_id INTEGER NOT NULL REFERENCES entries (entry_id),
-            lot_id INTEGER NOT NULL REFERENCES lots (lot_id),
-            points INTEGER NOT NULL CHECK (points <> 0)
-        );
-        CREATE INDEX allocations_entry ON allocations (entry_id);
-        CREATE INDEX allocations_lot ON allocations (lot_id);
-        CREATE TABLE idempotency (
-            key TEXT PRIMARY KEY,
-            fingerprint TEXT NOT NULL,
-            result TEXT NOT NULL,
-            created_at INTEGER NOT NULL
-        );
-        """,
-    ),
+from customer_value.loyalty.stores._sqlite_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    check_ledger_file,
+    connect,
 )
 
-SCHEMA_VERSION = _MIGRATIONS[-1][0]
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -361,14 +303,26 @@ class SQLiteStore(Store):
     cache_mb : float, default 64
         SQLite page cache of this connection, in MiB (bulk imports into a large
         ledger slow down sharply when the indexes do not fit).
+    read_only : bool, default False
+        Open an existing ledger for reading only (reports, a copy on a
+        replica): balances, history and frames work, every write raises
+        :class:`~customer_value.errors.StoreError`.
+    migrate : bool, default True
+        Apply missing schema migrations when opening. With False an out-of-date
+        file is refused; call :meth:`migrate` from a deployment step.
 
     Raises
     ------
     InvalidDataError
         Bad ``synchronous``, negative ``busy_timeout``/``retries``, or
         ``cache_mb <= 0``.
-    CustomerValueError
-        The file's schema version is newer than this library knows.
+    StoreError
+        The file's schema version is newer than this library knows (or older,
+        with ``migrate=False`` or ``read_only=True``); the file is not SQLite, or
+        an SQLite database of something else (the message names the path).
+    InvalidDataError
+        The path is a directory, its directory does not exist, or (read-only)
+        the file does not exist.
 
     Examples
     --------
@@ -391,6 +345,8 @@ class SQLiteStore(Store):
         busy_timeout: float = 30.0,
         retries: int = 20,
         cache_mb: float = 64,
+        read_only: bool = False,
+        migrate: bool = True,
     ) -> None:
         sync = str(synchronous).upper()
         if sync not in _SYNCHRONOUS:
@@ -407,20 +363,30 @@ class SQLiteStore(Store):
         self.synchronous = sync
         self.busy_timeout = float(busy_timeout)
         self.retries = retries
+        self.read_only = bool(read_only)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        self._con = connect(self.path, self.busy_timeout, self.read_only)
         con = self._con
-        con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        self._retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
-        con.execute(f"PRAGMA synchronous = {sync}")
-        con.execute("PRAGMA foreign_keys = ON")
-        con.execute(f"PRAGMA cache_size = {-int(cache_mb * 1024)}")
-        self._migrate()
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            check_ledger_file(con, self.path)
+            if not self.read_only:
+                self._retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
+                con.execute(f"PRAGMA synchronous = {sync}")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute(f"PRAGMA cache_size = {-int(cache_mb * 1024)}")
+            self._ready = False
+            if migrate and not self.read_only:
+                self.migrate()
+            else:
+                self._check_version(older_ok=True)
+        except BaseException:
+            con.close()
+            raise
 
     def __repr__(self) -> str:
-        return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r}{mode})"
 
     def _retry(self, fn: Callable[[], Any]) -> Any:
         delay = 0.005
@@ -434,8 +400,47 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 0.5)
         return None  # pragma: no cover
 
-    def _migrate(self) -> None:
-        with self.transaction() as _:
+    def _check_version(self, *, older_ok: bool = False) -> None:
+        current = self._version()
+        self._ready = current == SCHEMA_VERSION
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this library "
+                f"supports ({SCHEMA_VERSION}); upgrade customer_value"
+            )
+        if current < SCHEMA_VERSION and not older_ok:
+            raise StoreError(
+                f"{self.path}: schema version {current}, this library needs {SCHEMA_VERSION}; "
+                "nothing was written: call SQLiteStore(...).migrate() first"
+            )
+
+    def _version(self) -> int:
+        with self._lock:
+            exists = self._con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            if exists is None:
+                return 0
+            row = self._con.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+            ).fetchone()
+        return int(row[0])
+
+    def migrate(self) -> int:
+        """Apply the missing schema migrations in one transaction; return the version.
+
+        Concurrent openers are serialised by the write lock; a file written by a
+        newer version of this library is refused with
+        :class:`~customer_value.errors.StoreError`.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import SQLiteStore
+        >>> store = SQLiteStore(":memory:", migrate=False)
+        >>> store.migrate(), store.migrate()
+        (1, 1)
+        """
+        with self._transaction() as _:
             con = self._con
             con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -445,11 +450,11 @@ class SQLiteStore(Store):
             row = con.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
             current = int(row[0])
             if current > SCHEMA_VERSION:
-                raise CustomerValueError(
+                raise StoreError(
                     f"{self.path}: schema version {current} is newer than this library "
                     f"supports ({SCHEMA_VERSION}); upgrade customer_value"
                 )
-            for version, description, sql in _MIGRATIONS:
+            for version, description, sql in MIGRATIONS:
                 if version <= current:
                     continue
                 for statement in sql.split(";\n"):
@@ -460,17 +465,24 @@ class SQLiteStore(Store):
                     "VALUES (?, ?, datetime('now'))",
                     (version, description),
                 )
+        self._ready = True
+        return SCHEMA_VERSION
 
     @property
     def schema_version(self) -> int:
         """The highest migration applied to the file."""
-        with self._lock:
-            row = self._con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-        return int(row[0])
+        return self._version()
+
+    def transaction(self) -> contextlib.AbstractContextManager[StoreTransaction]:
+        """One ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error)."""
+        if not self._ready:
+            self._check_version()
+        return self._transaction()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
-        """One ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error)."""
+    def _transaction(self) -> Iterator[StoreTransaction]:
+        if self.read_only:
+            raise StoreError(f"{self.path}: the store was opened read-only; nothing was written")
         with self._lock:
             con = self._con
             self._retry(lambda: con.execute("BEGIN IMMEDIATE"))
