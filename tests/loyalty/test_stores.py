@@ -199,3 +199,39 @@ def test_every_store_refuses_an_earn_too_large_to_hold(store: Store) -> None:
     with pytest.raises(InvalidDataError, match="points earned by transaction 'T1'"):
         ledger.earn(sale, idempotency_key="e")
     assert len(ledger.entries()) == 0
+
+
+def test_bulk_import_writes_the_same_rows_in_every_store(store: Store) -> None:
+    program = Program.from_dict(
+        {
+            "name": "p",
+            "base_rate": "1",
+            "currency_decimals": 0,
+            "pending_days": 3,
+            "expiry": {"months": 2},
+            "returns": {"allow_negative_balance": True},
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "member_id": ["a", "b", "a", "c", "b", "a"] * 5,
+            "timestamp": pd.date_range("2024-02-01", periods=30, freq="37h"),
+            "subtotal": [10, 0, 250, 40, 7, 1] * 5,
+            "transaction_id": [f"T{i}" for i in range(30)],
+        }
+    )
+    ledgers = [Ledger(program, store), Ledger(program, MemoryStore())]
+    for ledger in ledgers:
+        ledger.adjust("a", 100, at="2024-01-01", idempotency_key="plus")
+        ledger.redeem("a", 100, at="2024-01-02", idempotency_key="spend")
+        # a reversal of the credit with negative balances allowed leaves debt to repay
+        ledger.reverse(1, at="2024-01-03", idempotency_key="undo")
+        ledger.import_transactions(table, idempotency_key="bulk", chunk_size=7)
+    got, want = ledgers
+    pd.testing.assert_frame_equal(got.entries(), want.entries())
+    pd.testing.assert_frame_equal(got.lots(), want.lots())
+    pd.testing.assert_frame_equal(got.store.allocations_frame(), want.store.allocations_frame())
+    lots = want.lots()
+    assert (lots["remaining"] < lots["points"]).any(), "the debt should be repaid from a lot"
+    for m in ("a", "b", "c"):
+        assert got.balance(m, at="2024-03-20") == want.balance(m, at="2024-03-20")

@@ -405,56 +405,68 @@ class PostgresTransaction(StoreTransaction):
         if not entries:
             return
         self._lock_many([e[0] for e in entries])
-        n = len(entries)
-        ids = [
-            int(r[0])
-            for r in self._execute(
-                "SELECT nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) "
-                "FROM generate_series(1, %s)",
-                (n,),
-            ).fetchall()
-        ]
-        lot_rows = [
-            (entries[i][0], ids[i], _ts(entries[i][2]), _ts(avail), _ts(exp), pts, left)
-            for i, (avail, exp, pts, left) in enumerate(lots)
-            if pts > 0
-        ]
-        lot_ids = [
-            int(r[0])
-            for r in self._execute(
-                "SELECT nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) "
-                "FROM generate_series(1, %s)",
-                (len(lot_rows),),
-            ).fetchall()
-        ]
-        with self._conn.cursor() as cur:
-            with cur.copy(
-                self._q(
-                    "COPY {s}.entries (entry_id, member_id, kind, points, at, amount_minor, "
-                    "transaction_id) FROM STDIN"
+        # one COPY of plain integers and strings into a transaction-local staging table; ids,
+        # timestamptz conversion, lots and debt repayments are then done by the server
+        for _, _, at, _, _ in entries:
+            _ts(at)  # refuses sub-microsecond instants, as single writes do
+        for avail, exp, _, _ in lots:
+            _ts(avail), _ts(exp)
+        self._conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_stage (i bigint, member_id text, "
+            "points bigint, at_us bigint, amount_minor bigint, transaction_id text, "
+            "avail_us bigint, exp_us bigint, lot_points bigint, remaining bigint, "
+            "entry_id bigint, lot_id bigint) ON COMMIT DELETE ROWS"
+        )
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(
+                "COPY cv_loyalty_stage (i, member_id, points, at_us, amount_minor, "
+                "transaction_id, avail_us, exp_us, lot_points, remaining) FROM STDIN"
+            ) as copy,
+        ):
+            for i, ((member, points, at, amount, tx), (avail, exp, pts, left)) in enumerate(
+                zip(entries, lots, strict=True)
+            ):
+                copy.write_row(
+                    (
+                        i,
+                        member,
+                        points,
+                        at // 1000,
+                        amount,
+                        tx,
+                        avail // 1000,
+                        None if exp is None else exp // 1000,
+                        pts,
+                        left,
+                    )
                 )
-            ) as copy:
-                for entry_id, (member, points, at, amount, tx) in zip(ids, entries, strict=True):
-                    copy.write_row((entry_id, member, "earn", points, _ts(at), amount, tx))
-            with cur.copy(
-                self._q(
-                    "COPY {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
-                    "expires_at, points, remaining) FROM STDIN"
-                )
-            ) as copy:
-                for lot_id, row in zip(lot_ids, lot_rows, strict=True):
-                    copy.write_row((lot_id, *row))
-        repay = [
-            (row[1], lot_id, row[5] - row[6])
-            for lot_id, row in zip(lot_ids, lot_rows, strict=True)
-            if row[6] < row[5]
-        ]
-        if repay:
-            self._execute(
-                "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])",
-                ([r[0] for r in repay], [r[1] for r in repay], [r[2] for r in repay]),
-            )
+        us = "'epoch'::timestamptz + {} * interval '1 microsecond'"
+        self._execute(
+            "UPDATE cv_loyalty_stage s SET entry_id = n.e, lot_id = n.l FROM ("
+            "SELECT i, nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) AS e, "
+            "CASE WHEN lot_points > 0 THEN "
+            "nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) END AS l "
+            "FROM (SELECT i, lot_points FROM cv_loyalty_stage ORDER BY i) AS o) AS n "
+            "WHERE s.i = n.i"
+        )
+        self._execute(
+            "INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, amount_minor, "
+            f"transaction_id) SELECT entry_id, member_id, 'earn', points, {us.format('at_us')}, "
+            "amount_minor, transaction_id FROM cv_loyalty_stage ORDER BY i"
+        )
+        self._execute(
+            "INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
+            f"expires_at, points, remaining) SELECT lot_id, member_id, entry_id, "
+            f"{us.format('at_us')}, {us.format('avail_us')}, {us.format('exp_us')}, "
+            "lot_points, remaining FROM cv_loyalty_stage WHERE lot_points > 0 ORDER BY i"
+        )
+        self._execute(
+            "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
+            "SELECT entry_id, lot_id, lot_points - remaining FROM cv_loyalty_stage "
+            "WHERE lot_points > 0 AND remaining < lot_points ORDER BY i"
+        )
+        self._conn.execute("DELETE FROM cv_loyalty_stage")
 
 
 class Sql:
