@@ -65,6 +65,8 @@ PINNED: dict[str, set[str]] = {
         "ParetoNBDModel",
         "ShiftedBetaGeoModel",
         "SpendCorrelation",
+        "SpendModel",
+        "MAX_STEPS",
         "UNITS_PER_YEAR",
         "cohort_from_survivors",
         "continuous_discount_rate",

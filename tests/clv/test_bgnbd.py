@@ -221,3 +221,30 @@ def test_parameter_recovery_coverage(name: str) -> None:
         covered += bool(np.all(z < 3))
     # Nominal joint coverage is about 0.99; allow for finite-sample skew in a and b.
     assert covered >= 17
+
+
+@pytest.mark.parametrize("region", [0, 1])
+def test_safe_form_matches_mpmath(region: int) -> None:
+    # Issue 17, performance: inside the regions where _expectation_bracket trusts form E
+    # alone (no vote), it must agree with a 30-digit reference on random parameters.
+    mpmath = pytest.importorskip("mpmath", reason="mpmath is the 2F1 oracle")
+    from customer_value.clv import _bgnbd
+
+    k_lo, k_hi, b_hi, (a_lo, a_hi), r_hi = _bgnbd._SAFE_REGIONS[region]
+    rng = np.random.default_rng(17 + region)
+    n = 1000
+    r = np.exp(rng.uniform(np.log(0.01), np.log(r_hi), n))
+    a = np.exp(rng.uniform(np.log(a_lo), np.log(a_hi), n))
+    b_post = np.exp(rng.uniform(np.log(0.05), np.log(b_hi), n))
+    x = np.floor(rng.uniform(0.0, 1.0, n) * np.floor(b_post))
+    kappa = np.exp(rng.uniform(np.log(k_lo), np.log(k_hi), n))
+    mpmath.mp.dps = 30
+    inside = (np.abs(a - 1.0) >= 1e-3) & (a + b_post - 1.0 >= 1.0)
+    assert inside.sum() > 500
+    for i in np.flatnonzero(inside):
+        got = _bgnbd._expectation_bracket(
+            r[i], a[i], b_post[i : i + 1], x[i : i + 1], kappa[i : i + 1]
+        )
+        c = a[i] + b_post[i] - 1.0
+        reference = float(1 - mpmath.hyp2f1(r[i] + x[i], a[i] - 1.0, c, -kappa[i]))
+        assert got[0] == pytest.approx(reference, rel=1e-9), (r[i], a[i], b_post[i], x[i])

@@ -253,3 +253,48 @@ def test_unknown_time_units_are_refused(unit: Any, cdnow_summary: pd.DataFrame) 
         BetaGeoModel().fit(cdnow_summary[["frequency", "recency", "T"]], time_unit=unit)
     with pytest.raises(InvalidDataError, match="time_unit"):
         BetaGeoModel.from_params(time_unit=unit, **FHL)
+
+
+def test_models_in_the_wrong_place_get_a_typed_error() -> None:
+    # Issue 17, bug 8: a frequency model as the spend model raised AttributeError.
+    bg = BetaGeoModel.from_params(time_unit="W", **FHL)
+    gg = GammaGammaModel.from_params(**GG)
+    with pytest.raises(InvalidDataError, match=r"spend_model must be a spend model.*BetaGeoModel"):
+        customer_lifetime_value(bg, bg, _data, horizon=52, discount_rate=0.1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidDataError, match=r"transaction_model must be a purchase-frequency"):
+        customer_lifetime_value(gg, gg, _data, horizon=52, discount_rate=0.1)  # type: ignore[arg-type]
+
+
+def test_absurd_horizons_are_refused_at_once() -> None:
+    # Issue 17, bug 7: horizon=1e9 looped (and allocated) once per step, for hours.
+    bg = BetaGeoModel.from_params(time_unit="W", **FHL)
+    gg = GammaGammaModel.from_params(**GG)
+    with pytest.raises(InvalidDataError, match=r"cash-flow steps; at most 10,000.*steps_per_unit"):
+        customer_lifetime_value(bg, gg, _data, horizon=1e9, discount_rate=0.1)
+    # the same horizon in few steps is fine
+    value = customer_lifetime_value(
+        bg, gg, _data, horizon=5200, steps_per_unit=1 / 52, discount_rate=0.1
+    )
+    assert np.all(np.isfinite(value))
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ParetoNBDModel])
+def test_vectorised_steps_equal_the_step_by_step_definition(
+    model_cls: Any, cdnow_summary: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customer_value.clv import _clv
+
+    summary = cdnow_summary.iloc[:300]
+    model = model_cls().fit(cdnow_summary)
+    gg = GammaGammaModel.from_params(**GG)
+    n_steps, rate = 30, 0.12
+    previous = np.zeros(len(summary))
+    total = np.zeros(len(summary))
+    for k in range(1, n_steps + 1):
+        current = model.expected_purchases(float(k), summary).to_numpy()
+        total += (current - previous) * (1 + rate) ** (-k / 52)
+        previous = current
+    expected = total * gg.expected_spend(summary).to_numpy()
+    monkeypatch.setattr(_clv, "_GRID_VALUES", 500)  # several blocks of steps
+    got = customer_lifetime_value(model, gg, summary, horizon=n_steps, discount_rate=rate)
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-9)

@@ -19,6 +19,7 @@ from customer_value._validation import (
     numeric_column,
     require_columns,
 )
+from customer_value.clv import SpendModel
 from customer_value.errors import InvalidDataError
 
 __all__ = [
@@ -54,25 +55,6 @@ class AliveModel(Protocol):
 
     def expected_purchases(self, t: Any, data: Any = None) -> pd.Series:
         """Expected purchases in the next ``t`` time units per customer."""
-
-
-@runtime_checkable
-class SpendModel(Protocol):
-    """What :func:`churn_risk` needs from a spend model (``GammaGammaModel`` fulfils it).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from customer_value.churn import SpendModel
-    >>> class FixedSpend:
-    ...     def expected_spend(self, data=None):
-    ...         return pd.Series(35.0, index=pd.DataFrame(data).index)
-    >>> isinstance(FixedSpend(), SpendModel)
-    True
-    """
-
-    def expected_spend(self, data: Any = None) -> pd.Series:
-        """Expected spend per transaction per customer, indexed like ``data``."""
 
 
 def _check_levels(levels: Mapping[str, float]) -> tuple[float, float]:
@@ -262,7 +244,7 @@ def churn_risk(
             out["expected_spend"] = m
             out["expected_value"] = value
             out["value_at_risk"] = churn * per_alive
-    result = pd.DataFrame(out, index=index)
+    result = pd.DataFrame(out, index=index, copy=False)  # fresh arrays: no copy needed
     result.attrs["time_unit"] = getattr(model, "time_unit", None)
     result.attrs["horizon"] = t
     return result

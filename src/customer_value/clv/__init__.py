@@ -11,7 +11,12 @@ units. ``BetaGeoBetaBinomModel`` (BG/BB) covers discrete purchase opportunities 
 
 from customer_value.clv._bgbb import BetaGeoBetaBinomModel
 from customer_value.clv._bgnbd import BetaGeoModel, ModifiedBetaGeoModel
-from customer_value.clv._clv import continuous_discount_rate, customer_lifetime_value
+from customer_value.clv._clv import (
+    MAX_STEPS,
+    SpendModel,
+    continuous_discount_rate,
+    customer_lifetime_value,
+)
 from customer_value.clv._gamma_gamma import (
     GammaGammaModel,
     SpendCorrelation,
@@ -22,6 +27,7 @@ from customer_value.clv._sbg import ShiftedBetaGeoModel, cohort_from_survivors
 from customer_value.clv._units import UNITS_PER_YEAR, units_per_year
 
 __all__ = [
+    "MAX_STEPS",
     "UNITS_PER_YEAR",
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
@@ -30,6 +36,7 @@ __all__ = [
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
     "SpendCorrelation",
+    "SpendModel",
     "cohort_from_survivors",
     "continuous_discount_rate",
     "customer_lifetime_value",

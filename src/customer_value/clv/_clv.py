@@ -12,7 +12,7 @@ a number of model time units instead of a name; nothing is ever guessed.
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from customer_value.clv._frequency import FrequencyModel
 from customer_value.clv._units import units_per_year
 from customer_value.errors import InvalidDataError
 
-__all__ = ["continuous_discount_rate", "customer_lifetime_value"]
+__all__ = ["MAX_STEPS", "SpendModel", "continuous_discount_rate", "customer_lifetime_value"]
 
 
 def continuous_discount_rate(rate: float, time_unit: str, *, per: str = "year") -> float:
@@ -65,8 +65,33 @@ def continuous_discount_rate(rate: float, time_unit: str, *, per: str = "year") 
     return math.log1p(r) / span
 
 
-class _SpendModel(Protocol):
-    def expected_spend(self, data: Any = None) -> pd.Series: ...
+MAX_STEPS = 10_000
+"""Most cash-flow steps :func:`customer_lifetime_value` evaluates (about 190 years weekly,
+27 years daily); beyond it the horizon is refused rather than computed for minutes."""
+
+_GRID_VALUES = 2**18  # (customer pair, step) values evaluated per vectorised call
+
+
+@runtime_checkable
+class SpendModel(Protocol):
+    """What :func:`customer_lifetime_value` and :func:`~customer_value.churn.churn_risk`
+    need from a spend model: ``expected_spend(data)`` (:class:`GammaGammaModel` has it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from customer_value.clv import BetaGeoModel, GammaGammaModel, SpendModel
+    >>> class FixedSpend:
+    ...     def expected_spend(self, data=None):
+    ...         return pd.Series(35.0, index=pd.DataFrame(data).index)
+    >>> isinstance(FixedSpend(), SpendModel), isinstance(GammaGammaModel(), SpendModel)
+    (True, True)
+    >>> isinstance(BetaGeoModel(), SpendModel)
+    False
+    """
+
+    def expected_spend(self, data: Any = None) -> pd.Series:
+        """Expected spend per transaction per customer, indexed like ``data``."""
 
 
 def _period_length(discount_period: Any, model_unit: str | None) -> float:
@@ -126,7 +151,7 @@ def _check_data_unit(data: Any, model_unit: str | None) -> None:
 
 def customer_lifetime_value(
     transaction_model: FrequencyModel,
-    spend_model: _SpendModel,
+    spend_model: SpendModel,
     data: Any,
     *,
     horizon: float,
@@ -141,8 +166,9 @@ def customer_lifetime_value(
     ----------
     transaction_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
         A fitted purchase-frequency model; its ``time_unit`` is the unit of ``horizon``.
-    spend_model : GammaGammaModel
-        A fitted spend model (anything with ``expected_spend(data)``).
+    spend_model : GammaGammaModel or SpendModel
+        A fitted spend model (anything with ``expected_spend(data)``, see
+        :class:`SpendModel`).
     data : DataFrame or mapping
         Customers with ``frequency``, ``recency``, ``T`` and ``monetary_value``.
     horizon : float
@@ -173,7 +199,9 @@ def customer_lifetime_value(
         A model is not fitted.
     InvalidDataError
         Bad data; ``horizon <= 0``; a negative discount rate; a non-positive margin;
-        ``horizon * steps_per_unit`` not a whole number; a discount period given by name
+        ``horizon * steps_per_unit`` not a whole number or more than :data:`MAX_STEPS`
+        steps; a transaction model that is not a purchase-frequency model or a spend model
+        without ``expected_spend``; a discount period given by name
         when the model's ``time_unit`` is missing or not convertible; ``data`` whose
         ``attrs["time_unit"]`` is not the model's time unit.
 
@@ -215,6 +243,21 @@ def customer_lifetime_value(
     >>> round(float(clv.sum()), -3)
     72000.0
     """
+    if not isinstance(transaction_model, FrequencyModel):
+        raise InvalidDataError(
+            "transaction_model must be a purchase-frequency model (BetaGeoModel, "
+            f"ModifiedBetaGeoModel or ParetoNBDModel), got {type(transaction_model).__name__}"
+        )
+    if not isinstance(spend_model, SpendModel):
+        raise InvalidDataError(
+            "spend_model must be a spend model with expected_spend(data), such as "
+            f"GammaGammaModel; got {type(spend_model).__name__}"
+            + (
+                " (a purchase-frequency model: pass it as transaction_model)"
+                if isinstance(spend_model, FrequencyModel)
+                else ""
+            )
+        )
     h = check_scalar(horizon, "horizon", low=0.0, low_inclusive=False)
     rate = check_scalar(discount_rate, "discount_rate", low=0.0)
     m = check_scalar(margin, "margin", low=0.0, low_inclusive=False)
@@ -222,6 +265,14 @@ def customer_lifetime_value(
     params = transaction_model._params_array()  # NotFittedError first
     period = _period_length(discount_period, transaction_model.time_unit)
     n_float = h * spu
+    if n_float > MAX_STEPS:
+        raise InvalidDataError(
+            f"horizon * steps_per_unit = {h:g} * {spu:g} = {n_float:.6g} cash-flow steps; at "
+            f"most {MAX_STEPS:,} are evaluated. Use fewer steps per unit (steps_per_unit="
+            f"{1 / 4.345 if spu >= 1 else spu / 10:.4g} for monthly cash flows of a weekly "
+            "model) or a shorter horizon; for an unbounded horizon use the model's "
+            "expected_discounted_transactions (DERT)"
+        )
     n_steps = round(n_float)
     if n_steps < 1 or abs(n_float - n_steps) > 1e-9 * max(1.0, n_float):
         raise InvalidDataError(
@@ -233,19 +284,25 @@ def customer_lifetime_value(
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
     # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) * E[Y(t) | alive at T, x, T]: the second
-    # factor does not depend on t_x, so it is evaluated once per distinct (x, T) pair (with
-    # t_x = T, where P(alive) is largest) and the cheap P(alive) once per customer.
+    # factor does not depend on t_x, so it is evaluated once per distinct (x, T) pair and
+    # the cheap P(alive) once per customer.
     codes, (ux, uT) = distinct_pairs(x, T)
-    alive_pairs = transaction_model._p_alive(params, ux, uT, uT)
     times = np.arange(1, n_steps + 1, dtype=np.float64) / spu
     discount = np.power(1.0 + rate, -times / period)
-    total = np.zeros(ux.size)
+    per_alive = np.zeros(ux.size)
     previous = np.zeros(ux.size)
-    for t_k, d_k in zip(times, discount, strict=True):
-        current = transaction_model._expected(params, np.full(ux.size, t_k), ux, uT, uT)
-        total += (current - previous) * d_k
-        previous = current
-    per_alive = np.divide(total, alive_pairs, out=np.zeros_like(total), where=alive_pairs > 0)
+    # The (pair, step) grid in blocks of steps, each block one vectorised call: the cost is
+    # linear in the number of steps and memory stays bounded.
+    block = max(1, _GRID_VALUES // max(ux.size, 1))
+    for start in range(0, n_steps, block):
+        t_block = times[start : start + block]
+        k = t_block.size
+        grid = transaction_model._expected_alive(
+            params, np.tile(t_block, ux.size), np.repeat(ux, k), np.repeat(uT, k)
+        ).reshape(ux.size, k)
+        steps = np.diff(grid, axis=1, prepend=previous[:, None])
+        per_alive += steps @ discount[start : start + k]
+        previous = grid[:, -1]
     alive = transaction_model._p_alive(params, x, tx, T)
     values: FloatArray = m * spend * alive * per_alive[codes]
     return pd.Series(values, index=index, name="clv")

@@ -27,6 +27,7 @@ from customer_value._validation import (
     numeric_array,
 )
 from customer_value.clv._base import Data, MLEModel
+from customer_value.clv._dert import distinct_pairs
 from customer_value.errors import InvalidDataError
 
 __all__ = ["FrequencyModel"]
@@ -100,6 +101,12 @@ class FrequencyModel(MLEModel):
     ) -> FloatArray:
         raise NotImplementedError
 
+    def _expected_alive(
+        self, params: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """``E[Y(t) | alive at T, x, T]``; it does not depend on the recency."""
+        raise NotImplementedError
+
     def _expected_new(self, params: FloatArray, t: FloatArray) -> FloatArray:
         raise NotImplementedError
 
@@ -158,7 +165,17 @@ class FrequencyModel(MLEModel):
         params = self._params_array()
         arrays, index = self._prepare(data)
         times = self._broadcast_t(t, len(index))
-        values = self._expected(params, times, arrays["frequency"], arrays["recency"], arrays["T"])
+        x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
+        # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]: the costly
+        # second factor once per distinct (x, T) pair, the cheap first once per row (when
+        # T is continuous, nearly every pair is distinct and the grouping is skipped).
+        same_t = bool(times.size) and bool(np.all(times == times[0]))
+        if same_t and pd.unique(T[: min(T.size, 10_000)]).size * 2 <= min(T.size, 10_000):
+            codes, (ux, uT) = distinct_pairs(x, T)
+            per_pair = self._expected_alive(params, np.full(ux.size, times[0]), ux, uT)
+            values = self._p_alive(params, x, tx, T) * per_pair[codes]
+        else:
+            values = self._expected(params, times, x, tx, T)
         return pd.Series(values, index=index, name="expected_purchases")
 
     def probability_alive(self, data: Any = None) -> pd.Series:

@@ -345,11 +345,16 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     def _expected(
         self, params: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
     ) -> FloatArray:
+        out: FloatArray = self._expected_alive(params, t, x, T) * self._p_alive(params, x, tx, T)
+        return out
+
+    def _expected_alive(
+        self, params: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        """``E[Y(t) | alive at T, x, T]`` (Schmittlein et al. 1987, without P(alive))."""
         r, alpha, s, beta = params
         factor = self._pareto_factor(s, t / (beta + T))
-        out: FloatArray = (
-            (r + x) * (beta + T) / (alpha + T) * factor * self._p_alive(params, x, tx, T)
-        )
+        out: FloatArray = (r + x) * (beta + T) / (alpha + T) * factor
         return out
 
     def _expected_new(self, params: FloatArray, t: FloatArray) -> FloatArray:
