@@ -82,7 +82,13 @@ def _depth_exceeded(text: str, max_depth: int) -> int | None:
     return None
 
 
-def loads_strict(text: Any, *, what: str, max_depth: int = MAX_DEPTH) -> Any:
+def loads_strict(
+    text: Any,
+    *,
+    what: str,
+    max_depth: int = MAX_DEPTH,
+    parse_float: Callable[[str], Any] | None = None,
+) -> Any:
     """Parse a JSON document strictly (see the module docstring).
 
     Parameters
@@ -93,6 +99,8 @@ def loads_strict(text: Any, *, what: str, max_depth: int = MAX_DEPTH) -> Any:
         Name of the document in messages (``"model document"``, ``"rules"``).
     max_depth : int, default 64
         Deepest nesting allowed.
+    parse_float : callable, optional
+        Passed to :func:`json.loads` (``decimal.Decimal`` keeps numbers exact).
 
     Returns
     -------
@@ -126,7 +134,12 @@ def loads_strict(text: Any, *, what: str, max_depth: int = MAX_DEPTH) -> Any:
                 f"{what}: nested deeper than {max_depth} levels (at character {pos})"
             )
     try:
-        return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_refuse_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_pairs_hook,
+            parse_constant=_refuse_constant,
+            parse_float=parse_float,
+        )
     except _DuplicateKeyError as exc:
         raise InvalidDataError(
             f"{what}: duplicate key {exc.key!r} in one object (JSON readers disagree on "

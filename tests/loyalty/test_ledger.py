@@ -27,7 +27,7 @@ from customer_value.loyalty import (
     Store,
     expiry_date,
 )
-from customer_value.loyalty._ledger import _expiry_ns
+from customer_value.loyalty._rules import expiry_ns_one as _expiry_ns
 
 from .ledger_checks import check_invariants
 

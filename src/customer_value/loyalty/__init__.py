@@ -46,34 +46,31 @@ vectorised engine works in integer minor units); floats are never used for money
 """
 
 from customer_value.loyalty import accounting
-from customer_value.loyalty._engine import (
-    POINTS_COLUMNS,
-    advance_state,
+from customer_value.loyalty._event import advance_state, points_for_event
+from customer_value.loyalty._expiry import (
     available_at,
     clawback_points,
-    evaluate_tier,
-    evaluate_tiers,
     expiry_date,
     expiry_dates,
-    points_for_event,
-    points_for_transactions,
 )
 from customer_value.loyalty._ledger import Balance, ImportSummary, Ledger, LedgerReceipt
-from customer_value.loyalty._program import (
+from customer_value.loyalty._policies import (
     BirthdayBonus,
     CategoryMultiplier,
     EarnRule,
     EligibleAmount,
     ExpiryPolicy,
     FirstPurchaseBonus,
-    Program,
     Promotion,
     ReferralBonus,
     ReturnPolicy,
     Tier,
     TierPolicy,
 )
+from customer_value.loyalty._program import Program
 from customer_value.loyalty._reports import FLOW_COLUMNS, points_flow, redemption_rate, tier_report
+from customer_value.loyalty._table import POINTS_COLUMNS, points_for_transactions
+from customer_value.loyalty._tiers import evaluate_tier, evaluate_tiers
 from customer_value.loyalty._types import MemberState, PointsResult, PurchaseEvent, TierStatus
 from customer_value.loyalty.stores import (
     MemoryStore,

@@ -10,8 +10,9 @@ import pandas as pd
 
 from customer_value._validation import as_frame, require_columns
 from customer_value.errors import InvalidDataError
-from customer_value.loyalty._engine import evaluate_tiers
-from customer_value.loyalty._ledger import Ledger, _ns
+from customer_value.loyalty._args import parse_at
+from customer_value.loyalty._ledger import Ledger
+from customer_value.loyalty._tiers import evaluate_tiers
 
 __all__ = ["FLOW_COLUMNS", "points_flow", "redemption_rate", "tier_report"]
 
@@ -230,7 +231,7 @@ def tier_report(ledger: Ledger, at: Any) -> pd.DataFrame:
     """
     if not isinstance(ledger, Ledger):
         raise InvalidDataError(f"ledger must be a Ledger, got {type(ledger).__name__}")
-    when = pd.Timestamp(_ns(at, "at"), unit="ns")
+    when = pd.Timestamp(parse_at(at, "at"), unit="ns")
     members = ledger.store.members_frame()
     entries = ledger.entries()
     ids = pd.Index(sorted(set(members.index) | set(entries["member_id"])), name="member_id")

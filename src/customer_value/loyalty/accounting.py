@@ -467,12 +467,13 @@ def points_liability(
     >>> result.outstanding_points, result.liability
     (5500, Decimal('4566'))
     """
-    from customer_value.loyalty._ledger import Ledger, _ns
+    from customer_value.loyalty._args import parse_at
+    from customer_value.loyalty._ledger import Ledger
 
     if not isinstance(ledger, Ledger):
         raise InvalidDataError(f"ledger must be a Ledger, got {type(ledger).__name__}")
     quantum = _decimals_arg(decimals)
-    at_ns = _ns(at, "at")
+    at_ns = parse_at(at, "at")
     value = _decimal(value_per_point, "value_per_point")
     rate = _decimal(str(breakage) if isinstance(breakage, float) else breakage, "breakage")
     if rate >= 1:

@@ -1,0 +1,359 @@
+"""The ledger's bulk import: a table priced once by the vectorised engine, written in chunks.
+
+Each chunk is one store transaction, stored under ``"<key>#<i>"`` so that a rerun
+after a crash skips what was written; members' starting state is frozen at the
+first run so the rerun prices the rest exactly as the first run did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from customer_value._progress import Progress, get_logger
+from customer_value._validation import as_frame, describe_row, first_bad, require_columns
+from customer_value.errors import InvalidDataError
+from customer_value.loyalty._core import LedgerCore
+from customer_value.loyalty._idempotency import key_arg, stored_chunk
+from customer_value.loyalty._lots import credit
+from customer_value.loyalty._members import START_COLUMNS, counters, new_state
+from customer_value.loyalty._receipts import ImportSummary
+from customer_value.loyalty._rules import (
+    NS_PER_DAY,
+    PurchaseRun,
+    advance_counters,
+    available_ns,
+    expiry_ns,
+)
+from customer_value.loyalty._table import price_transactions
+from customer_value.loyalty.stores import StoreTransaction
+
+__all__: list[str] = []
+
+_LOG = get_logger("loyalty.ledger")
+
+
+class _BulkImport(LedgerCore):
+    """:meth:`import_transactions` of the ledger."""
+
+    def import_transactions(
+        self,
+        transactions: Any,
+        *,
+        idempotency_key: str,
+        chunk_size: int = 200_000,
+        progress: bool = False,
+        member_id_col: str = "member_id",
+        timestamp_col: str = "timestamp",
+        subtotal_col: str = "subtotal",
+        transaction_id_col: str | None = "transaction_id",
+        amounts_in_minor_units: bool = False,
+        **columns: str,
+    ) -> ImportSummary:
+        """Bulk-credit a table of purchases: one store transaction per chunk.
+
+        Parameters
+        ----------
+        transactions : DataFrame or mapping of column name to array
+            One row per purchase, the columns of
+            :func:`~customer_value.loyalty.points_for_transactions`, plus an
+            optional ``transaction_id_col``.
+        idempotency_key : str
+            Key of the import; chunk ``i`` is stored under ``"<key>#<i>"``, so a
+            rerun after a crash skips the chunks already written and a rerun
+            with different data raises
+            :class:`~customer_value.errors.IdempotencyConflictError`.
+        chunk_size : int, default 200_000
+            Purchases per transaction.
+        progress : bool, default False
+            Show a progress line on stderr.
+        member_id_col, timestamp_col, subtotal_col : str
+            Column names.
+        transaction_id_col : str or None, default "transaction_id"
+            Column of retailer transaction ids (used if present).
+        amounts_in_minor_units : bool, default False
+            Integer money columns are minor units.
+        **columns : str
+            ``discount_col``, ``tax_col``, ``shipping_col``, ``category_col``
+            passed on to ``points_for_transactions``.
+
+        Returns
+        -------
+        ImportSummary
+            Events, points written, chunks, chunks skipped as replays.
+
+        Raises
+        ------
+        InvalidDataError
+            Malformed table or options, a transaction id repeated in the table,
+            or one that already earned points (the chunk holding it is not
+            written).
+        IdempotencyConflictError
+            The key was used for a different table.
+
+        Notes
+        -----
+        Points are priced once for the whole table with the vectorised engine
+        (members' stored tier, birth month, referrer and purchase count as the
+        starting state; the table is taken as the members' complete history
+        for the days and months it covers, for the caps). Rows are written in
+        time order; each lot becomes spendable after the pending period and
+        expires per the program. Members' engine counters and lifetime totals
+        are updated in the same transaction as their chunk.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from customer_value.loyalty import Ledger, MemoryStore, Program
+        >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1",
+        ...                                    "currency_decimals": 0}), MemoryStore())
+        >>> tx = pd.DataFrame({"member_id": ["a", "b", "a"],
+        ...                    "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03",
+        ...                                                 "2024-01-04"]),
+        ...                    "subtotal": [100, 250, 40]})
+        >>> ledger.import_transactions(tx, idempotency_key="jan")
+        ImportSummary(events=3, points=390, chunks=1, replayed_chunks=0)
+        >>> ledger.balance("a", at="2024-02-01").available
+        140
+        """
+        key = key_arg(idempotency_key)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidDataError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+        unknown = set(columns) - {"discount_col", "tax_col", "shipping_col", "category_col"}
+        if unknown:
+            raise InvalidDataError(f"unknown column option(s): {', '.join(sorted(unknown))}")
+        frame = as_frame(transactions, what="transactions")
+        require_columns(frame, [member_id_col, timestamp_col, subtotal_col], what="transactions")
+        program = self.program
+        # members' starting state, frozen at the first run so that a rerun after a crash
+        # prices the remaining chunks exactly as the first run did
+        start_key = f"{key}#start"
+        with self.store.transaction() as txn:
+            snapshot = txn.idempotency_get(start_key)
+        start_json: str | None = None
+        if snapshot is not None:
+            records = json.loads(snapshot[1])
+        else:
+            wanted = frame[member_id_col].astype(str).unique().tolist()
+            with self.store.transaction() as txn:
+                states = txn.members_get(wanted)
+            records = {m: {c: st.get(c) for c in START_COLUMNS} for m, st in sorted(states.items())}
+            start_json = json.dumps(records, sort_keys=True)
+        members = None
+        if records:
+            members = pd.DataFrame.from_dict(records, orient="index")
+            members = members.astype({"qualifying_purchases": "int64"})
+        priced, at_ns = price_transactions(
+            program,
+            frame,
+            members=members,
+            member_id_col=member_id_col,
+            timestamp_col=timestamp_col,
+            subtotal_col=subtotal_col,
+            amounts_in_minor_units=amounts_in_minor_units,
+            **columns,
+        )
+        order = np.argsort(at_ns, kind="stable")
+        n = len(frame)
+        member_ids = frame[member_id_col].astype(str).to_numpy(dtype=object)[order]
+        at_sorted = at_ns[order]
+        points = priced["points"].to_numpy(dtype=np.int64)[order]
+        earn_points = priced["earn_points"].to_numpy(dtype=np.int64)[order]
+        eligible = priced["eligible_minor"].to_numpy(dtype=np.int64)[order]
+        qualifies = priced["qualifies"].to_numpy(dtype=bool)[order]
+        birthday = priced["birthday_bonus"].to_numpy(dtype=np.int64)[order]
+        ref_points = priced["referrer_points"].to_numpy(dtype=np.int64)[order]
+        ref_ids = priced["referrer_id"].to_numpy(dtype=object)[order]
+        if transaction_id_col is not None and transaction_id_col in frame.columns:
+            raw_ids = frame[transaction_id_col]
+            missing = raw_ids.isna().to_numpy()
+            as_text = raw_ids.astype(str).to_numpy(dtype=object)
+            as_text[missing] = None
+            dup = first_bad(pd.Series(as_text, dtype=object).duplicated().to_numpy() & ~missing)
+            if dup is not None:
+                raise InvalidDataError(
+                    f"transactions: column {transaction_id_col!r} must be unique; "
+                    f"{describe_row(frame.index, dup)} repeats {transaction_id_col}="
+                    f"{as_text[dup]!r}"
+                )
+            tx_ids = as_text[order]
+        else:
+            tx_ids = np.full(n, None, dtype=object)
+        expires = expiry_ns(program, at_sorted)
+        expires_at = np.full(n, -1, dtype=np.int64) if expires is None else expires
+        spendable_at = available_ns(program, at_sorted)
+
+        chunks = range(0, n, chunk_size)
+        written = replayed = 0
+        total_points = 0
+        with Progress("import_transactions", total=n, enabled=progress) as bar:
+            for number, start in enumerate(chunks):
+                stop = min(start + chunk_size, n)
+                sl = slice(start, stop)
+                digest = hashlib.sha256()
+                # the priced points too: a different category, discount or rule under the
+                # same key is a different request
+                for arr in (at_sorted[sl], eligible[sl], points[sl], ref_points[sl]):
+                    digest.update(np.ascontiguousarray(arr).tobytes())
+                digest.update("\x1f".join(member_ids[sl].tolist()).encode())
+                digest.update("\x1f".join(map(str, tx_ids[sl].tolist())).encode())
+                fingerprint = digest.hexdigest()
+                chunk_key = f"{key}#{number}"
+                with self.store.transaction() as txn:
+                    stored = stored_chunk(txn, key, chunk_key, fingerprint, number)
+                    if stored is not None:
+                        replayed += 1
+                        total_points += int(stored["points"])
+                        bar.update(stop - start)
+                        continue
+                    chunk_ids = [t for t in tx_ids[sl].tolist() if t is not None]
+                    earned = txn.earned_transactions(chunk_ids) if chunk_ids else []
+                    if earned:
+                        raise InvalidDataError(
+                            f"transactions: transaction_id {earned[0]!r} already earned points "
+                            f"({len(earned)} of chunk {number} did); nothing of the chunk "
+                            "was written"
+                        )
+                    chunk_points = self._write_chunk(
+                        txn,
+                        member_ids[sl],
+                        at_sorted[sl],
+                        points[sl],
+                        earn_points[sl],
+                        eligible[sl],
+                        qualifies[sl],
+                        birthday[sl],
+                        ref_ids[sl],
+                        ref_points[sl],
+                        tx_ids[sl],
+                        spendable_at[sl],
+                        expires_at[sl],
+                    )
+                    if number == 0 and start_json is not None:
+                        txn.idempotency_put(start_key, "start", start_json, int(at_sorted[0]))
+                    txn.idempotency_put(
+                        chunk_key,
+                        fingerprint,
+                        json.dumps({"rows": stop - start, "points": chunk_points}),
+                        int(at_sorted[stop - 1]),
+                    )
+                written += 1
+                total_points += chunk_points
+                bar.update(stop - start)
+        _LOG.info("import_transactions(%s): %d events, %d chunks", key, n, written + replayed)
+        return ImportSummary(
+            events=n, points=total_points, chunks=written + replayed, replayed_chunks=replayed
+        )
+
+    def _write_chunk(
+        self,
+        txn: StoreTransaction,
+        member_ids: np.ndarray[Any, Any],
+        at: np.ndarray[Any, Any],
+        points: np.ndarray[Any, Any],
+        earn_points: np.ndarray[Any, Any],
+        eligible: np.ndarray[Any, Any],
+        qualifies: np.ndarray[Any, Any],
+        birthday: np.ndarray[Any, Any],
+        ref_ids: np.ndarray[Any, Any],
+        ref_points: np.ndarray[Any, Any],
+        tx_ids: np.ndarray[Any, Any],
+        available: np.ndarray[Any, Any],
+        expires: np.ndarray[Any, Any],
+    ) -> int:
+        uniq, inverse = np.unique(member_ids.astype(str), return_inverse=True)
+        # write each member's rows together (still in time order within the member): the
+        # member-keyed indexes are then filled page by page instead of at random
+        order = np.argsort(inverse, kind="stable")
+        inverse = inverse[order]
+        member_ids, at, points, earn_points = (
+            member_ids[order],
+            at[order],
+            points[order],
+            earn_points[order],
+        )
+        eligible, qualifies, birthday = eligible[order], qualifies[order], birthday[order]
+        ref_ids, ref_points, tx_ids = ref_ids[order], ref_points[order], tx_ids[order]
+        available, expires = available[order], expires[order]
+        referrers = [str(r) for r, p in zip(ref_ids, ref_points, strict=True) if p > 0]
+        states = txn.members_get([*uniq.tolist(), *referrers])
+        remaining = points.copy()
+        # debts (rare): repaid from the member's earliest lots of the chunk
+        for pos, member in enumerate(uniq.tolist()):
+            debt = int(states.get(member, {}).get("debt", 0))
+            if debt <= 0:
+                continue
+            for row in np.flatnonzero(inverse == pos):
+                repay = min(debt, int(remaining[row]))
+                remaining[row] -= repay
+                debt -= repay
+                if debt == 0:
+                    break
+            states[member]["debt"] = debt
+        expires_obj = [None if e < 0 else int(e) for e in expires.tolist()]
+        amounts = eligible.tolist()
+        entries = list(
+            zip(
+                member_ids.tolist(),
+                points.tolist(),
+                at.tolist(),
+                amounts,
+                tx_ids.tolist(),
+                strict=True,
+            )
+        )
+        lots = list(
+            zip(available.tolist(), expires_obj, points.tolist(), remaining.tolist(), strict=True)
+        )
+        txn.bulk_earn(entries, lots)
+        # referral bonuses (few): ordinary earn entries for the referrers
+        for row in np.flatnonzero(ref_points > 0):
+            referrer = str(ref_ids[row])
+            state = states.setdefault(referrer, new_state())
+            bonus = int(ref_points[row])
+            entry_id = txn.entry_add(
+                referrer, "earn", bonus, int(at[row]), note=f"referral bonus for {member_ids[row]}"
+            )
+            credit(self.program, txn, state, referrer, entry_id, bonus, int(at[row]), pending=True)
+            state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
+        # members' engine counters after the chunk (vectorised per member)
+        day = at // NS_PER_DAY
+        month = at.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+        counts = np.bincount(inverse, weights=qualifies, minlength=len(uniq)).astype(np.int64)
+        earned = np.bincount(inverse, weights=points, minlength=len(uniq)).astype(np.int64)
+        last_pos = np.zeros(len(uniq), dtype=np.int64)
+        last_pos[inverse] = np.arange(len(at))  # time-ordered per member: last write wins
+        last_day = day[last_pos][inverse] == day
+        last_month = month[last_pos][inverse] == month
+        day_pts = np.bincount(inverse, weights=earn_points * last_day, minlength=len(uniq))
+        month_pts = np.bincount(inverse, weights=earn_points * last_month, minlength=len(uniq))
+        bday_year = pd.DatetimeIndex(at.view("datetime64[ns]")).year.to_numpy()
+        bday_last = np.full(len(uniq), -1, dtype=np.int64)
+        has_bday = birthday > 0
+        np.maximum.at(bday_last, inverse[has_bday], bday_year[has_bday])
+        rows = zip(
+            uniq.tolist(),
+            at[last_pos].tolist(),
+            counts.tolist(),
+            day_pts.astype(np.int64).tolist(),
+            month_pts.astype(np.int64).tolist(),
+            bday_last.tolist(),
+            earned.tolist(),
+            strict=True,
+        )
+        for member, last_at, n_qual, on_day, in_month, bday, gained in rows:
+            state = states.setdefault(member, new_state())
+            run = PurchaseRun(n_qual, last_at, on_day, in_month, None if bday < 0 else bday)
+            after = advance_counters(counters(state), run)
+            state["qualifying_purchases"] = after.qualifying_purchases
+            state["last_purchase_at"] = after.last_purchase_at
+            state["points_on_day"] = after.points_on_day
+            state["points_in_month"] = after.points_in_month
+            state["birthday_bonus_year"] = after.birthday_bonus_year
+            state["lifetime_earned"] = int(state["lifetime_earned"]) + gained
+        txn.members_put(states)
+        return int(points.sum()) + int(ref_points.sum())

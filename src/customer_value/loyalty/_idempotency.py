@@ -1,0 +1,82 @@
+"""Idempotency of ledger writes: key checks, request fingerprints, replays.
+
+Every write stores its receipt under its idempotency key together with a
+fingerprint of the request, in the same store transaction as the entries: the
+same key with the same request returns the first receipt and writes nothing;
+the same key with a different request raises
+:class:`~customer_value.errors.IdempotencyConflictError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from customer_value.errors import IdempotencyConflictError, InvalidDataError
+from customer_value.loyalty._receipts import LedgerReceipt
+from customer_value.loyalty.stores import StoreTransaction
+
+__all__ = [
+    "at_key",
+    "finish",
+    "key_arg",
+    "replay",
+    "request_fingerprint",
+    "stored_chunk",
+]
+
+
+def key_arg(key: Any) -> str:
+    """A valid idempotency key (a non-empty string)."""
+    if not isinstance(key, str) or not key or "\x00" in key:
+        raise InvalidDataError(
+            f"idempotency_key must be a non-empty string without NUL characters, got {key!r}"
+        )
+    return key
+
+
+def at_key(at: Any, at_ns: int) -> int | None:
+    """The time as part of a request's fingerprint: ``None`` when the caller said "now".
+
+    A retry of ``redeem(..., at=None)`` after a timeout is the same request even
+    though "now" has moved on; it must replay, not conflict.
+    """
+    return None if at is None else at_ns
+
+
+def request_fingerprint(operation: str, request: dict[str, Any]) -> str:
+    """SHA-256 of the operation and its canonical request."""
+    text = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replay(txn: StoreTransaction, key: str, request: str) -> LedgerReceipt | None:
+    """The stored receipt of ``key`` (``None`` if new); a different request conflicts."""
+    stored = txn.idempotency_get(key)
+    if stored is None:
+        return None
+    if stored[0] != request:
+        raise IdempotencyConflictError(
+            f"idempotency_key {key!r} was already used for a different request"
+        )
+    return LedgerReceipt._from_json(stored[1])
+
+
+def finish(txn: StoreTransaction, key: str, request: str, receipt: LedgerReceipt) -> LedgerReceipt:
+    """Store ``receipt`` under ``key`` (same transaction as the write) and return it."""
+    txn.idempotency_put(key, request, receipt._to_json(), int(receipt.at.value))
+    return receipt
+
+
+def stored_chunk(txn: StoreTransaction, key: str, chunk: str, request: str, number: int) -> Any:
+    """The stored result of an import chunk (``None`` if new); different data conflicts."""
+    stored = txn.idempotency_get(chunk)
+    if stored is None:
+        return None
+    if stored[0] != request:
+        raise IdempotencyConflictError(
+            f"idempotency_key {key!r} was already used for a different "
+            f"import (chunk {number} differs)"
+        )
+    return json.loads(stored[1])
