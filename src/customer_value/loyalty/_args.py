@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +26,13 @@ def parse_at(value: Any, name: str) -> int:
     """
     if value is None:
         return int(pd.Timestamp.now().value)
-    try:
-        raw = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raw = None
+    if isinstance(value, dt.datetime):
+        raw: Any = value
+    else:
+        try:
+            raw = pd.Timestamp(value)
+        except (TypeError, ValueError):
+            raw = None
     if raw is not None and not pd.isna(raw) and raw.tzinfo is not None:
         raise InvalidDataError(
             f"{name} must be a naive timestamp in the programme's local time, got {value!r} "

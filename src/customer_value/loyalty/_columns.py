@@ -6,6 +6,7 @@ work on clean integer arrays (minor units, nanoseconds).
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from decimal import Decimal
 from typing import Any
@@ -26,8 +27,20 @@ def timestamp(value: Any, name: str) -> pd.Timestamp:
     """One timestamp argument, read by the library's one parser (:mod:`customer_value._time`).
 
     A zone-aware value keeps its wall-clock time; numbers and instants outside
-    1677-09-21 .. 2262-04-11 are refused with :class:`InvalidDataError`.
+    1677-09-21 .. 2262-04-11 are refused with :class:`InvalidDataError`. Values that
+    already are instants (``datetime``, ``pandas.Timestamp``) take a fast path with the
+    same rules: the single-write paths of the engine and the ledger call this often.
     """
+    if isinstance(value, dt.datetime) and not (isinstance(value, pd.Timestamp) and pd.isna(value)):
+        ts = pd.Timestamp(value)
+        if ts.tzinfo is not None:
+            ts = ts.tz_localize(None)
+        if ts.unit == "ns":
+            return ts
+        try:
+            return ts.as_unit("ns")
+        except (OverflowError, ValueError):
+            pass  # out of range: the shared parser words the error
     return parse_timestamp(value, name, kind="timestamp")
 
 
