@@ -137,7 +137,12 @@ def points_for_event(
         raw = Fraction(0)
     rounded = round_fraction(raw, program.rounding)
     if qualifies:
-        check_points(rounded, f"the purchase of member {event.member_id!r} at {at}")
+        what = (
+            "the purchase"
+            if event.transaction_id is None
+            else f"transaction {event.transaction_id!r}"
+        )
+        check_points(rounded, f"{what} of member {event.member_id!r} at {at}")
 
     # caps: transaction, then day, then month (see Notes)
     after_tx = (

@@ -100,7 +100,7 @@ def check_points(points: int, where: str) -> int:
     """Refuse the points of one purchase above :data:`MAX_POINTS` (storage is 64-bit)."""
     if points > MAX_POINTS:
         raise InvalidDataError(
-            f"{where} would earn {points} points, above the limit of {MAX_POINTS} points "
+            f"points earned by {where}: {points}, above the limit of {MAX_POINTS} points "
             "per purchase; check the amount and the programme's rates"
         )
     return points
