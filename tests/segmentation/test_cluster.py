@@ -217,8 +217,12 @@ def test_property_finite_results(rows, k):
     ],
 )
 def test_bad_options(kwargs, match):
+    # Issue 17, one estimator idiom: the constructor stores hyper-parameters unchanged
+    # (get_params returns them) and fit validates them.
+    model = ClusterSegmenter(**kwargs)
+    assert {k: model.get_params()[k] for k in kwargs} == kwargs
     with pytest.raises(InvalidDataError, match=match):
-        ClusterSegmenter(**kwargs)
+        model.fit({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
 
 
 def test_bad_data():

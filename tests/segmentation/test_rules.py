@@ -106,7 +106,9 @@ def test_round_trip_json(people):
 
 
 def test_hits_before_assign():
-    with pytest.raises(NotFittedError, match="after assign"):
+    with pytest.raises(
+        NotFittedError, match=r"RuleSegmenter is not fitted yet; call assign\(data\) first"
+    ):
         _ = one_rule(1).hits_
 
 

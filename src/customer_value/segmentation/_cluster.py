@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
+from customer_value._estimator import ParamsMixin, check_is_fitted
 from customer_value._progress import Progress, get_logger
 from customer_value._validation import (
     FloatArray,
@@ -19,7 +20,7 @@ from customer_value._validation import (
     numeric_column,
     require_columns,
 )
-from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.errors import InvalidDataError
 from customer_value.segmentation._segment_map import categorical
 
 __all__ = ["ClusterSegmenter", "silhouette"]
@@ -282,7 +283,7 @@ def silhouette(X: FloatArray, labels: IntArray) -> float:
     return float(s.mean())
 
 
-class ClusterSegmenter:
+class ClusterSegmenter(ParamsMixin):
     """k-means segments of behavioural or psychographic features, with personas.
 
     Parameters
@@ -338,8 +339,9 @@ class ClusterSegmenter:
     Raises
     ------
     InvalidDataError
-        Invalid options; in :meth:`fit`, missing or non-numeric columns, NaN values,
-        or ``n_segments`` larger than the number of distinct rows.
+        In :meth:`fit` (the constructor only stores its arguments, as in scikit-learn):
+        invalid options, missing or non-numeric columns, NaN values, or ``n_segments``
+        larger than the number of distinct rows.
 
     Notes
     -----
@@ -399,6 +401,29 @@ class ClusterSegmenter:
         silhouette_sample: int = 3_000,
         progress: bool = False,
     ) -> None:
+        # Hyper-parameters only, stored as given (validated in fit; see docs/contributing).
+        self.n_segments = n_segments
+        self.standardize = standardize
+        self.random_state = random_state
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.k_range = k_range
+        self.restart_sample = restart_sample
+        self.selection_sample = selection_sample
+        self.silhouette_sample = silhouette_sample
+        self.progress = progress
+
+    def _check_params(self) -> None:
+        """Validate the hyper-parameters (at the start of ``fit``)."""
+        n_segments, n_init, max_iter, tol = (
+            self.n_segments,
+            self.n_init,
+            self.max_iter,
+            self.tol,
+        )
+        k_range, restart_sample = self.k_range, self.restart_sample
+        selection_sample, silhouette_sample = self.selection_sample, self.silhouette_sample
         if n_segments != "auto" and (
             isinstance(n_segments, bool)
             or not isinstance(n_segments, (int, np.integer))
@@ -426,17 +451,6 @@ class ClusterSegmenter:
             raise InvalidDataError(
                 f"k_range must be (low, high) with 2 <= low <= high, got {k_range!r}"
             )
-        self.n_segments = n_segments
-        self.standardize = standardize
-        self.random_state = random_state
-        self.n_init = int(n_init)
-        self.max_iter = int(max_iter)
-        self.tol = float(tol)
-        self.k_range = (int(k_range[0]), int(k_range[1]))
-        self.restart_sample = None if restart_sample is None else int(restart_sample)
-        self.selection_sample = int(selection_sample)
-        self.silhouette_sample = int(silhouette_sample)
-        self.progress = progress
 
     def __repr__(self) -> str:
         base = (
@@ -484,6 +498,7 @@ class ClusterSegmenter:
         >>> ClusterSegmenter(2, random_state=0).fit(data).labels_.tolist()
         [0, 0, 1, 1]
         """
+        self._check_params()
         frame = as_frame(data, what="data")
         if columns is None:
             columns = [str(c) for c in frame.select_dtypes(include="number").columns]
@@ -629,8 +644,7 @@ class ClusterSegmenter:
         return best, scores
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "inertia_"):
-            raise NotFittedError("ClusterSegmenter is not fitted yet; call fit(data) first")
+        check_is_fitted(self, "inertia_")
 
     def predict(self, data: Any) -> pd.Series:
         """Nearest fitted centre for each row of ``data``.

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._estimator import check_is_fitted
 from customer_value._json import loads_strict
 from customer_value._validation import (
     BoolArray,
@@ -22,7 +23,7 @@ from customer_value._validation import (
     numeric_column,
     require_columns,
 )
-from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.errors import InvalidDataError
 from customer_value.segmentation._segment_map import categorical
 
 __all__ = ["OPERATORS", "RuleSegmenter", "bin_segments"]
@@ -369,9 +370,8 @@ class RuleSegmenter:
     @property
     def hits_(self) -> pd.DataFrame:
         """Per-rule ``matched`` and ``assigned`` counts of the last :meth:`assign`."""
-        hits: pd.DataFrame | None = getattr(self, "_hits", None)
-        if hits is None:
-            raise NotFittedError("RuleSegmenter.hits_ is available after assign(data)")
+        check_is_fitted(self, "_hits", action="assign(data)")
+        hits: pd.DataFrame = self._hits
         return hits
 
     def assign(self, data: Any) -> pd.DataFrame:
