@@ -185,3 +185,12 @@ def test_extreme_weights_give_finite_scores(weights: list[float], similarity: st
         assert (model.similarity_.data <= 1 + 1e-12).all()
     recs = model.recommend(n=2)
     assert np.isfinite(recs["score"]).all()
+
+
+def test_get_params_rebuilds_an_unfitted_copy() -> None:
+    model = ItemItemRecommender(similarity="bm25", n_neighbours=7, bm25_b=0.5)
+    copy = ItemItemRecommender(**model.get_params())
+    assert copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError, match="ItemItemRecommender is not fitted yet"):
+        copy.similar_items(["a"])
+    assert PopularityRecommender(exclude_bought=False).get_params() == {"exclude_bought": False}

@@ -12,8 +12,9 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from customer_value._estimator import ParamsMixin, check_is_fitted
 from customer_value._validation import as_frame, check_choice, check_scalar, plain, require_present
-from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.errors import InvalidDataError
 from customer_value.recommend._encode import encode
 from customer_value.recommend._popularity import PopularityRecommender, check_n, fill_popular
 from customer_value.recommend._topn import top_n_per_row
@@ -52,7 +53,7 @@ def _blocks(cost: npt.NDArray[np.float64], budget: float) -> list[tuple[int, int
     return [(int(a), int(z)) for a, z in pairwise(bounds) if z > a]
 
 
-class ItemItemRecommender:
+class ItemItemRecommender(ParamsMixin):
     """Recommend items similar to what each customer bought (item-based kNN).
 
     Parameters
@@ -275,8 +276,7 @@ class ItemItemRecommender:
         return sp.csr_matrix((vals, (rows, cols)), shape=(n_items, n_items))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "similarity_"):
-            raise NotFittedError("this ItemItemRecommender is not fitted yet; call fit first")
+        check_is_fitted(self, "similarity_", action="fit(transactions)")
 
     # ------------------------------------------------------------ recommend
     def _positions(self, customers: Any, unknown: str) -> tuple[pd.Index, npt.NDArray[np.int64]]:

@@ -9,8 +9,9 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from customer_value._estimator import ParamsMixin, check_is_fitted
 from customer_value._validation import check_choice, plain
-from customer_value.errors import InvalidDataError, NotFittedError
+from customer_value.errors import InvalidDataError
 from customer_value.recommend._encode import encode
 
 __all__ = ["PopularityRecommender"]
@@ -45,7 +46,7 @@ def _ranking(counts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     return order[counts[order] > 0].astype(np.int64)
 
 
-class PopularityRecommender:
+class PopularityRecommender(ParamsMixin):
     """Recommend the items bought by the most customers (overall or per segment).
 
     The baseline every recommender is reported against, and the fallback for new
@@ -176,8 +177,7 @@ class PopularityRecommender:
         NotFittedError
             Before :meth:`fit`.
         """
-        if not hasattr(self, "popularity_"):
-            raise NotFittedError("this PopularityRecommender is not fitted yet; call fit first")
+        check_is_fitted(self, "popularity_", action="fit(transactions)")
         size = check_n(n)
         check_choice(unknown, "unknown", ("fallback", "raise"))
         wanted = pd.Index(list(customers) if not isinstance(customers, str) else [customers])
