@@ -65,6 +65,15 @@ the 95% likelihood-ratio region along that direction spans a factor of 100 (the 
 pair means); ``covariance_`` is the inverse of the Hessian. ``time_unit`` comes from
 ``data.attrs["time_unit"]``.
 
+Covariates: a model that lists ``_covariate_targets`` (process -> ``(parameter index,
+sign, label)``) accepts ``purchase_covariates``, ``dropout_covariates``,
+``shared_covariates``, ``l2_purchase`` and ``l2_dropout`` in the constructor (see
+:mod:`customer_value.clv._covariates`). Its ``_loglik_grad`` and array formulas then
+also receive ``params`` of shape ``(k, n)`` - one parameter vector per row - and must
+broadcast over it (a ``(k,)`` vector is the plain model); the base class applies the
+chain rule to the coefficients and ``self._row_params(arrays)`` gives predictions the
+per-customer parameters.
+
 Everything else - ``params_``, ``log_likelihood_``, ``n_``, ``covariance_``,
 ``standard_errors_``, ``summary_``, ``confidence_intervals``, ``from_params``,
 ``loglikelihood``, ``to_json``/``from_json``/``save``/``load`` and ``repr`` - is inherited.
@@ -79,6 +88,7 @@ import inspect
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -105,6 +115,14 @@ from customer_value._validation import (
     z_critical,
 )
 from customer_value._version import __version__
+from customer_value.clv._covariates import (
+    CovariateDesign,
+    Targets,
+    build_design,
+    check_identifiable,
+    covariate_arrays,
+    covariate_matrix,
+)
 from customer_value.clv._units import check_time_unit, same_unit
 from customer_value.errors import (
     ConvergenceError,
@@ -202,13 +220,28 @@ class MLEModel:
     _param_names: ClassVar[tuple[str, ...]] = ()
     _data_columns: ClassVar[tuple[str, ...]] = ()
     _flat_hints: ClassVar[dict[frozenset[str], str]] = {}
+    _covariate_targets: ClassVar[Targets] = {}
     _registry: ClassVar[dict[str, type[MLEModel]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         MLEModel._registry[cls.__name__] = cls
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        purchase_covariates: Sequence[str] = (),
+        dropout_covariates: Sequence[str] = (),
+        shared_covariates: Sequence[str] = (),
+        l2_purchase: float = 0.0,
+        l2_dropout: float = 0.0,
+    ) -> None:
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+        self.shared_covariates = shared_covariates
+        self.l2_purchase = l2_purchase
+        self.l2_dropout = l2_dropout
+        self._design_cache: tuple[Any, CovariateDesign] | None = None
         self._params: FloatArray | None = None
         self._covariance: FloatArray | None = None
         self._log_likelihood: float | None = None
@@ -242,8 +275,90 @@ class MLEModel:
         return data
 
     def _config(self) -> dict[str, Any]:
-        """Constructor keyword arguments to persist (override when ``__init__`` has any)."""
-        return {}
+        """Constructor keyword arguments to persist (extend when ``__init__`` has more)."""
+        out: dict[str, Any] = {}
+        for key in ("purchase_covariates", "dropout_covariates", "shared_covariates"):
+            value = getattr(self, key, ())
+            names = [value] if isinstance(value, str) else list(value)
+            if names:
+                out[key] = names
+        for key in ("l2_purchase", "l2_dropout"):
+            if getattr(self, key, 0.0):
+                out[key] = float(getattr(self, key))
+        return out
+
+    # ------------------------------------------------------------------ covariates
+    def _design(self) -> CovariateDesign:
+        """The coefficient layout of the covariates named in the constructor."""
+        key = (
+            self.purchase_covariates,
+            self.dropout_covariates,
+            self.shared_covariates,
+            self.l2_purchase,
+            self.l2_dropout,
+        )
+        if self._design_cache is None or self._design_cache[0] != key:
+            design = build_design(
+                type(self).__name__,
+                self._param_names,
+                self._covariate_targets,
+                purchase=self.purchase_covariates,
+                dropout=self.dropout_covariates,
+                shared=self.shared_covariates,
+                l2_purchase=self.l2_purchase,
+                l2_dropout=self.l2_dropout,
+            )
+            self._design_cache = (key, design)
+        return self._design_cache[1]
+
+    def _names(self) -> tuple[str, ...]:
+        """Names of the full parameter vector: the model's, then the coefficients."""
+        return self._param_names + self._design().coef_names
+
+    def _natural(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Full natural parameters from optimiser coordinates, and d natural / d theta."""
+        k = len(self._param_names)
+        full = theta.copy()
+        full[:k] = np.exp(theta[:k])
+        jac = np.ones_like(theta)
+        jac[:k] = full[:k]
+        return full, jac
+
+    def _full_loglik_grad(self, full: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
+        """Per-row log-likelihood and gradient in the full vector (covariates applied)."""
+        design = self._design()
+        if design.empty:
+            return self._loglik_grad(full, data)
+        X = covariate_matrix(design, data)
+        P = design.row_params(full, X)
+        ll, g = self._loglik_grad(P, data)
+        g = np.asarray(g, dtype=np.float64)
+        if g.shape[0] != ll.shape[0]:
+            g = g.T
+        return ll, design.chain_rule(full, P, X, g)
+
+    def _full_loglik(self, full: FloatArray, data: Data) -> FloatArray:
+        """Per-row log-likelihood at the full vector (covariates applied)."""
+        return self._loglik(self._row_params(data, full), data)
+
+    def _row_params(self, data: Data, full: FloatArray | None = None) -> FloatArray:
+        """Natural parameters for the rows of ``data``: the ``(k,)`` vector without
+        covariates, each customer's ``(k, n)`` parameters with them."""
+        if full is None:
+            full = self._params_array()
+        design = self._design()
+        if design.empty:
+            return full
+        return design.row_params(full, covariate_matrix(design, data))
+
+    def _covariates_of(self, data: Any, *, what: str = "covariates") -> tuple[Data, pd.Index[Any]]:
+        """Validated covariate arrays of ``data`` (no model columns needed) and its index."""
+        frame = as_frame(data, what=what)
+        return covariate_arrays(frame, self._design().columns, what=what), frame.index
+
+    def _base_params(self) -> FloatArray:
+        """The model's own parameters (for a customer whose covariates are all zero)."""
+        return self._params_array()[: len(self._param_names)]
 
     # ------------------------------------------------------------------ data
     def _validate(self, data: Any, *, what: str = "data") -> tuple[Data, pd.Index[Any]]:
@@ -251,6 +366,7 @@ class MLEModel:
         require_columns(frame, self._data_columns, what=what)
         arrays = {c: numeric_column(frame, c, what=what) for c in self._data_columns}
         self._check_data(arrays, frame.index, what)
+        arrays.update(covariate_arrays(frame, self._design().columns, what=what))
         return arrays, frame.index
 
     def _prepare(self, data: Any = None, *, what: str = "data") -> tuple[Data, pd.Index[Any]]:
@@ -272,10 +388,15 @@ class MLEModel:
         self, theta: FloatArray, data: Data, weights: FloatArray, scale: float
     ) -> tuple[float, FloatArray]:
         """Weighted mean negative log-likelihood and its gradient in log parameters."""
-        params = np.exp(theta)
-        ll, grad = self._loglik_grad(params, data)
+        params, jac = self._natural(theta)
+        ll, grad = self._full_loglik_grad(params, data)
         value = -_wsum(weights, ll) / scale
-        g = -_wsum_rows(weights, grad) * params / scale
+        g = -_wsum_rows(weights, grad) * jac / scale
+        design = self._design()
+        if not design.empty:
+            pen, dpen = design.penalty_value(params[len(self._param_names) :])
+            value += pen
+            g[len(self._param_names) :] += dpen
         if not (np.isfinite(value) and np.all(np.isfinite(g))):
             return math.inf, np.zeros_like(theta)
         return value, np.asarray(g, dtype=np.float64)
@@ -374,12 +495,17 @@ class MLEModel:
         else:
             w = check_weights(weights, len(frame), index=index)
         self._check_fit_data(arrays, w, what)
-        distinct, cw = _compress(arrays, w, self._data_columns)
-        compressed = self._augment(distinct)
+        design = self._design()
+        if not design.empty:
+            check_identifiable(design, covariate_matrix(design, arrays), w, what=what)
+        distinct, cw = _compress(arrays, w, self._data_columns + design.keys())
+        compressed = self._augment_all(distinct)
         scale = float(cw.sum())
-        k = len(self._param_names)
+        k = len(self._names())
+        n_base = len(self._param_names)
         if initial_params is None:
-            start = np.asarray(self._start_values(compressed, cw), dtype=np.float64)
+            start = np.zeros(k)
+            start[:n_base] = self._start_values(compressed, cw)
         else:
             start = self._params_from_user(initial_params, what="initial_params")
         _logger.debug(
@@ -388,13 +514,18 @@ class MLEModel:
             len(frame),
             cw.size,
         )
-        theta0 = np.log(np.clip(start, 1e-8, 1e8))
+        theta0 = start.copy()
+        theta0[:n_base] = np.log(np.clip(start[:n_base], 1e-8, 1e8))
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
+        # With covariates, optimise in coordinates where each covariate is standardised
+        # (the same likelihood; see _covariates.CovariateDesign.standardising_transform).
+        shift, transform = theta0, np.eye(k)
+        if not design.empty:
+            transform, _ = design.standardising_transform(covariate_matrix(design, compressed), cw)
         # On large tables: start from a fit to a subset, in coordinates whitened by the
         # subset's Hessian, so that the full-data optimisation takes a few iterations.
-        shift, transform = theta0, np.eye(k)
         if initial_params is None and cw.size > _WARM_START_ROWS:
-            shift, transform = self._warm_start(distinct, cw, theta0, bounds)
+            shift, transform = self._warm_start(distinct, cw, theta0, bounds, transform)
         box: list[tuple[float, float]] | None = bounds
         if not np.array_equal(transform, np.eye(k)):
             box = None  # box bounds do not survive the change of coordinates
@@ -407,7 +538,7 @@ class MLEModel:
                     type(self).__name__,
                     bar.count,
                     float(intermediate_result.fun),
-                    np.exp(shift + transform @ intermediate_result.x),
+                    self._natural(shift + transform @ intermediate_result.x)[0],
                 )
 
             def objective(y: FloatArray) -> tuple[float, FloatArray]:
@@ -425,9 +556,9 @@ class MLEModel:
             )
             result.x = shift + transform @ np.asarray(result.x, dtype=np.float64)
         self._check_result(result, compressed, cw, scale)
-        params = np.exp(np.asarray(result.x, dtype=np.float64))
+        params = self._natural(np.asarray(result.x, dtype=np.float64))[0]
         self._params = params
-        self._log_likelihood = _wsum(cw, self._loglik_grad(params, compressed)[0])
+        self._log_likelihood = _wsum(cw, self._full_loglik_grad(params, compressed)[0])
         self._covariance = self._inverse_hessian(params, compressed, cw, result)
         self._n = round(scale)
         self._train, self._train_index = arrays, index
@@ -436,8 +567,21 @@ class MLEModel:
         _logger.info("%s fitted: %s", type(self).__name__, self._describe_params())
         return self
 
+    def _augment_all(self, data: Data) -> Data:
+        """The model's ``_augment`` plus the cached covariate matrix ``"_X"``."""
+        out = self._augment(data)
+        design = self._design()
+        if not design.empty:
+            out = {**out, "_X": covariate_matrix(design, data)}
+        return out
+
     def _warm_start(
-        self, distinct: Data, weights: FloatArray, theta0: FloatArray, bounds: list[Any]
+        self,
+        distinct: Data,
+        weights: FloatArray,
+        theta0: FloatArray,
+        bounds: list[Any],
+        transform0: FloatArray | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """Start point and whitening transform from a quick fit to a subset of rows.
 
@@ -452,36 +596,39 @@ class MLEModel:
         """
         rng = np.random.default_rng(0)
         rows = np.sort(rng.choice(weights.size, _WARM_START_SAMPLE, replace=False))
-        sample = self._augment({c: v[rows] for c, v in distinct.items()})
+        sample = self._augment_all({c: v[rows] for c, v in distinct.items()})
         sw = weights[rows]
-        identity = np.eye(theta0.size)
+        A = np.eye(theta0.size) if transform0 is None else transform0
+        scale = float(sw.sum())
+
+        def objective(y: FloatArray) -> tuple[float, FloatArray]:
+            value, grad = self._objective(theta0 + A @ y, sample, sw, scale)
+            return value, A.T @ grad
+
+        plain = transform0 is None or np.array_equal(A, np.eye(theta0.size))
         result = optimize.minimize(
-            self._objective,
-            theta0,
-            args=(sample, sw, float(sw.sum())),
+            objective,
+            np.zeros(theta0.size),
             jac=True,
             method="L-BFGS-B",
-            bounds=bounds,
+            bounds=bounds if plain else None,
             options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
         )
-        x = np.asarray(result.x, dtype=np.float64)
+        y = np.asarray(result.x, dtype=np.float64)
+        x = theta0 + A @ y
         if not (np.all(np.isfinite(x)) and np.all(np.abs(x) < _LOG_BOUND - 1)):
-            return theta0, identity
-        scale = float(sw.sum())
+            return theta0, A
         hess = np.empty((x.size, x.size))
         for i in range(x.size):
             step = np.zeros(x.size)
             step[i] = 1e-5
-            hess[i] = (
-                self._objective(x + step, sample, sw, scale)[1]
-                - self._objective(x - step, sample, sw, scale)[1]
-            ) / 2e-5
+            hess[i] = (objective(y + step)[1] - objective(y - step)[1]) / 2e-5
         try:
             chol = np.linalg.cholesky((hess + hess.T) / 2)
         except np.linalg.LinAlgError:
-            return x, identity
-        _logger.debug("%s: warm start from a subset: %s", type(self).__name__, np.exp(x))
-        return x, np.asarray(np.linalg.inv(chol.T), dtype=np.float64)
+            return x, A
+        _logger.debug("%s: warm start from a subset: %s", type(self).__name__, x)
+        return x, np.asarray(A @ np.linalg.inv(chol.T), dtype=np.float64)
 
     def _check_result(
         self, result: optimize.OptimizeResult, data: Data, weights: FloatArray, scale: float
@@ -494,7 +641,7 @@ class MLEModel:
                 "check the data or pass initial_params",
                 result=result,
             )
-        at_bound = np.flatnonzero(np.abs(x) >= _RAN_OFF)
+        at_bound = np.flatnonzero(np.abs(x[: len(self._param_names)]) >= _RAN_OFF)
         if at_bound.size:
             p = self._param_names[int(at_bound[0])]
             raise ConvergenceError(
@@ -516,8 +663,15 @@ class MLEModel:
 
     def _grad_natural(self, params: FloatArray, data: Data, weights: FloatArray) -> FloatArray:
         """Gradient of the weighted negative log-likelihood in natural parameters."""
-        _, grad = self._loglik_grad(params, data)
-        return -_wsum_rows(weights, grad)
+        _, grad = self._full_loglik_grad(params, data)
+        out = -_wsum_rows(weights, grad)
+        design = self._design()
+        if not design.empty:
+            # the penalty is on the mean log-likelihood scale (as in the objective)
+            out[len(self._param_names) :] += (
+                float(weights.sum()) * design.penalty_value(params[len(self._param_names) :])[1]
+            )
+        return out
 
     def _hessian(self, params: FloatArray, data: Data, weights: FloatArray) -> FloatArray:
         """Hessian of the negative log-likelihood in natural parameters.
@@ -528,8 +682,9 @@ class MLEModel:
         k = params.size
         hess = np.empty((k, k))
         base = self._grad_natural(params, data, weights)
+        n_base = len(self._param_names)
         for i in range(k):
-            h = 1e-6 * params[i]
+            h = 1e-6 * params[i] if i < n_base else 1e-6 * max(1.0, abs(float(params[i])))
             up = params.copy()
             up[i] += h
             hess[i] = (self._grad_natural(up, data, weights) - base) / h
@@ -584,8 +739,12 @@ class MLEModel:
           region spans two orders of magnitude, the Wald intervals are meaningless:
           :class:`~customer_value.errors.CustomerValueWarning`.
 
-        Both messages name the parameters involved and what the data do identify.
+        Both messages name the parameters involved and what the data do identify. With
+        covariates the check runs on the model's own parameters, coefficients held fixed.
         """
+        full = params
+        k = len(self._param_names)
+        params, hess = full[:k], hess[:k, :k]
         scaled = hess * np.outer(params, params)
         try:
             eig, vec = np.linalg.eigh(scaled)
@@ -601,13 +760,13 @@ class MLEModel:
         if far.any():
             candidates.append(np.where(far, np.sign(np.log(params)), 0.0))
         theta = np.log(params)
-        base = _wsum(weights, self._loglik(params, data))
+        base = _wsum(weights, self._full_loglik(full, data))
         worst: tuple[float, float, FloatArray] | None = None  # (loss, sign, direction)
         for direction in candidates:
             for sign in (1.0, -1.0):
                 moved = np.exp(theta + sign * _FLAT_FACTOR * direction)
                 with np.errstate(all="ignore"):
-                    value = _wsum(weights, self._loglik(moved, data))
+                    value = _wsum(weights, self._full_loglik(np.r_[moved, full[k:]], data))
                 loss = base - value if np.isfinite(value) else math.inf
                 if worst is None or loss < worst[0]:
                     worst = (loss, sign, direction)
@@ -620,7 +779,7 @@ class MLEModel:
             raise ConvergenceError(
                 f"{name}.fit: the log-likelihood is still rising (or flat) towards the edge of "
                 f"the parameter space: {moves} changes it by only {loss:.2g}, so the estimate "
-                f"({self._describe_params_of(params)}) is a boundary fit, not a maximum; "
+                f"({self._describe_params_of(full)}) is a boundary fit, not a maximum; "
                 f"{identified}. More customers, a longer observation period or more repeat "
                 "purchases can identify the model",
                 result=result,
@@ -664,11 +823,12 @@ class MLEModel:
         return moves, identified
 
     def _describe_params_of(self, params: FloatArray) -> str:
-        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self._param_names, params, strict=True))
+        return ", ".join(f"{n}={v:.4g}" for n, v in zip(self._names(), params, strict=True))
 
     # ------------------------------------------------------------------ construction
     def _params_from_user(self, values: Any, *, what: str) -> FloatArray:
-        names = self._param_names
+        names = self._names()
+        n_base = len(self._param_names)
         if isinstance(values, (dict, pd.Series)):
             mapping = dict(values.items())
             missing = [n for n in names if n not in mapping]
@@ -688,21 +848,34 @@ class MLEModel:
         return np.array(
             [
                 check_scalar(v, f"{what}: parameter {n!r}", low=0.0, low_inclusive=False)
-                for n, v in zip(names, raw, strict=True)
+                if i < n_base
+                else check_scalar(v, f"{what}: coefficient {n!r}")
+                for i, (n, v) in enumerate(zip(names, raw, strict=True))
             ],
             dtype=np.float64,
         )
 
     @classmethod
-    def from_params(cls: type[ModelT], *, time_unit: str | None = None, **params: float) -> ModelT:
+    def from_params(
+        cls: type[ModelT],
+        *,
+        time_unit: str | None = None,
+        purchase_covariates: Sequence[str] = (),
+        dropout_covariates: Sequence[str] = (),
+        shared_covariates: Sequence[str] = (),
+        **params: float,
+    ) -> ModelT:
         """Build a model from known parameters (scenario work, simulation).
 
         Parameters
         ----------
         time_unit : str, optional
             Unit of time the parameters refer to (for example ``"W"``).
+        purchase_covariates, dropout_covariates, shared_covariates : sequence of str
+            Covariate columns, as in the constructor (models that take covariates).
         **params : float
-            Every parameter of the model by name, each > 0.
+            Every parameter of the model by name, each > 0, and every covariate
+            coefficient by its name in ``params_`` (``**{"purchase.channel": 0.4}``).
 
         Returns
         -------
@@ -722,6 +895,12 @@ class MLEModel:
         BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit='W')
         """
         model = cls()
+        if purchase_covariates or dropout_covariates or shared_covariates:
+            model = cls(
+                purchase_covariates=purchase_covariates,
+                dropout_covariates=dropout_covariates,
+                shared_covariates=shared_covariates,
+            )
         model._params = model._params_from_user(params, what=f"{cls.__name__}.from_params")
         model.time_unit = check_time_unit(time_unit, "time_unit")
         return model
@@ -751,7 +930,7 @@ class MLEModel:
     @property
     def params_(self) -> pd.Series:
         """Fitted (or given) parameters, indexed by name."""
-        return pd.Series(self._params_array(), index=list(self._param_names), name="estimate")
+        return pd.Series(self._params_array(), index=list(self._names()), name="estimate")
 
     @property
     def log_likelihood_(self) -> float:
@@ -771,7 +950,7 @@ class MLEModel:
     def covariance_(self) -> pd.DataFrame:
         """Inverse Hessian of the negative log-likelihood at the optimum (natural scale)."""
         cov = self._estimated()
-        names = list(self._param_names)
+        names = list(self._names())
         return pd.DataFrame(cov, index=names, columns=names)
 
     @property
@@ -779,7 +958,7 @@ class MLEModel:
         """Square roots of the diagonal of ``covariance_``."""
         cov = self._estimated()
         se = np.sqrt(np.diag(cov))
-        return pd.Series(se, index=list(self._param_names), name="std_error")
+        return pd.Series(se, index=list(self._names()), name="std_error")
 
     def confidence_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Wald confidence intervals of the parameters, computed on the log scale.
@@ -827,10 +1006,11 @@ class MLEModel:
         p = self._params_array()
         se = self.standard_errors_.to_numpy()
         z = z_critical(lvl)
-        spread = np.exp(z * se / p)
-        return pd.DataFrame(
-            {"ci_lower": p / spread, "ci_upper": p * spread}, index=list(self._param_names)
-        )
+        k = len(self._param_names)
+        spread = np.exp(z * se[:k] / p[:k])
+        lower = np.concatenate([p[:k] / spread, p[k:] - z * se[k:]])
+        upper = np.concatenate([p[:k] * spread, p[k:] + z * se[k:]])
+        return pd.DataFrame({"ci_lower": lower, "ci_upper": upper}, index=list(self._names()))
 
     @property
     def summary_(self) -> pd.DataFrame:
@@ -843,7 +1023,7 @@ class MLEModel:
                 "ci_lower": ci["ci_lower"].to_numpy(),
                 "ci_upper": ci["ci_upper"].to_numpy(),
             },
-            index=pd.Index(list(self._param_names), name="parameter"),
+            index=pd.Index(list(self._names()), name="parameter"),
         )
 
     def loglikelihood(self, data: Any = None) -> pd.Series:
@@ -879,9 +1059,10 @@ class MLEModel:
         >>> round(float(model.loglikelihood().sum()), 2)
         -9582.43
         """
-        params = self._params_array()
+        self._params_array()
         arrays, index = self._prepare(data)
-        return pd.Series(self._loglik(params, arrays), index=index, name="loglikelihood")
+        values = self._loglik(self._row_params(arrays), arrays)
+        return pd.Series(values, index=index, name="loglikelihood")
 
     # ------------------------------------------------------------------ persistence
     def to_json(self) -> str:
@@ -914,7 +1095,7 @@ class MLEModel:
             "version": __version__,
             "time_unit": self.time_unit,
             "config": self._config(),
-            "params": {n: float(v) for n, v in zip(self._param_names, params, strict=True)},
+            "params": {n: float(v) for n, v in zip(self._names(), params, strict=True)},
             "covariance": None
             if cov is None
             else [[None if not np.isfinite(v) else float(v) for v in row] for row in cov],
@@ -982,13 +1163,16 @@ class MLEModel:
         ]
         check_keys(config, "$.config", what=what, optional=accepted)
         model = target(**config)
-        names = model._param_names
+        names = model._names()  # validates the covariate configuration
+        n_base = len(model._param_names)
         params = expect_object(doc["params"], "$.params", what=what)
         check_keys(params, "$.params", what=what, required=names)
         model._params = np.array(
             [
                 expect_number(params[n], f"$.params.{n}", what=what, low=0.0, low_inclusive=False)
-                for n in names
+                if i < n_base
+                else expect_number(params[n], f"$.params.{n}", what=what)
+                for i, n in enumerate(names)
             ],
             dtype=np.float64,
         )

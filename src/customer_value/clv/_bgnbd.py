@@ -14,6 +14,7 @@ from scipy import special, stats
 
 from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
+from customer_value.clv._covariates import Targets
 from customer_value.clv._dert import DiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
 
@@ -37,7 +38,7 @@ def _distinct(data: Data) -> tuple[FloatArray, Any]:
 
 
 def _expectation_bracket(
-    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+    r: Any, a: Any, b_post: FloatArray, x: FloatArray, kappa: FloatArray
 ) -> FloatArray:
     """``1 - 2F1(r+x, a-1; c; -kappa)`` with ``c = a + b_post - 1`` (FHL 2005, eq. 10).
 
@@ -70,7 +71,8 @@ def _expectation_bracket(
     ``test_safe_form_matches_mpmath``). A non-finite value there, or one of the wrong sign,
     is voted too.
     """
-    safe = _safe_rows(r, a, b_post, kappa)
+    # per-customer r or a (covariates): no region check, every row is voted
+    safe = False if np.ndim(r) or np.ndim(a) else _safe_rows(r, a, b_post, kappa)
     if safe is True:  # the common case: no gathering and scattering of rows
         out = _form_e(r, a, b_post, x, kappa)
     else:
@@ -80,7 +82,9 @@ def _expectation_bracket(
     signed = out * np.sign(a - 1)  # the bracket has the sign of a - 1
     if not (signed.min(initial=0.0) >= 0 and signed.max(initial=0.0) < np.inf):
         rest = ~((signed >= 0) & (signed < np.inf))
-        out[rest] = _expectation_bracket_voted(r, a, b_post[rest], x[rest], kappa[rest])
+        rr = r[rest] if np.ndim(r) else r
+        aa = a[rest] if np.ndim(a) else a
+        out[rest] = _expectation_bracket_voted(rr, aa, b_post[rest], x[rest], kappa[rest])
     return out
 
 
@@ -123,24 +127,32 @@ def _form_e(r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatA
 
 
 def _expectation_bracket_voted(
-    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+    r: Any, a: Any, b_post: FloatArray, x: FloatArray, kappa: FloatArray
 ) -> FloatArray:
     """The bracket where all three forms must agree, else nudged parameters, else
     quadrature (see :func:`_expectation_bracket`)."""
+    # r and a per row: with covariates every customer has their own
+    r = np.broadcast_to(r, x.shape)
+    a = np.broadcast_to(a, x.shape)
     out = _bracket_vote(r, a, b_post, x, kappa)
+    out[a + b_post > 1e10] = np.nan  # hyp2f1 is unreliable there: integrate
     lost = np.isnan(out)
     if lost.any():
         out[lost] = _bracket_vote(
-            r * (1 + 1e-9), a * (1 + 3e-9), b_post[lost] * (1 + 7e-9), x[lost], kappa[lost]
+            r[lost] * (1 + 1e-9),
+            a[lost] * (1 + 3e-9),
+            b_post[lost] * (1 + 7e-9),
+            x[lost],
+            kappa[lost],
         )
     lost = np.isnan(out)
     if lost.any():  # hyp2f1 fails for large parameters with z near 1: integrate instead
-        out[lost] = _bracket_quadrature(r, a, b_post[lost], x[lost], kappa[lost])
+        out[lost] = _bracket_quadrature(r[lost], a[lost], b_post[lost], x[lost], kappa[lost])
     return out
 
 
 def _bracket_quadrature(
-    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+    r: FloatArray, a: FloatArray, b_post: FloatArray, x: FloatArray, kappa: FloatArray
 ) -> FloatArray:
     """The bracket as ``(a-1)/c E[psi(p)]``, ``p ~ Beta(a, b_post)``, by quadrature.
 
@@ -153,10 +165,11 @@ def _bracket_quadrature(
     n = (r + x)[:, None]
     bp = b_post[:, None]
     k = kappa[:, None]
-    mode = np.log(a / bp)
-    p_star = a / (a + bp)
-    sd = 1.0 / np.sqrt((a + bp) * p_star * (1.0 - p_star))
-    lo = np.maximum(mode - np.maximum(14.0 * sd, np.minimum(40.0 / a, 700.0)), -700.0)
+    a_col = a[:, None]
+    mode = np.log(a_col / bp)
+    p_star = a_col / (a_col + bp)
+    sd = 1.0 / np.sqrt((a_col + bp) * p_star * (1.0 - p_star))
+    lo = np.maximum(mode - np.maximum(14.0 * sd, np.minimum(40.0 / a_col, 700.0)), -700.0)
     hi = np.minimum(mode + np.maximum(14.0 * sd, np.minimum(40.0 / bp, 700.0)), 700.0)
     theta = lo + (hi - lo) * (_GL400_X[None, :] + 1.0) / 2.0
     log_p = special.log_expit(theta)
@@ -166,13 +179,24 @@ def _bracket_quadrature(
         p = np.exp(lp)
         return -np.expm1(-n * np.log1p(p * k)) / p
 
-    density = np.exp(a * log_p + bp * log_q - special.betaln(a, bp))
+    log_beta = special.betaln(a_col, bp)
+    density = np.exp(a_col * log_p + bp * log_q - log_beta)
     body = (psi(log_p) * density) @ _GL400_W * ((hi - lo)[:, 0] / 2.0)
     p_lo = special.expit(lo)
     p_hi = special.expit(hi)
+    huge = np.abs(log_beta[:, 0]) > 1e6
+    if huge.any():
+        # a and b so large (extreme covariate values) that a log p + b log q - B(a, b)
+        # cancels catastrophically: normalise the density by its own quadrature instead.
+        log_d = a_col[huge] * log_p[huge] + bp[huge] * log_q[huge]
+        dens = np.exp(log_d - log_d.max(axis=1, keepdims=True))
+        mass = dens @ _GL400_W
+        body[huge] = np.divide(
+            (psi(log_p)[huge] * dens) @ _GL400_W, mass, out=np.zeros_like(mass), where=mass > 0
+        )
     tails = (
-        psi(np.log(p_lo))[:, 0] * special.betainc(a, bp, p_lo)[:, 0]
-        + psi(np.log(p_hi))[:, 0] * special.betaincc(a, bp, p_hi)[:, 0]
+        psi(np.log(p_lo))[:, 0] * special.betainc(a_col, bp, p_lo)[:, 0]
+        + psi(np.log(p_hi))[:, 0] * special.betaincc(a_col, bp, p_hi)[:, 0]
     )
     c = a + b_post - 1
     out: FloatArray = (a - 1) / c * (body + tails)
@@ -180,7 +204,7 @@ def _bracket_quadrature(
 
 
 def _bracket_vote(
-    r: float, a: float, b_post: FloatArray, x: FloatArray, kappa: FloatArray
+    r: FloatArray, a: FloatArray, b_post: FloatArray, x: FloatArray, kappa: FloatArray
 ) -> FloatArray:
     n = r + x
     c = a + b_post - 1
@@ -215,6 +239,12 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         "purchase; a and b growing together means every customer has the same one",
     }
     _shift: ClassVar[int] = 0
+    # alpha_i = alpha0 exp(-gamma_p' x_i); a_i = a0 exp(gamma_a' x_i), b_i = b0 exp(gamma_b' x_i)
+    # (Fader & Hardie 2007, section 3: separate coefficients for a and b)
+    _covariate_targets: ClassVar[Targets] = {
+        "purchase": ((1, -1.0, "alpha"),),
+        "dropout": ((2, 1.0, "a"), (3, 1.0, "b")),
+    }
 
     def _augment(self, data: Data) -> Data:
         extra = {}
@@ -235,7 +265,7 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         r, alpha, a, b = params
         m = self._shift
         active = self._active(x)
-        denom = np.where(active, b + x + m - 1, 1.0)
+        denom = np.where(active, b + (x + m - 1), 1.0)
         # one log each: log(a / denom) and log((alpha + T) / (alpha + t_x)) via log1p
         d = np.log(a / denom) + (r + x) * np.log1p((T - tx) / (alpha + tx))
         d[~active] = -np.inf
@@ -246,7 +276,11 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         r, alpha, a, b = params
         m = self._shift
         x, tx, T = data["frequency"], data["recency"], data["T"]
-        ux, inv = _distinct(data)
+        per_row = params.ndim == 2  # covariates: every customer has own parameters
+        if per_row:
+            ux, inv = x, np.arange(x.size)
+        else:
+            ux, inv = _distinct(data)
         # Terms depending on the frequency only: computed once per distinct frequency and
         # gathered with a single fancy-index.
         active_u = (ux + m) >= 1
@@ -265,9 +299,11 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
                 np.where(active_u, np.log(a) - np.log(denom_u), -np.inf),
                 1.0 / denom_u,
             ]
-        )[:, inv]
+        )
+        if not per_row:
+            per_x = per_x[:, inv]
         const, dg_r, da, db, d_const, inv_denom = per_x
-        if "_uT" in data:  # logs and reciprocals once per distinct T and recency
+        if "_uT" in data and not per_row:  # logs and reciprocals once per distinct T and recency
             iT, itx = data["_uT_inv"].astype(np.intp), data["_utx_inv"].astype(np.intp)
             log_at = np.log(alpha + data["_uT"])[iT]
             inv_at = (1.0 / (alpha + data["_uT"]))[iT]
@@ -325,7 +361,12 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         """``E[Y(t) | alive at T, x, T]``: FHL (2005) eq. 10 without the P(alive) factor."""
         r, alpha, a, b = params
         m = self._shift
-        if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
+        per_row = np.ndim(a) > 0  # covariates: every customer has own parameters
+        if per_row:
+            r = np.broadcast_to(r, x.shape)
+            a = np.where(np.abs(a - 1.0) < 1e-7, 1.0 + 1e-7, a)  # removable singularity
+            a = np.broadcast_to(a, x.shape)
+        elif abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
             a = 1.0 + 1e-7
         b_post = b + x + m
         c = a + b_post - 1
@@ -340,13 +381,13 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
             for shift in (step, -step):
                 with np.errstate(all="ignore"):
                     br = _expectation_bracket(
-                        r,
-                        a,
+                        r[degenerate] if per_row else r,
+                        a[degenerate] if per_row else a,
                         b_post[degenerate] + shift,
                         x[degenerate],
                         (t / (alpha + T))[degenerate],
                     )
-                sides.append((c[degenerate] + shift) / (a - 1) * br)
+                sides.append((c[degenerate] + shift) / ((a[degenerate] if per_row else a) - 1) * br)
             out[degenerate] = 0.5 * (sides[0] + sides[1])
         # For a vanishing horizon the bracket cancels catastrophically; there the
         # expectation is E[lambda | alive] * t = (r + x) t / (alpha + T) to first order
@@ -410,6 +451,25 @@ class BetaGeoModel(_BetaGeoFamily):
     alpha)``; after each repeat purchase they drop out with probability ``p ~ Beta(a,
     b)``.
 
+    Parameters
+    ----------
+    purchase_covariates : sequence of str, optional
+        Columns of the customer table that scale the purchase process:
+        ``alpha_i = alpha * exp(-gamma_p' x_i)`` (a positive coefficient raises the
+        purchase rate). Named once here; ``fit`` and every prediction read them from the
+        data, each customer with their own values.
+    dropout_covariates : sequence of str, optional
+        Columns that shift the dropout probability ``p ~ Beta(a_i, b_i)`` with
+        ``a_i = a * exp(gamma_a' x_i)`` and ``b_i = b * exp(gamma_b' x_i)``: two
+        coefficients per column, ``dropout.a.<col>`` and ``dropout.b.<col>`` (Fader &
+        Hardie 2007, section 3). A common coefficient for ``a`` and ``b`` (CLVTools)
+        would leave the mean dropout probability ``a / (a + b)`` unchanged.
+    shared_covariates : sequence of str, optional
+        Columns with one coefficient used for every scaled parameter of both processes.
+    l2_purchase, l2_dropout : float, default 0
+        L2 penalties ``lambda sum(gamma^2)`` on the coefficients of each process, added
+        to the mean negative log-likelihood (CLVTools' ``reg.lambdas``).
+
     Notes
     -----
     The likelihood of a customer with ``x`` repeat purchases, the last at ``t_x``, observed
@@ -425,10 +485,19 @@ class BetaGeoModel(_BetaGeoFamily):
     Euler's transformation of the Gauss hypergeometric function so that none of its
     parameters grows with ``x`` (stable for frequencies in the hundreds).
 
+    Covariates (see "Customer attributes and covariates" in the user guide) are fitted
+    with internally standardised columns; coefficients are reported for the columns as
+    given. Each customer's parameters are clipped to ``exp(+-200)`` so that extreme
+    covariate values still give finite predictions. With all coefficients zero the
+    model is exactly the plain one.
+
     References
     ----------
     Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the easy
     way: an alternative to the Pareto/NBD model. *Marketing Science* 24(2), 275-284.
+
+    Fader, P. S. & Hardie, B. G. S. (2007). Incorporating time-invariant covariates into
+    the Pareto/NBD and BG/NBD models. http://brucehardie.com/notes/019/
 
     Examples
     --------
@@ -451,6 +520,25 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
     As :class:`BetaGeoModel`, but a customer may also drop out right after the first
     purchase, so customers without repeat purchases are not certainly alive.
 
+    Parameters
+    ----------
+    purchase_covariates : sequence of str, optional
+        Columns of the customer table that scale the purchase process:
+        ``alpha_i = alpha * exp(-gamma_p' x_i)`` (a positive coefficient raises the
+        purchase rate). Named once here; ``fit`` and every prediction read them from the
+        data, each customer with their own values.
+    dropout_covariates : sequence of str, optional
+        Columns that shift the dropout probability ``p ~ Beta(a_i, b_i)`` with
+        ``a_i = a * exp(gamma_a' x_i)`` and ``b_i = b * exp(gamma_b' x_i)``: two
+        coefficients per column, ``dropout.a.<col>`` and ``dropout.b.<col>`` (Fader &
+        Hardie 2007, section 3). A common coefficient for ``a`` and ``b`` (CLVTools)
+        would leave the mean dropout probability ``a / (a + b)`` unchanged.
+    shared_covariates : sequence of str, optional
+        Columns with one coefficient used for every scaled parameter of both processes.
+    l2_purchase, l2_dropout : float, default 0
+        L2 penalties ``lambda sum(gamma^2)`` on the coefficients of each process, added
+        to the mean negative log-likelihood (CLVTools' ``reg.lambdas``).
+
     Notes
     -----
     Likelihood (Batislam et al. 2007; the same form as ``lifetimes``):
@@ -461,11 +549,20 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
         (\\alpha+T)^{r+x}} + \\frac{B(a+1, b+x)}{B(a, b)}
         \\frac{\\Gamma(r+x) \\alpha^r}{\\Gamma(r) (\\alpha+t_x)^{r+x}}.
 
+    Covariates (see "Customer attributes and covariates" in the user guide) are fitted
+    with internally standardised columns; coefficients are reported for the columns as
+    given. Each customer's parameters are clipped to ``exp(+-200)`` so that extreme
+    covariate values still give finite predictions. With all coefficients zero the
+    model is exactly the plain one.
+
     References
     ----------
     Batislam, E. P., Denizel, M. & Filiztekin, A. (2007). Empirical validation and
     comparison of models for customer base analysis. *International Journal of Research
     in Marketing* 24(3), 201-209.
+
+    Fader, P. S. & Hardie, B. G. S. (2007). Incorporating time-invariant covariates into
+    the Pareto/NBD and BG/NBD models. http://brucehardie.com/notes/019/
 
     Examples
     --------

@@ -262,7 +262,7 @@ def customer_lifetime_value(
     rate = check_scalar(discount_rate, "discount_rate", low=0.0)
     m = check_scalar(margin, "margin", low=0.0, low_inclusive=False)
     spu = check_scalar(steps_per_unit, "steps_per_unit", low=0.0, low_inclusive=False)
-    params = transaction_model._params_array()  # NotFittedError first
+    transaction_model._params_array()  # NotFittedError first
     period = _period_length(discount_period, transaction_model.time_unit)
     n_float = h * spu
     if n_float > MAX_STEPS:
@@ -283,10 +283,15 @@ def customer_lifetime_value(
     arrays, index = transaction_model._prepare(data)
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
+    params = transaction_model._row_params(arrays)
     # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) * E[Y(t) | alive at T, x, T]: the second
     # factor does not depend on t_x, so it is evaluated once per distinct (x, T) pair and
-    # the cheap P(alive) once per customer.
-    codes, (ux, uT) = distinct_pairs(x, T)
+    # the cheap P(alive) once per customer; with covariates every customer has own
+    # parameters and nothing is shared.
+    if params.ndim == 2:
+        codes, ux, uT = np.arange(x.size), x, T
+    else:
+        codes, (ux, uT) = distinct_pairs(x, T)
     times = np.arange(1, n_steps + 1, dtype=np.float64) / spu
     discount = np.power(1.0 + rate, -times / period)
     per_alive = np.zeros(ux.size)
@@ -297,8 +302,9 @@ def customer_lifetime_value(
     for start in range(0, n_steps, block):
         t_block = times[start : start + block]
         k = t_block.size
+        block_params = np.repeat(params, k, axis=1) if params.ndim == 2 else params
         grid = transaction_model._expected_alive(
-            params, np.tile(t_block, ux.size), np.repeat(ux, k), np.repeat(uT, k)
+            block_params, np.tile(t_block, ux.size), np.repeat(ux, k), np.repeat(uT, k)
         ).reshape(ux.size, k)
         steps = np.diff(grid, axis=1, prepend=previous[:, None])
         per_alive += steps @ discount[start : start + k]

@@ -37,6 +37,8 @@ class DiscountedTransactionsMixin:
 
         def _params_array(self) -> FloatArray: ...
 
+        def _row_params(self, data: Data, full: FloatArray | None = None) -> FloatArray: ...
+
         def _prepare(
             self, data: Any = None, *, what: str = "data"
         ) -> tuple[Data, pd.Index[Any]]: ...
@@ -59,7 +61,10 @@ class DiscountedTransactionsMixin:
         """
         # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]; the second
         # factor is integrated once per distinct (x, T), evaluated at t_x = T.
-        codes, (ux, uT) = distinct_pairs(x, T)
+        if params.ndim == 2:  # each customer has own parameters (covariates): no sharing
+            codes, ux, uT = np.arange(x.size), x, T
+        else:
+            codes, (ux, uT) = distinct_pairs(x, T)
         total = np.zeros(ux.size)
         for node, weight in zip(_GLAG_NODES, _GLAG_WEIGHTS, strict=True):
             total += weight * self._expected(params, np.full(ux.size, node / delta), ux, uT, uT)
@@ -132,9 +137,10 @@ class DiscountedTransactionsMixin:
         >>> dert.round(2).tolist()
         [0.49, 11.48]
         """
-        params = self._params_array()
+        self._params_array()
         delta = check_scalar(discount_rate, "discount_rate", low=0.0, low_inclusive=False)
         arrays, index = self._prepare(data)
+        params = self._row_params(arrays)
         values = self._dert(params, delta, arrays["frequency"], arrays["recency"], arrays["T"])
         return pd.Series(values, index=index, name="expected_discounted_transactions")
 
@@ -153,7 +159,9 @@ class ParetoDiscountedTransactionsMixin(DiscountedTransactionsMixin):
         tail = np.exp(log_tail)
         bad = ~np.isfinite(tail)
         if np.any(bad):  # hyperu failed: integrate E[1/(mu+delta)] numerically instead
-            tail[bad] = _inverse_shifted_gamma_mean(s, beta + T[bad], delta)
+            # s is common to all customers (covariates scale alpha and beta only)
+            rate = np.broadcast_to(beta + T, T.shape)[bad]
+            tail[bad] = _inverse_shifted_gamma_mean(float(np.ravel(s)[0]), rate, delta)
         out: FloatArray = self._p_alive(params, x, tx, T) * (r + x) / (alpha + T) * tail
         return out
 

@@ -162,15 +162,21 @@ class FrequencyModel(MLEModel):
         >>> round(float(model.expected_purchases(39).sum()))
         1653
         """
-        params = self._params_array()
+        self._params_array()
         arrays, index = self._prepare(data)
+        params = self._row_params(arrays)
         times = self._broadcast_t(t, len(index))
         x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
         # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]: the costly
         # second factor once per distinct (x, T) pair, the cheap first once per row (when
         # T is continuous, nearly every pair is distinct and the grouping is skipped).
         same_t = bool(times.size) and bool(np.all(times == times[0]))
-        if same_t and pd.unique(T[: min(T.size, 10_000)]).size * 2 <= min(T.size, 10_000):
+        shared = params.ndim == 1  # with covariates each customer has own parameters
+        if (
+            shared
+            and same_t
+            and pd.unique(T[: min(T.size, 10_000)]).size * 2 <= min(T.size, 10_000)
+        ):
             codes, (ux, uT) = distinct_pairs(x, T)
             per_pair = self._expected_alive(params, np.full(ux.size, times[0]), ux, uT)
             values = self._p_alive(params, x, tx, T) * per_pair[codes]
@@ -218,8 +224,9 @@ class FrequencyModel(MLEModel):
         ...                          "T": [38.86, 38.86]}).round(3).tolist()
         [1.0, 0.727]
         """
-        params = self._params_array()
+        self._params_array()
         arrays, index = self._prepare(data)
+        params = self._row_params(arrays)
         values = self._p_alive(params, arrays["frequency"], arrays["recency"], arrays["T"])
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_alive")
 
@@ -261,7 +268,7 @@ class FrequencyModel(MLEModel):
         >>> model.expected_purchases_new_customer([39, 78]).round(3).tolist()
         [1.197, 1.861]
         """
-        params = self._params_array()
+        params = self._base_params()
         times = _as_times(t)
         values = self._expected_new(params, times)
         return pd.Series(values, index=pd.Index(times, name="t"), name="expected_purchases")
@@ -306,7 +313,7 @@ class FrequencyModel(MLEModel):
         >>> round(float(model.probability_of_purchases(range(200), 39).sum()), 6)
         1.0
         """
-        params = self._params_array()
+        params = self._base_params()
         counts = numeric_array(np.atleast_1d(np.asarray(n, dtype=object)), "n", what="n")
         check_nonnegative(counts, "n", what="n")
         check_integer(counts, "n", what="n")
@@ -325,6 +332,7 @@ class FrequencyModel(MLEModel):
         *,
         random_state: int | np.random.Generator | None = None,
         return_times: bool = False,
+        covariates: Any = None,
     ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
         """Simulate new customers from the model (vectorised, no per-customer loop).
 
@@ -338,6 +346,11 @@ class FrequencyModel(MLEModel):
             Seed or generator, for reproducible draws.
         return_times : bool, default False
             Also return the repeat-purchase times as a long table.
+        covariates : DataFrame or mapping, optional
+            For a model with covariates: one row per customer with its covariate columns
+            (``n_customers`` rows); each customer is simulated with their own
+            parameters. Without it such a model simulates customers whose covariates
+            are all zero.
 
         Returns
         -------
@@ -374,7 +387,7 @@ class FrequencyModel(MLEModel):
         >>> sim.shape, bool((sim["recency"] <= sim["T"]).all())
         ((1000, 4), True)
         """
-        params = self._params_array()
+        params = self._base_params()
         n_float = check_scalar(n_customers, "n_customers", low=1.0)
         if n_float != int(n_float):
             raise InvalidDataError(
@@ -387,6 +400,13 @@ class FrequencyModel(MLEModel):
             times = np.full(n, times[0])
         elif times.size != n:
             raise InvalidDataError(f"T must be a scalar or have n_customers={n} values")
+        if covariates is not None:
+            cov_arrays, cov_index = self._covariates_of(covariates)
+            if len(cov_index) != n:
+                raise InvalidDataError(
+                    f"covariates must have n_customers={n} rows, got {len(cov_index)}"
+                )
+            params = self._row_params(cov_arrays)
         rng = np.random.default_rng(random_state)
         x, tx, TT, death = self._simulate_arrays(params, times, rng)
         summary = pd.DataFrame(
