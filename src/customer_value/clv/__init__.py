@@ -17,16 +17,19 @@ from customer_value.clv._clv import (
     continuous_discount_rate,
     customer_lifetime_value,
 )
+from customer_value.clv._compare import COMPARISON_COLUMNS, compare_models
 from customer_value.clv._gamma_gamma import (
     GammaGammaModel,
     SpendCorrelation,
     frequency_spend_correlation,
 )
+from customer_value.clv._intervals import clv_intervals, prediction_intervals
 from customer_value.clv._pareto_nbd import ParetoNBDModel
 from customer_value.clv._sbg import ShiftedBetaGeoModel, cohort_from_survivors
 from customer_value.clv._units import UNITS_PER_YEAR, units_per_year
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "MAX_STEPS",
     "UNITS_PER_YEAR",
     "BetaGeoBetaBinomModel",
@@ -37,9 +40,12 @@ __all__ = [
     "ShiftedBetaGeoModel",
     "SpendCorrelation",
     "SpendModel",
+    "clv_intervals",
     "cohort_from_survivors",
+    "compare_models",
     "continuous_discount_rate",
     "customer_lifetime_value",
     "frequency_spend_correlation",
+    "prediction_intervals",
     "units_per_year",
 ]
