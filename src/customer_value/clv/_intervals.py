@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
-from customer_value._validation import FloatArray, check_choice, check_scalar
+from customer_value._validation import FloatArray, check_choice, check_scalar, z_critical
 from customer_value.clv._base import Data, MLEModel
 from customer_value.clv._frequency import FrequencyModel
 from customer_value.clv._gamma_gamma import GammaGammaModel
@@ -122,7 +122,7 @@ def _interval_delta(
     point: FloatArray, grads: FloatArray, V: FloatArray, level: float, probability: bool
 ) -> tuple[FloatArray, FloatArray]:
     """Normal interval of ``g(value)`` (log, or logit for a probability), mapped back."""
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = z_critical(level)
     var = np.einsum("in,ij,jn->n", grads, V, grads)
     se = np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
