@@ -39,11 +39,14 @@ def test_parameters_and_loglikelihood_equal_lifetimes(
         warnings.simplefilter("ignore")
         theirs = lifetimes.ParetoNBDFitter().fit(x, tx, T)
     ours = fitted["pareto"]
-    # The likelihood is flat along (s, beta) and lifetimes' optimiser stops a little early
-    # (its log-likelihood is lower, asserted below): its beta differs from the exact MLE in
-    # the 4th-5th significant digit, so the comparison uses rtol=5e-4; the exact MLE is
-    # checked to 1e-6 in test_fit_is_the_exact_maximum.
-    np.testing.assert_allclose(ours.params_.to_numpy(), theirs.params_.to_numpy(), rtol=5e-4)
+    # The likelihood is flat along (s, beta) and lifetimes' Nelder-Mead stops early on that
+    # ridge (its log-likelihood is lower, asserted below). Where it stops varies between runs
+    # of the whole suite (seen: its beta 11.645 once, within 5e-4 of the MLE 11.668 otherwise),
+    # so r and alpha, which the data pin down, are compared at rtol=5e-4 and s and beta along
+    # the ridge at 5e-3; the exact MLE is checked to 1e-6 in test_fit_is_the_exact_maximum.
+    mine, other = ours.params_.to_numpy(), theirs.params_.to_numpy()
+    np.testing.assert_allclose(mine[:2], other[:2], rtol=5e-4)
+    np.testing.assert_allclose(mine[2:], other[2:], rtol=5e-3)
     cls = lifetimes.ParetoNBDFitter
     their_ll = float(cls._conditional_log_likelihood(theirs.params_.to_numpy(), x, tx, T).sum())
     assert ours.log_likelihood_ == pytest.approx(their_ll, rel=1e-8)
