@@ -79,6 +79,7 @@ PINNED: dict[str, set[str]] = {
         "calibration_holdout_split",
         "make_basket_transactions",
         "summarize_transactions",
+        "sufficient_statistics",
     },
     "customer_value.datasets": {
         "CATEGORIES",
@@ -127,6 +128,7 @@ PINNED: dict[str, set[str]] = {
         "InsufficientPointsError",
         "InvalidDataError",
         "InvalidProgramError",
+        "MissingExtraError",
         "NotFittedError",
         "StoreError",
     },

@@ -18,6 +18,7 @@ __all__ = [
     "InsufficientPointsError",
     "InvalidDataError",
     "InvalidProgramError",
+    "MissingExtraError",
     "NotFittedError",
     "StoreError",
 ]
@@ -86,6 +87,13 @@ class StoreError(CustomerValueError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+class MissingExtraError(CustomerValueError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install.
+
+    For example ``pip install "customer-value[plot]"`` for plotting or
+    ``pip install "customer-value[polars]"`` to pass Polars frames.
+    """
 
 
 class CustomerValueWarning(UserWarning):

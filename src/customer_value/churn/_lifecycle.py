@@ -8,12 +8,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine, score, shippable
 from customer_value._validation import (
     as_frame,
     check_in_range,
     check_scalar,
 )
-from customer_value.churn._risk import AliveModel, _model_series, _ordered, recency_risk
+from customer_value.churn._risk import (
+    AliveModel,
+    _model_series,
+    _ordered,
+    _recency_risk,
+    population_gap_of,
+)
 from customer_value.errors import InvalidDataError
 
 __all__ = ["STAGES", "lifecycle_stage", "playbook"]
@@ -38,14 +45,17 @@ def lifecycle_stage(
     lost_factor: float = 4.0,
     win_back_below: float = 0.5,
     lost_below: float = 0.1,
-) -> pd.DataFrame:
+    customer_id_col: str = "customer_id",
+) -> Any:
     """Assign each customer a lifecycle stage: acquire, nurture, retain, win back or lost.
 
     Parameters
     ----------
-    summary : DataFrame or mapping
+    summary : DataFrame, mapping or engine frame
         Customer summary with ``frequency`` (repeat purchases), ``recency`` and ``T``
-        (as from :func:`customer_value.data.summarize_transactions`).
+        (as from :func:`customer_value.data.summarize_transactions`). A Polars (eager or
+        lazy), DuckDB, Spark or Dask frame is staged partition by partition; the
+        population gap is aggregated in the engine first (one number to the driver).
     model : fitted customer-base model, optional
         With a model (anything with ``probability_alive``), lapse is judged on
         ``P(alive)``; without one, on the recency rule of :func:`recency_risk`.
@@ -62,6 +72,8 @@ def lifecycle_stage(
     win_back_below, lost_below : float, default 0.5 and 0.1
         Model rule: ``win_back`` when ``P(alive) < win_back_below``, ``lost`` when
         ``P(alive) < lost_below``.
+    customer_id_col : str, default "customer_id"
+        Engine frames only: the id column carried into the result.
 
     Returns
     -------
@@ -69,7 +81,8 @@ def lifecycle_stage(
         Indexed like ``summary``: ``stage`` (ordered categorical acquire < nurture <
         retain < win_back < lost), ``stage_zh`` (获取 / 培养 / 保留 / 召回 / 流失),
         ``lateness`` (from :func:`recency_risk`) and, with a model, ``p_alive``.
-        ``attrs`` records the thresholds used.
+        ``attrs`` records the thresholds used. An engine frame gives a frame of the
+        same kind with ``customer_id_col`` first and the stages as strings.
 
     Raises
     ------
@@ -113,8 +126,54 @@ def lifecycle_stage(
     >>> stages["stage_zh"].tolist()
     ['获取', '培养', '保留', '召回', '流失']
     """
+    options: dict[str, Any] = {
+        "model": model,
+        "new_within": new_within,
+        "repeat_threshold": repeat_threshold,
+        "late_factor": late_factor,
+        "lost_factor": lost_factor,
+        "win_back_below": win_back_below,
+        "lost_below": lost_below,
+    }
+    if is_engine(summary):
+        return _lifecycle_engine(summary, options, customer_id_col)
+    return _lifecycle_stage(summary, **options)
+
+
+def _lifecycle_engine(summary: Any, options: dict[str, Any], customer_id_col: str) -> Any:
+    """:func:`lifecycle_stage` partition by partition, with the population gap fixed first."""
+    model = options["model"]
+    getattr(model, "_params_array", lambda: None)()  # NotFittedError on the driver
+    gap = population_gap_of(summary)
+    options = {**options, "model": shippable(model), "population_gap": gap}
+    if options["new_within"] is None:
+        options["new_within"] = gap
+    results: dict[str, Any] = {"stage": "string", "stage_zh": "string", "lateness": "float64"}
+    if model is not None:
+        results["p_alive"] = "float64"
+    columns = list(getattr(model, "_data_columns", ()))
+    columns += [c for c in ("frequency", "recency", "T") if c not in columns]
+
+    def stage(part: pd.DataFrame) -> pd.DataFrame:
+        return _lifecycle_stage(part, **options)
+
+    return score(summary, stage, customer_id_col=customer_id_col, columns=columns, results=results)
+
+
+def _lifecycle_stage(
+    summary: Any,
+    *,
+    model: AliveModel | None,
+    new_within: float | None,
+    repeat_threshold: int,
+    late_factor: float,
+    lost_factor: float,
+    win_back_below: float,
+    lost_below: float,
+    population_gap: float | None = None,
+) -> pd.DataFrame:
     frame = as_frame(summary, what="summary")
-    rule = recency_risk(frame, factor=1.0)
+    rule = _recency_risk(frame, factor=1.0, population_gap=population_gap)
     late = check_scalar(late_factor, "late_factor", low=0.0, low_inclusive=False)
     very_late = check_scalar(lost_factor, "lost_factor", low=0.0, low_inclusive=False)
     if very_late < late:

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine, score, shippable, totals
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -110,7 +111,8 @@ def churn_risk(
     spend_model: SpendModel | None = None,
     horizon: float | None = None,
     levels: Mapping[str, float] | None = None,
-) -> pd.DataFrame:
+    customer_id_col: str = "customer_id",
+) -> Any:
     """Churn probability, risk level and value at risk per customer.
 
     Parameters
@@ -118,9 +120,11 @@ def churn_risk(
     model : fitted customer-base model
         Anything with ``probability_alive(data)`` and ``expected_purchases(t, data)``
         (:class:`AliveModel`), such as ``customer_value.clv.BetaGeoModel``.
-    data : DataFrame or mapping, optional
+    data : DataFrame, mapping or engine frame, optional
         The customers (``frequency``, ``recency``, ``T`` and whatever the spend model
-        needs); defaults to the models' training data.
+        needs); defaults to the models' training data. A Polars (eager or lazy), DuckDB,
+        Spark or Dask frame is scored partition by partition, with only the models'
+        parameters shipped to the workers.
     spend_model : fitted spend model, optional
         Anything with ``expected_spend(data)`` (:class:`SpendModel`), such as
         ``customer_value.clv.GammaGammaModel``. Needs ``horizon``.
@@ -130,6 +134,8 @@ def churn_risk(
     levels : mapping, default ``{"low": 0.3, "medium": 0.6}``
         Upper bounds (exclusive) of the churn probability for the levels ``low`` and
         ``medium``; anything at or above ``levels["medium"]`` is ``high``.
+    customer_id_col : str, default "customer_id"
+        Engine frames only: the id column carried into the result.
 
     Returns
     -------
@@ -138,7 +144,9 @@ def churn_risk(
         ``risk_level`` (ordered categorical low < medium < high), ``risk_level_zh``
         (低风险 / 中风险 / 高风险); with ``horizon``: ``expected_purchases``; with a spend
         model also ``expected_spend``, ``expected_value`` and ``value_at_risk``.
-        ``attrs["time_unit"]`` and ``attrs["horizon"]`` record the units.
+        ``attrs["time_unit"]`` and ``attrs["horizon"]`` record the units. An engine
+        frame gives a frame of the same kind with ``customer_id_col`` first and the
+        risk levels as strings.
 
     Raises
     ------
@@ -216,6 +224,10 @@ def churn_risk(
     if spend_model is not None and horizon is None:
         raise InvalidDataError("value at risk needs a horizon: pass horizon= with spend_model")
     t = None if horizon is None else check_scalar(horizon, "horizon", low=0.0)
+    if is_engine(data):
+        return _churn_risk_engine(
+            model, data, spend_model, t, {"low": low, "medium": medium}, customer_id_col
+        )
 
     p_alive = _model_series(model.probability_alive(data), "p_alive", None)
     index = p_alive.index
@@ -309,6 +321,29 @@ def recency_risk(
     >>> out["risk_score"].round(2).tolist()
     [0.5, 0.4, 0.6]
     """
+    return _recency_risk(summary, factor=factor)
+
+
+def population_gap_of(data: Any) -> float:
+    """``sum(recency) / sum(frequency)`` over repeat buyers, aggregated inside the engine."""
+    import narwhals as nw
+
+    own = (nw.col("frequency") > 0) & (nw.col("recency") > 0)
+    sums = totals(
+        data,
+        {
+            "recency": nw.when(own).then(nw.col("recency")).otherwise(0.0).sum(),
+            "frequency": nw.when(own).then(nw.col("frequency")).otherwise(0.0).sum(),
+        },
+    )
+    x, tx = float(sums["frequency"] or 0.0), float(sums["recency"] or 0.0)
+    return tx / x if x > 0 else 0.0
+
+
+def _recency_risk(
+    summary: Any, *, factor: float, population_gap: float | None = None
+) -> pd.DataFrame:
+    """:func:`recency_risk`, with the population gap given (engine partitions) or computed."""
     what = "summary"
     frame = as_frame(summary, what=what)
     require_columns(frame, ("frequency", "recency", "T"), what=what)
@@ -322,7 +357,8 @@ def recency_risk(
     with np.errstate(divide="ignore", invalid="ignore"):
         own_gap = np.where(x > 0, tx / np.where(x > 0, x, 1.0), 0.0)
     own = own_gap > 0  # a gap that underflows to 0 counts as no gap of one's own
-    population_gap = float(tx[own].sum() / x[own].sum()) if own.any() else 0.0
+    if population_gap is None:
+        population_gap = float(tx[own].sum() / x[own].sum()) if own.any() else 0.0
     if population_gap <= 0:
         raise InvalidDataError(
             f"{what}: no customer has a repeat purchase (frequency > 0 with recency > 0), so "
@@ -346,3 +382,36 @@ def recency_risk(
         },
         index=frame.index,
     )
+
+
+def _churn_risk_engine(
+    model: AliveModel,
+    data: Any,
+    spend_model: SpendModel | None,
+    t: float | None,
+    levels: dict[str, float],
+    customer_id_col: str,
+) -> Any:
+    """:func:`churn_risk` partition by partition; only the models' parameters travel."""
+    for m in (model, spend_model):
+        getattr(m, "_params_array", lambda: None)()  # NotFittedError on the driver
+    alive, spend = shippable(model), shippable(spend_model)
+    columns = list(getattr(model, "_data_columns", ("frequency", "recency", "T")))
+    results: dict[str, Any] = {
+        "p_alive": "float64",
+        "churn_probability": "float64",
+        "risk_level": "string",
+        "risk_level_zh": "string",
+    }
+    if t is not None:
+        results["expected_purchases"] = "float64"
+    if spend_model is not None:
+        columns += [c for c in getattr(spend_model, "_data_columns", ()) if c not in columns]
+        results.update(
+            {"expected_spend": "float64", "expected_value": "float64", "value_at_risk": "float64"}
+        )
+
+    def risk(part: pd.DataFrame) -> pd.DataFrame:
+        return churn_risk(alive, part, spend_model=spend, horizon=t, levels=levels)  # type: ignore[no-any-return]
+
+    return score(data, risk, customer_id_col=customer_id_col, columns=columns, results=results)

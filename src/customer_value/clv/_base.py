@@ -96,6 +96,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from customer_value._engine import collect_if_engine, score, shippable
 from customer_value._json import (
     check_keys,
     expect_list,
@@ -180,8 +181,10 @@ def _compress(data: Data, weights: FloatArray, columns: tuple[str, ...]) -> tupl
     for i in range(len(columns) - 1, -1, -1):
         out[columns[i]] = uniques[i][rest % sizes[i]]
         rest = rest // sizes[i]
-    # Distinct rows come in order of first appearance (sorting them buys nothing).
-    return {c: out[c] for c in columns}, summed
+    # Sorted distinct rows make the fit independent of row order: the same customers in
+    # any order (a shuffled frame, an engine's group-by output) give bit-identical sums.
+    order = np.lexsort([out[c] for c in reversed(columns)])
+    return {c: out[c][order] for c in columns}, summed[order]
 
 
 def _compress_sorted(
@@ -383,6 +386,34 @@ class MLEModel:
             )
         return self._train, self._train_index
 
+    def _score_engine(
+        self,
+        data: Any,
+        method: str,
+        name: str,
+        customer_id_col: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Run prediction ``method`` partition by partition on an engine frame.
+
+        Only a parameters-only copy of the model travels to the workers.
+        """
+        self._params_array()  # NotFittedError on the driver, not in a worker
+        model = shippable(self)
+
+        def predict(part: pd.DataFrame) -> pd.Series:
+            result: pd.Series = getattr(model, method)(*args, data=part, **kwargs)
+            return result
+
+        return score(
+            data,
+            predict,
+            customer_id_col=customer_id_col,
+            columns=self._data_columns,
+            results={name: "float64"},
+        )
+
     # ------------------------------------------------------------------ fitting
     def _objective(
         self, theta: FloatArray, data: Data, weights: FloatArray, scale: float
@@ -484,7 +515,7 @@ class MLEModel:
         BetaGeoModel(r=0.2426, alpha=4.414, a=0.7929, b=2.426, n=2357, time_unit='W')
         """
         what = "data"
-        frame = as_frame(data, what=what)
+        frame = as_frame(collect_if_engine(data), what=what)
         unit = _fit_time_unit(frame, time_unit)
         arrays, index = self._validate(frame, what=what)
         if weights is None:

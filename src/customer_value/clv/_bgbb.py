@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
+from customer_value._engine import collect_if_engine, is_engine
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -161,7 +162,7 @@ class BetaGeoBetaBinomModel(MLEModel):
         ConvergenceError
             The optimiser failed.
         """
-        frame = as_frame(data, what="data")
+        frame = as_frame(collect_if_engine(data), what="data")
         if weights is None and "weights" in frame.columns:
             weights = "weights"
         return super().fit(
@@ -261,7 +262,9 @@ class BetaGeoBetaBinomModel(MLEModel):
             raise InvalidDataError(f"{name} must be a scalar or have one value per row ({size})")
         return arr
 
-    def probability_alive(self, data: Any = None, *, future_periods: Any = 0) -> pd.Series:
+    def probability_alive(
+        self, data: Any = None, *, future_periods: Any = 0, customer_id_col: str = "customer_id"
+    ) -> Any:
         """Probability that each customer is still alive ``future_periods`` after period n.
 
         Parameters
@@ -272,11 +275,16 @@ class BetaGeoBetaBinomModel(MLEModel):
         future_periods : int or array-like of int, default 0
             ``m >= 0``: 0 gives P(alive after the last observed opportunity n); 1 gives
             P(alive at opportunity n + 1), Fader, Hardie & Shang's eq. 11.
+        customer_id_col : str, default "customer_id"
+            Engine frames only (Polars, DuckDB, Spark, Dask): the id column carried into
+            the result. A pandas result is indexed like ``data`` instead.
 
         Returns
         -------
         Series
             Probabilities in [0, 1], indexed like ``data``.
+            An engine frame gives a frame of the same kind with ``customer_id_col`` and
+            this column, computed partition by partition.
 
         Raises
         ------
@@ -303,27 +311,43 @@ class BetaGeoBetaBinomModel(MLEModel):
         >>> model.probability_alive(data, future_periods=1).round(3).tolist()
         [0.11, 0.93]
         """
+        if is_engine(data):
+            m0 = self._periods(future_periods, "future_periods", 1)[0]
+            return self._score_engine(
+                data,
+                "probability_alive",
+                "probability_alive",
+                customer_id_col,
+                future_periods=m0,
+            )
         params = self._params_array()
         arrays, index = self._prepare(data)
         m = self._periods(future_periods, "future_periods", len(index))
         values = np.clip(np.exp(self._log_alive(params, arrays, m)), 0.0, 1.0)
         return pd.Series(values, index=index, name="probability_alive")
 
-    def expected_purchases(self, n_future: Any, data: Any = None) -> pd.Series:
+    def expected_purchases(
+        self, n_future: Any, data: Any = None, *, customer_id_col: str = "customer_id"
+    ) -> Any:
         """Expected transactions in the next ``n_future`` opportunities, per customer.
 
         Parameters
         ----------
         n_future : int or array-like of int
             Number of future opportunities ``n* >= 0`` (scalar or one per row).
-        data : DataFrame or mapping, optional
+        data : DataFrame, mapping or engine frame, optional
             Customers with ``frequency``, ``recency``, ``n_periods``; defaults to the
             training data.
+        customer_id_col : str, default "customer_id"
+            Engine frames only (Polars, DuckDB, Spark, Dask): the id column carried into
+            the result. A pandas result is indexed like ``data`` instead.
 
         Returns
         -------
         Series
             ``E[X(n, n + n*) | x, t_x, n]`` indexed like ``data``.
+            An engine frame gives a frame of the same kind with ``customer_id_col`` and
+            this column, computed partition by partition.
 
         Raises
         ------
@@ -352,6 +376,11 @@ class BetaGeoBetaBinomModel(MLEModel):
         >>> round(float(model.expected_purchases(5, data).iloc[0]), 2)
         3.75
         """
+        if is_engine(data):
+            m0 = self._periods(n_future, "n_future", 1)[0]
+            return self._score_engine(
+                data, "expected_purchases", "expected_purchases", customer_id_col, m0
+            )
         params = self._params_array()
         alpha, beta, gamma, delta = params
         arrays, index = self._prepare(data)

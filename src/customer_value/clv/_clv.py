@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine, score, shippable
 from customer_value._validation import FloatArray, check_scalar
 from customer_value.clv._dert import distinct_pairs
 from customer_value.clv._frequency import FrequencyModel
@@ -159,7 +160,8 @@ def customer_lifetime_value(
     discount_period: str | float = "year",
     margin: float = 1.0,
     steps_per_unit: float = 1.0,
-) -> pd.Series:
+    customer_id_col: str = "customer_id",
+) -> Any:
     """Present value of each customer's expected margin over a finite horizon.
 
     Parameters
@@ -169,8 +171,10 @@ def customer_lifetime_value(
     spend_model : GammaGammaModel or SpendModel
         A fitted spend model (anything with ``expected_spend(data)``, see
         :class:`SpendModel`).
-    data : DataFrame or mapping
-        Customers with ``frequency``, ``recency``, ``T`` and ``monetary_value``.
+    data : DataFrame, mapping or engine frame
+        Customers with ``frequency``, ``recency``, ``T`` and ``monetary_value``. A Polars
+        (eager or lazy), DuckDB, Spark or Dask frame is valued partition by partition
+        with only the two models' parameters shipped to the workers.
     horizon : float
         How far ahead to value, in the transaction model's time unit (52 with weekly
         data means one year), > 0.
@@ -187,11 +191,14 @@ def customer_lifetime_value(
         Cash flows per model time unit (1 with weekly data: one cash flow a week;
         ``1 / 4.345``: one every 4.345 weeks). ``horizon * steps_per_unit`` must be a
         whole number of steps.
+    customer_id_col : str, default "customer_id"
+        Engine frames only: the id column carried into the result.
 
     Returns
     -------
     Series
-        Present value per customer, indexed like ``data``, named ``clv``.
+        Present value per customer, indexed like ``data``, named ``clv``. An engine
+        frame gives a frame of the same kind with ``customer_id_col`` and ``clv``.
 
     Raises
     ------
@@ -279,6 +286,18 @@ def customer_lifetime_value(
             f"horizon * steps_per_unit must be a whole number of steps >= 1; got "
             f"{h:g} * {spu:g} = {n_float:.6g}"
         )
+    if is_engine(data):
+        return _clv_engine(
+            transaction_model,
+            spend_model,
+            data,
+            customer_id_col=customer_id_col,
+            horizon=h,
+            discount_rate=rate,
+            discount_period=discount_period,
+            margin=m,
+            steps_per_unit=spu,
+        )
     _check_data_unit(data, transaction_model.time_unit)
     arrays, index = transaction_model._prepare(data)
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
@@ -312,3 +331,29 @@ def customer_lifetime_value(
     alive = transaction_model._p_alive(params, x, tx, T)
     values: FloatArray = m * spend * alive * per_alive[codes]
     return pd.Series(values, index=index, name="clv")
+
+
+def _clv_engine(
+    transaction_model: FrequencyModel,
+    spend_model: _SpendModel,
+    data: Any,
+    *,
+    customer_id_col: str,
+    **options: Any,
+) -> Any:
+    """``customer_lifetime_value`` partition by partition; only parameters are shipped."""
+    getattr(spend_model, "_params_array", lambda: None)()  # NotFittedError on the driver
+    tm, sm = shippable(transaction_model), shippable(spend_model)
+    columns = list(
+        dict.fromkeys(
+            [*transaction_model._data_columns, *getattr(spend_model, "_data_columns", ())]
+        )
+    )
+
+    def value(part: pd.DataFrame) -> pd.Series:
+        result: pd.Series = customer_lifetime_value(tm, sm, part, **options)
+        return result
+
+    return score(
+        data, value, customer_id_col=customer_id_col, columns=columns, results={"clv": "float64"}
+    )

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from customer_value._engine import is_engine
 from customer_value._validation import (
     FloatArray,
     check_integer,
@@ -120,20 +121,28 @@ class FrequencyModel(MLEModel):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ predictions
-    def expected_purchases(self, t: Any, data: Any = None) -> pd.Series:
+    def expected_purchases(
+        self, t: Any, data: Any = None, *, customer_id_col: str = "customer_id"
+    ) -> Any:
         """Expected number of repeat purchases in the next ``t`` time units, per customer.
 
         Parameters
         ----------
         t : float or array-like
-            Horizon(s) in the model's time unit, >= 0; an array gives one horizon per row.
-        data : DataFrame or mapping, optional
+            Horizon(s) in the model's time unit, >= 0; an array gives one horizon per row
+            (a scalar for engine frames).
+        data : DataFrame, mapping or engine frame, optional
             Customers with ``frequency``, ``recency`` and ``T``; defaults to the training data.
+        customer_id_col : str, default "customer_id"
+            Engine frames only (Polars, DuckDB, Spark, Dask): the id column carried into
+            the result. A pandas result is indexed like ``data`` instead.
 
         Returns
         -------
         Series
             ``E[Y(t) | frequency, recency, T]`` indexed like ``data``.
+            An engine frame gives a frame of the same kind with ``customer_id_col`` and
+            this column, computed partition by partition.
 
         Raises
         ------
@@ -162,6 +171,11 @@ class FrequencyModel(MLEModel):
         >>> round(float(model.expected_purchases(39).sum()))
         1653
         """
+        if is_engine(data):
+            t = check_scalar(t, "t", low=0.0)
+            return self._score_engine(
+                data, "expected_purchases", "expected_purchases", customer_id_col, t
+            )
         self._params_array()
         arrays, index = self._prepare(data)
         params = self._row_params(arrays)
@@ -184,18 +198,23 @@ class FrequencyModel(MLEModel):
             values = self._expected(params, times, x, tx, T)
         return pd.Series(values, index=index, name="expected_purchases")
 
-    def probability_alive(self, data: Any = None) -> pd.Series:
+    def probability_alive(self, data: Any = None, *, customer_id_col: str = "customer_id") -> Any:
         """Probability that each customer is still active at the end of observation.
 
         Parameters
         ----------
-        data : DataFrame or mapping, optional
+        data : DataFrame, mapping or engine frame, optional
             Customers with ``frequency``, ``recency`` and ``T``; defaults to the training data.
+        customer_id_col : str, default "customer_id"
+            Engine frames only (Polars, DuckDB, Spark, Dask): the id column carried into
+            the result. A pandas result is indexed like ``data`` instead.
 
         Returns
         -------
         Series
             ``P(alive | frequency, recency, T)`` in [0, 1], indexed like ``data``.
+            An engine frame gives a frame of the same kind with ``customer_id_col`` and
+            this column, computed partition by partition.
 
         Raises
         ------
@@ -224,6 +243,10 @@ class FrequencyModel(MLEModel):
         ...                          "T": [38.86, 38.86]}).round(3).tolist()
         [1.0, 0.727]
         """
+        if is_engine(data):
+            return self._score_engine(
+                data, "probability_alive", "probability_alive", customer_id_col
+            )
         self._params_array()
         arrays, index = self._prepare(data)
         params = self._row_params(arrays)

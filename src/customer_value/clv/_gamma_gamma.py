@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
+from customer_value._engine import collect_if_engine, is_engine
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -193,7 +194,7 @@ class GammaGammaModel(MLEModel):
         CustomerValueWarning
             When the estimate of ``q`` is <= 1: the population mean spend is undefined.
         """
-        frame = as_frame(data, what="data")
+        frame = as_frame(collect_if_engine(data), what="data")
         require_columns(frame, self._data_columns, what="data")
         if weights is None:
             w = np.ones(len(frame))
@@ -263,20 +264,26 @@ class GammaGammaModel(MLEModel):
             return math.inf
         return float(p * v / (q - 1.0))
 
-    def expected_spend(self, data: Any = None) -> pd.Series:
+    def expected_spend(self, data: Any = None, *, customer_id_col: str = "customer_id") -> Any:
         """Conditional expected average transaction value of each customer.
 
         Parameters
         ----------
         data : DataFrame or mapping, optional
             Customers with ``frequency`` and ``monetary_value``; defaults to the training
-            data (all its rows, including those with ``frequency == 0``).
+            data (all its rows, including those with ``frequency == 0``). Engine frames
+            (Polars, DuckDB, Spark, Dask) are scored partition by partition.
+        customer_id_col : str, default "customer_id"
+            Engine frames only (Polars, DuckDB, Spark, Dask): the id column carried into
+            the result. A pandas result is indexed like ``data`` instead.
 
         Returns
         -------
         Series
             ``E[Z | p, q, v, x, zbar]`` indexed like ``data``, named ``expected_spend``;
             customers with ``frequency == 0`` get the population mean.
+            An engine frame gives a frame of the same kind with ``customer_id_col`` and
+            this column, computed partition by partition.
 
         Raises
         ------
@@ -310,6 +317,8 @@ class GammaGammaModel(MLEModel):
         ...                       "monetary_value": [0.0, 20.0, 20.0]}).round(2).tolist()
         [35.22, 22.74, 20.64]
         """
+        if is_engine(data):
+            return self._score_engine(data, "expected_spend", "expected_spend", customer_id_col)
         p, q, v = self._params_array()
         arrays, index = self._prepare(data)
         x = arrays["frequency"]

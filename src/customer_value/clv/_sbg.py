@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
+from customer_value._engine import collect_if_engine
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -227,7 +228,7 @@ class ShiftedBetaGeoModel(MLEModel):
         ConvergenceError
             The optimiser failed.
         """
-        frame = as_frame(data, what="data")
+        frame = as_frame(collect_if_engine(data), what="data")
         if weights is None and "weights" in frame.columns:
             weights = "weights"
         return super().fit(

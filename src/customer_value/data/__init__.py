@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from customer_value._deprecation import warn_deprecated
+from customer_value.data._sufficient import sufficient_statistics
 from customer_value.data._summary import calibration_holdout_split, summarize_transactions
 from customer_value.data._synthetic import CATEGORIES, make_basket_transactions
 
@@ -16,6 +17,7 @@ __all__ = [
     "CATEGORIES",
     "calibration_holdout_split",
     "make_basket_transactions",
+    "sufficient_statistics",
     "summarize_transactions",
 ]
 

@@ -4,7 +4,7 @@ Every function takes fitted objects or result frames, accepts ``ax=`` and return
 matplotlib ``Axes``.
 """
 
-from customer_value.plotting._base import MissingExtraError
+from customer_value.errors import MissingExtraError
 from customer_value.plotting._campaign import plot_rule_lift, plot_uplift_by_segment
 from customer_value.plotting._churn import plot_churn_lift, plot_cohort_retention, plot_kaplan_meier
 from customer_value.plotting._clv import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_value.errors import CustomerValueError
+from customer_value.errors import MissingExtraError
 
 _CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -17,10 +17,6 @@ _CJK_FONTS = (
     "PingFang SC",
     "Heiti SC",
 )
-
-
-class MissingExtraError(CustomerValueError, ImportError):
-    """matplotlib is not installed: ``pip install "customer-value[plot]"``."""
 
 
 def pyplot() -> Any:
