@@ -35,7 +35,7 @@ typecheck: $(DEV)
 PD3 := .venv-pandas3
 
 test: lint typecheck
-	$(BIN)/python -m pytest
+	CUSTOMER_VALUE_REQUIRE_ENGINES=1 $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-pandas3
 	$(MAKE) --no-print-directory docs
 

@@ -103,14 +103,17 @@ def test_sufficient_statistics_fit_equals_full_fit(backend, customers, cdnow_sum
     expected = sufficient_statistics(cdnow_summary)
     pd.testing.assert_frame_equal(local, expected, check_dtype=False)
     assert local["n_customers"].dtype == np.int64
+    # The optimiser sees the distinct rows in another order than in the full fit, so the
+    # estimates agree to the optimiser's tolerance, not bit for bit.
     fitted = BetaGeoModel().fit(stats, weights="n_customers")
-    _close(fitted.params_, models["bg"].params_)
+    np.testing.assert_allclose(fitted.params_, models["bg"].params_, rtol=1e-6)
+    assert fitted.log_likelihood_ == pytest.approx(models["bg"].log_likelihood_, rel=1e-10)
     assert fitted.n_ == len(cdnow_summary)
     spend_stats = sufficient_statistics(
         backend.frame(customers), columns=("frequency", "monetary_value"), count_col="k"
     )
     spend = GammaGammaModel().fit(spend_stats, weights="k")
-    _close(spend.params_, models["gg"].params_)
+    np.testing.assert_allclose(spend.params_, models["gg"].params_, rtol=1e-6)
 
 
 # --- scoring where the data is ----------------------------------------------------------------

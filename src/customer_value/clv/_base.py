@@ -181,10 +181,8 @@ def _compress(data: Data, weights: FloatArray, columns: tuple[str, ...]) -> tupl
     for i in range(len(columns) - 1, -1, -1):
         out[columns[i]] = uniques[i][rest % sizes[i]]
         rest = rest // sizes[i]
-    # Sorted distinct rows make the fit independent of row order: the same customers in
-    # any order (a shuffled frame, an engine's group-by output) give bit-identical sums.
-    order = np.lexsort([out[c] for c in reversed(columns)])
-    return {c: out[c][order] for c in columns}, summed[order]
+    # Distinct rows come in order of first appearance (sorting them buys nothing).
+    return {c: out[c] for c in columns}, summed
 
 
 def _compress_sorted(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine
 from customer_value._time import (
     NS_PER_DAY,
     encode_ids,
@@ -26,6 +27,7 @@ from customer_value._validation import (
     require_columns,
     require_present,
 )
+from customer_value.data._engine_summary import summarize_engine
 from customer_value.errors import InvalidDataError
 
 __all__ = ["calibration_holdout_split", "summarize_transactions"]
@@ -169,13 +171,14 @@ def summarize_transactions(
     after_end: Literal["error", "drop"] = "error",
     negative_amounts: Literal["error", "net"] = "error",
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Summarise a transaction log into one row per customer (BTYD convention).
 
     Parameters
     ----------
-    transactions : DataFrame or mapping of column name to array
-        One row per purchase, with a customer id and a timestamp column.
+    transactions : DataFrame, mapping of column name to array, or engine frame
+        One row per purchase, with a customer id and a timestamp column. A Polars (eager
+        or lazy), DuckDB, Spark or Dask frame is summarised inside its engine (see Notes).
     customer_id_col, datetime_col : str
         Names of the customer id and timestamp columns.
     monetary_value_col : str, optional
@@ -255,6 +258,27 @@ def summarize_transactions(
     'W'
     """
     what = "transactions"
+    if is_engine(transactions):
+        check_choice(after_end, "after_end", ("error", "drop"))
+        check_choice(negative_amounts, "negative_amounts", ("error", "net"))
+        periods_of = _Periods(period, time_unit)
+        return summarize_engine(
+            transactions,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+            monetary_value_col=monetary_value_col,
+            observation_end=observation_end,
+            period=period,
+            time_unit=time_unit,
+            period_ns=periods_of.period_ns,
+            unit_ns=periods_of.unit_ns,
+            week_origin=period.upper() in {"W", "1W", "W-SUN"},
+            end_of=lambda text: parse_timestamp(text, "observation_end", date_format=date_format),
+            cutoff_of=periods_of.cutoff,
+            include_first_transaction=include_first_transaction,
+            after_end=after_end,
+            negative_amounts=negative_amounts,
+        )
     frame, ns, amounts = _prepare(
         transactions,
         customer_id_col=customer_id_col,
@@ -417,7 +441,7 @@ def calibration_holdout_split(
     # hand the parsed instants on, so the calibration summary does not parse again
     cal_frame = frame.loc[in_cal].copy()
     cal_frame[datetime_col] = ns[in_cal].view("datetime64[ns]")
-    calibration = summarize_transactions(
+    calibration: pd.DataFrame = summarize_transactions(
         cal_frame,
         customer_id_col=customer_id_col,
         datetime_col=datetime_col,
