@@ -88,6 +88,7 @@ class StoreError(CustomerValueError):
         super().__init__(message)
         self.retryable = retryable
 
+
 class MissingExtraError(CustomerValueError, ImportError):
     """An optional dependency is not installed; the message names the extra to install.
 
