@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from customer_value._engine import is_engine
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -21,6 +22,7 @@ from customer_value._validation import (
 )
 from customer_value.errors import CustomerValueWarning, InvalidDataError
 from customer_value.survey._common import case_weights, check_confidence, pow2_scale
+from customer_value.survey._nps_engine import nps_by_engine
 
 __all__ = ["NPSComparison", "NPSResult", "compare_nps", "net_promoter_score", "nps_by"]
 
@@ -464,8 +466,10 @@ def nps_by(
 
     Parameters
     ----------
-    data : DataFrame or mapping of column name to array
-        One row per response.
+    data : DataFrame, mapping of column name to array, or engine frame
+        One row per response. A Polars (eager or lazy), DuckDB, Spark or Dask frame is
+        counted inside its engine (one row per group and category reaches the driver);
+        the result, one row per group, is a pandas DataFrame.
     rating_col : str
         Column of 0-10 ratings (NaN = missing, dropped and counted).
     group_col : str
@@ -515,6 +519,10 @@ def nps_by(
     B        0.0  4        1.0
     """
     conf = check_confidence(confidence)
+    if is_engine(data):
+        return nps_by_engine(
+            data, rating_col, group_col, weights_col=weights_col, conf=conf, arrays=_nps_arrays
+        )
     what = "data"
     frame = as_frame(data, what=what)
     columns = [rating_col, group_col] + ([weights_col] if weights_col is not None else [])
