@@ -44,6 +44,7 @@ DAYS = 730
 START = np.datetime64("2023-01-02", "us")
 END = "2024-12-31"
 PANDAS_CAP = 14 * 2**30
+CHILD_TIMEOUT = 900.0  # seconds; a pipeline still running then is reported as such
 SUMMARY = {"period": "W", "time_unit": "W", "monetary_value_col": "amount"}
 CLV = {"horizon": 52, "discount_rate": 0.10}
 
@@ -188,7 +189,16 @@ def measure(name: str, src: Path, work: Path) -> dict[str, Any]:
     env = {**os.environ, "POLARS_MAX_THREADS": "2"}
     cmd = [sys.executable, __file__, "--child", name, str(src), str(work / f"{name}.parquet")]
     proc = subprocess.Popen([*cmd, str(result)], env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    deadline = time.perf_counter() + CHILD_TIMEOUT
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            _, status, usage = os.wait4(proc.pid, 0)
+            return {"timeout": True, "rss_gib": usage.ru_maxrss / 2**20}
+        time.sleep(0.5)
     info: dict[str, Any] = json.loads(result.read_text()) if result.exists() else {}
     info["rss_gib"] = usage.ru_maxrss / 2**20
     if status != 0 and "seconds" not in info:
@@ -325,7 +335,12 @@ def main() -> None:
         for name, info in results.items():
             target = "<= 90 s, <= 8 GiB" if name != "pandas" else "reported (cap 14 GiB)"
             label = {"duckdb": "DuckDB", "polars": "Polars (streaming)", "pandas": "pandas"}[name]
-            if info.get("oom"):
+            if info.get("timeout"):
+                lines.append(
+                    f"| {label:<22} | {'>' + str(int(CHILD_TIMEOUT)):>8} | {info['rss_gib']:14.2f} "
+                    f"| {target} (stopped after {CHILD_TIMEOUT:.0f} s)"
+                )
+            elif info.get("oom"):
                 lines.append(
                     f"| {label:<22} | {'OOM':>8} | {info['rss_gib']:14.2f} | {target} "
                     f"(out of memory after {info.get('seconds', float('nan')):.0f} s)"

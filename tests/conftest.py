@@ -122,6 +122,12 @@ def _engine_module(name: str):
         _unavailable(f"{name} is not installed ([{name}] extra): {exc}")
 
 
+@pytest.fixture(scope="session")
+def require_engine():
+    """``require_engine("duckdb")``: the module, or skip (fail under make test) without it."""
+    return _engine_module
+
+
 class Backend:
     """Converts a pandas frame to one engine's frame and back (sorted, default index)."""
 

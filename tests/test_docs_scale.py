@@ -30,9 +30,8 @@ def _recipe(title: str) -> str:
     return textwrap.dedent(block.group(1))
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch, cdnow_transactions):
-    tx = cdnow_transactions[["customer_id", "date", "amount"]]
+def _workdir(tmp_path: Path, monkeypatch, transactions: pd.DataFrame) -> Path:
+    tx = transactions[["customer_id", "date", "amount"]]
     tx.to_parquet(tmp_path / "transactions.parquet", coerce_timestamps="us", index=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -53,11 +52,16 @@ def reference(cdnow_transactions):
 
 
 @pytest.mark.parametrize("engine", sorted(SECTIONS))
-def test_recipe_runs_and_matches_pandas(engine, workdir, reference, request):
+def test_recipe_runs_and_matches_pandas(
+    engine, reference, request, require_engine, tmp_path, monkeypatch, cdnow_transactions
+):
     if engine == "spark":
         request.getfixturevalue("spark_session")
-    if engine == "dask":
+    elif engine == "dask":
         request.getfixturevalue("dask_client")
+    else:
+        require_engine(engine)
+    workdir = _workdir(tmp_path, monkeypatch, cdnow_transactions)
     namespace: dict[str, object] = {}
     exec(compile(_recipe(SECTIONS[engine]), f"running_at_scale[{engine}]", "exec"), namespace)
     summary, clv = reference
