@@ -335,7 +335,7 @@ def customer_lifetime_value(
 
 def _clv_engine(
     transaction_model: FrequencyModel,
-    spend_model: _SpendModel,
+    spend_model: SpendModel,
     data: Any,
     *,
     customer_id_col: str,
