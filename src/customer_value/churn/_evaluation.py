@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from customer_value._validation import (
     BoolArray,
@@ -102,6 +101,8 @@ class ChurnEvaluation:
 
 
 def _auc(y: BoolArray, s: FloatArray) -> float:
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     ranks = stats.rankdata(s)  # average ranks: ties count one half
     n1 = int(y.sum())
     n0 = y.size - n1
@@ -109,6 +110,8 @@ def _auc(y: BoolArray, s: FloatArray) -> float:
 
 
 def _lift_table(y: BoolArray, s: FloatArray, n_bins: int) -> pd.DataFrame:
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     n = y.size
     # rank from the top, ties sharing their lowest position: equal scores share a bin
     top_rank = stats.rankdata(-s, method="max")

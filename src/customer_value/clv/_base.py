@@ -90,11 +90,10 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from customer_value._engine import collect_if_engine, score, shippable
 from customer_value._json import (
@@ -131,6 +130,9 @@ from customer_value.errors import (
     InvalidDataError,
     NotFittedError,
 )
+
+if TYPE_CHECKING:  # scipy.optimize and scipy.stats are imported where used (issue 20)
+    from scipy import optimize
 
 __all__ = ["JSON_FORMAT", "MLEModel"]
 
@@ -555,6 +557,8 @@ class MLEModel:
         # subset's Hessian, so that the full-data optimisation takes a few iterations.
         if initial_params is None and cw.size > _WARM_START_ROWS:
             shift, transform = self._warm_start(distinct, cw, theta0, bounds, transform)
+        from scipy import optimize  # deferred: keeps `import customer_value.clv` light
+
         box: list[tuple[float, float]] | None = bounds
         if not np.array_equal(transform, np.eye(k)):
             box = None  # box bounds do not survive the change of coordinates
@@ -623,6 +627,8 @@ class MLEModel:
         subset only changes where the optimiser starts and its coordinates: the estimate
         is the maximum of the full likelihood.
         """
+        from scipy import optimize
+
         rng = np.random.default_rng(0)
         rows = np.sort(rng.choice(weights.size, _WARM_START_SAMPLE, replace=False))
         sample = self._augment_all({c: v[rows] for c, v in distinct.items()})

@@ -7,10 +7,11 @@ drop out right after the first purchase, which shifts the beta-function argument
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
@@ -20,7 +21,14 @@ from customer_value.clv._frequency import FrequencyModel
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
 
-_GL400_X, _GL400_W = np.polynomial.legendre.leggauss(400)
+
+@cache
+def _gauss_legendre_400() -> tuple[FloatArray, FloatArray]:
+    """The 400-point Gauss-Legendre rule, computed on first use (0.1 s, not at import)."""
+    nodes, weights = np.polynomial.legendre.leggauss(400)
+    return nodes, weights
+
+
 # Regions where form E of the expectation bracket alone is accurate (_expectation_bracket):
 # (kappa_low, kappa_high, largest b_post, (smallest a, largest a), largest r)
 _SAFE_REGIONS = (
@@ -171,7 +179,8 @@ def _bracket_quadrature(
     sd = 1.0 / np.sqrt((a_col + bp) * p_star * (1.0 - p_star))
     lo = np.maximum(mode - np.maximum(14.0 * sd, np.minimum(40.0 / a_col, 700.0)), -700.0)
     hi = np.minimum(mode + np.maximum(14.0 * sd, np.minimum(40.0 / bp, 700.0)), 700.0)
-    theta = lo + (hi - lo) * (_GL400_X[None, :] + 1.0) / 2.0
+    gl_x, gl_w = _gauss_legendre_400()
+    theta = lo + (hi - lo) * (gl_x[None, :] + 1.0) / 2.0
     log_p = special.log_expit(theta)
     log_q = special.log_expit(-theta)
 
@@ -181,7 +190,7 @@ def _bracket_quadrature(
 
     log_beta = special.betaln(a_col, bp)
     density = np.exp(a_col * log_p + bp * log_q - log_beta)
-    body = (psi(log_p) * density) @ _GL400_W * ((hi - lo)[:, 0] / 2.0)
+    body = (psi(log_p) * density) @ gl_w * ((hi - lo)[:, 0] / 2.0)
     p_lo = special.expit(lo)
     p_hi = special.expit(hi)
     huge = np.abs(log_beta[:, 0]) > 1e6
@@ -190,9 +199,9 @@ def _bracket_quadrature(
         # cancels catastrophically: normalise the density by its own quadrature instead.
         log_d = a_col[huge] * log_p[huge] + bp[huge] * log_q[huge]
         dens = np.exp(log_d - log_d.max(axis=1, keepdims=True))
-        mass = dens @ _GL400_W
+        mass = dens @ gl_w
         body[huge] = np.divide(
-            (psi(log_p)[huge] * dens) @ _GL400_W, mass, out=np.zeros_like(mass), where=mass > 0
+            (psi(log_p)[huge] * dens) @ gl_w, mass, out=np.zeros_like(mass), where=mass > 0
         )
     tails = (
         psi(np.log(p_lo))[:, 0] * special.betainc(a_col, bp, p_lo)[:, 0]
@@ -403,6 +412,8 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         return self._expected(params, t, zero, zero, zero)
 
     def _pmf(self, params: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
+        from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
         r, alpha, a, b = params
         m = self._shift
         p = alpha / (alpha + t)

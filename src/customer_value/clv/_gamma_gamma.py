@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from customer_value._engine import collect_if_engine, is_engine
 from customer_value._validation import (
@@ -417,5 +417,7 @@ def frequency_spend_correlation(data: Any) -> SpendCorrelation:
             "data: 'frequency' or 'monetary_value' is constant among customers with "
             "frequency > 0; the correlation is undefined"
         )
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     res = stats.pearsonr(xs, ms)
     return SpendCorrelation(correlation=float(res.statistic), p_value=float(res.pvalue), n=n)

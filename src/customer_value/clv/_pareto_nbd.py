@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
@@ -413,6 +413,8 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
         The lifetime's CDF ``F`` is the integration variable, so the density is flat and a
         64-point Gauss-Legendre rule over ``[0, F(t)]`` suffices.
         """
+        from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
         r, alpha, s, beta = params
         horizon = float(t[0]) if t.size else 0.0
         survive = (beta / (beta + horizon)) ** s

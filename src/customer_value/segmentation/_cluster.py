@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import cdist
 
 from customer_value._estimator import ParamsMixin, check_is_fitted
 from customer_value._progress import Progress, get_logger
@@ -260,6 +259,8 @@ def silhouette(X: FloatArray, labels: IntArray) -> float:
     float
         The mean of ``s`` over the points.
     """
+    from scipy.spatial.distance import cdist  # deferred: scipy.spatial is slow to import
+
     codes, counts = np.unique(labels, return_inverse=True, return_counts=True)[1:]
     k = counts.shape[0]
     m = X.shape[0]

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from customer_value._engine import is_engine
 from customer_value._validation import (
@@ -425,6 +424,8 @@ def compare_nps(a: Any, b: Any, *, confidence: float = 0.95) -> NPSComparison:
     >>> round(c.difference, 6), round(c.standard_error, 2), round(c.z, 2)
     (20.0, 11.4, 1.75)
     """
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     conf = check_confidence(confidence)
     ra = a if isinstance(a, NPSResult) else net_promoter_score(a, confidence=conf)
     rb = b if isinstance(b, NPSResult) else net_promoter_score(b, confidence=conf)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from customer_value._validation import index_of, scale_answers, z_critical
 from customer_value.errors import InvalidDataError
@@ -238,6 +237,8 @@ def ces(
     >>> round(r.mean, 2), round(r.ci_low, 2), round(r.ci_high, 2), r.direction
     (5.57, 3.98, 7.0, 'higher is easier')
     """
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     conf = check_confidence(confidence)
     low, high = check_scale(scale)
     if not isinstance(higher_is_easier, (bool, np.bool_)):
