@@ -85,7 +85,6 @@ def test_value_loyalty_scatter(matrix):
 @pytest.mark.parametrize("font", [None, "DejaVu Sans"])
 def test_chinese_labels_only_with_a_cjk_font(monkeypatch, segmented, matrix, font):
     monkeypatch.setattr(_base, "cjk_font", lambda: font)
-    monkeypatch.setattr(seg_plots, "cjk_font", lambda: font)
     bars = seg_plots.plot_segment_sizes(segmented)
     ticks = [t.get_text() for t in bars.get_yticklabels()]
     scatter = seg_plots.plot_value_loyalty_matrix(matrix)

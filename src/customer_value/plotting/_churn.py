@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import apply_cjk_font, get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = ["plot_churn_lift", "plot_cohort_retention", "plot_kaplan_meier"]
+
+_PERIOD_UNITS = {"D": "days", "W": "weeks", "M": "months", "ME": "months", "Q": "quarters"}
+_PERIOD_UNITS |= {"QE": "quarters", "Y": "years", "YE": "years", "A": "years"}
 
 
 def _require(frame: Any, columns: tuple[str, ...], what: str) -> pd.DataFrame:
@@ -65,11 +68,19 @@ def plot_cohort_retention(
         raise InvalidDataError("matrix must be a non-empty DataFrame from cohort_retention")
     values = matrix.to_numpy(dtype=np.float64)
     rows, cols = values.shape
-    ax = get_ax(ax, figsize=(min(1.0 + 0.55 * cols, 14.0), 1.2 + 0.45 * rows))
+    ax = get_ax(ax, figsize=(min(3.0 + 0.55 * cols, 14.0), max(3.4, 1.6 + 0.45 * rows)))
     measure = matrix.attrs.get("measure", "customers")
     top = 1.0 if measure == "customers" else max(float(np.nanmax(values)), 1.0)
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.0, vmax=top, aspect="auto")
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.grid(False)
+    from matplotlib.ticker import PercentFormatter
+
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, format=PercentFormatter(1.0))
+    bar.set_label(
+        label("Share of cohort active (%)", "活跃比例 (%)")
+        if measure == "customers"
+        else label("Revenue vs first period (%)", "收入留存 (%)")
+    )
     if annotate and values.size <= 400:
         for i in range(rows):
             for j in range(cols):
@@ -81,16 +92,16 @@ def plot_cohort_retention(
     ax.set_xticklabels([str(c) for c in matrix.columns])
     ax.set_yticks(range(rows))
     ax.set_yticklabels([str(c) for c in matrix.index])
-    ax.set_xlabel(label("Periods since first purchase", "首购后期数"))
-    ax.set_ylabel(label("Cohort", "同期群"))
+    unit = _PERIOD_UNITS.get(str(matrix.attrs.get("period", "")).upper(), "periods")
+    ax.set_xlabel(label(f"Periods since first purchase ({unit})", f"首购后期数 ({unit})"))
+    ax.set_ylabel(label("Cohort (first purchase)", "同期群"))
     title = (
         label("Share of cohort active", "同期群活跃比例")
         if measure == "customers"
         else label("Revenue retained", "收入留存")
     )
     ax.set_title(title)
-    apply_cjk_font(ax)
-    return ax
+    return finish(ax)
 
 
 def plot_kaplan_meier(
@@ -98,6 +109,7 @@ def plot_kaplan_meier(
     *,
     name: str | None = None,
     band: bool = True,
+    time_unit: str | None = None,
     ax: Any = None,
 ) -> Any:
     """Kaplan-Meier survival (retention) curve as a step function with its confidence band.
@@ -110,6 +122,9 @@ def plot_kaplan_meier(
         Legend label of the curve.
     band : bool, default True
         Shade the pointwise confidence interval (``lower`` to ``upper``).
+    time_unit : str, optional
+        Unit of the durations for the x-axis label (for example ``"weeks"``); the
+        label says "same unit as the durations" otherwise.
     ax : matplotlib Axes, optional
         Where to draw; several curves can share one Axes.
 
@@ -144,14 +159,17 @@ def plot_kaplan_meier(
             alpha=0.25,
             color=line.get_color(),
         )
+    from matplotlib.ticker import PercentFormatter
+
     ax.set_ylim(0.0, 1.02)
-    ax.set_xlabel(label("Time", "时间"))
-    ax.set_ylabel(label("Share still active", "留存比例"))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    unit = time_unit or "same unit as the durations"
+    ax.set_xlabel(label(f"Time since start ({unit})", "时间"))
+    ax.set_ylabel(label("Share still active (%)", "留存比例 (%)"))
     ax.set_title(label("Kaplan-Meier retention curve", "Kaplan-Meier 留存曲线"))
     if name is not None:
         ax.legend()
-    apply_cjk_font(ax)
-    return ax
+    return finish(ax)
 
 
 def plot_churn_lift(
@@ -202,8 +220,14 @@ def plot_churn_lift(
         gain = np.concatenate(([0.0], table["cumulative_gain"].to_numpy(dtype=np.float64)))
         ax.plot(share, gain, marker="o", label=label("Model", "模型"))
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label=label("Random", "随机"))
-        ax.set_xlabel(label("Share of customers (highest risk first)", "客户占比（风险从高到低）"))
-        ax.set_ylabel(label("Share of churners found", "捕获的流失客户占比"))
+        from matplotlib.ticker import PercentFormatter
+
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(
+            label("Customers contacted, highest risk first (%)", "客户占比（风险从高到低, %）")
+        )
+        ax.set_ylabel(label("Churners found (%)", "捕获的流失客户占比 (%)"))
         ax.set_title(label("Cumulative gain", "累计增益"))
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
@@ -214,8 +238,7 @@ def plot_churn_lift(
         ax.axhline(1.0, linestyle="--", color="grey")
         ax.set_xticks(positions)
         ax.set_xticklabels([str(i) for i in table.index])
-        ax.set_xlabel(label("Decile (highest risk first)", "十分位（风险从高到低）"))
-        ax.set_ylabel(label("Lift over base rate", "提升度"))
-        ax.set_title(label("Churn lift by decile", "各十分位流失提升度"))
-    apply_cjk_font(ax)
-    return ax
+        ax.set_xlabel(label("Risk group (1 = highest risk)", "风险组（1 = 风险最高）"))
+        ax.set_ylabel(label("Churn rate / base rate (x)", "提升度 (倍)"))
+        ax.set_title(label("Churn lift by risk group", "各风险组流失提升度"))
+    return finish(ax)

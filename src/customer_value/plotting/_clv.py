@@ -15,7 +15,7 @@ from customer_value._time import NS_PER_DAY, parse_datetimes, parse_timestamp
 from customer_value._validation import as_frame, check_scalar, require_columns, require_present
 from customer_value.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = [
     "plot_calibration_purchases_vs_holdout_purchases",
@@ -75,13 +75,16 @@ def _matrix(
         values.to_numpy()
     )
     ax = get_ax(ax)
-    mappable = ax.imshow(image, origin="lower", aspect="auto", interpolation="nearest")
+    mappable = ax.imshow(
+        image, origin="lower", aspect="auto", interpolation="nearest", cmap="viridis"
+    )
+    ax.grid(False)
     ax.figure.colorbar(mappable, ax=ax, label=colorbar)
-    unit = f" ({model.time_unit})" if model.time_unit else ""
-    ax.set_xlabel(label(f"Recency: time of last purchase{unit}", "最近购买时间"))
-    ax.set_ylabel(label("Frequency: repeat purchases", "重复购买次数"))
+    unit = model.time_unit or "time units of the data"
+    ax.set_xlabel(label(f"Recency: age at last purchase ({unit})", "最近购买时间"))
+    ax.set_ylabel(label("Frequency: repeat purchases (count)", "重复购买次数"))
     ax.set_title(title)
-    return ax
+    return finish(ax)
 
 
 def plot_frequency_recency_matrix(
@@ -291,17 +294,21 @@ def plot_calibration_purchases_vs_holdout_purchases(
     positions = actual.index.to_numpy()
     ax.plot(positions, actual.to_numpy(), marker="o", label="actual")
     ax.plot(
-        positions, model_mean.reindex(actual.index).to_numpy(), marker="s", ls="--", label="model"
+        positions,
+        model_mean.reindex(actual.index).to_numpy(),
+        marker="s",
+        ls="--",
+        label="model",
     )
     ticks = [str(v) for v in positions]
     ticks[-1] = f"{positions[-1]}+" if positions[-1] == top else ticks[-1]
     ax.set_xticks(positions)
     ax.set_xticklabels(ticks)
-    ax.set_xlabel(label("Purchases in the calibration period", "校准期购买次数"))
-    ax.set_ylabel(label("Mean purchases in the holdout period", "验证期平均购买次数"))
-    ax.set_title("Calibration vs holdout purchases")
+    ax.set_xlabel(label("Repeat purchases in the calibration period (count)", "校准期购买次数"))
+    ax.set_ylabel(label("Holdout purchases (mean per customer)", "验证期平均购买次数"))
+    ax.set_title(label("Calibration vs holdout purchases", "校准期与验证期购买"))
     ax.legend()
-    return ax
+    return finish(ax)
 
 
 def plot_period_transactions(
@@ -370,13 +377,14 @@ def plot_period_transactions(
     positions = np.arange(top + 1)
     ax.bar(positions - 0.2, observed, width=0.4, label="actual")
     ax.bar(positions + 0.2, expected, width=0.4, label="model")
+    ax.grid(False, axis="x")
     ax.set_xticks(positions)
     ax.set_xticklabels([*map(str, range(top)), f"{top}+"])
-    ax.set_xlabel(label("Repeat purchases", "重复购买次数"))
-    ax.set_ylabel(label("Customers", "客户数"))
-    ax.set_title("Repeat purchases: actual vs model")
+    ax.set_xlabel(label("Repeat purchases (count)", "重复购买次数"))
+    ax.set_ylabel(label("Customers (count)", "客户数"))
+    ax.set_title(label("Repeat purchases: actual vs model", "重复购买：实际与模型"))
     ax.legend()
-    return ax
+    return finish(ax)
 
 
 def plot_cumulative_transactions(
@@ -480,9 +488,13 @@ def plot_cumulative_transactions(
     ax.plot(dates, expected, ls="--", label="model")
     if calibration_end is not None:
         end = parse_timestamp(calibration_end, "calibration_end")
-        ax.axvline(end, color="grey", ls=":", label="calibration end")
-    ax.set_xlabel(label("Date", "日期"))
-    ax.set_ylabel(label("Cumulative repeat transactions", "累计重复交易数"))
-    ax.set_title("Tracking cumulative repeat transactions")
+        ax.axvline(end, color="grey", ls=":", label=label("Calibration end", "校准期结束"))
+    ax.set_xlabel(label("Date (day)", "日期"))
+    ax.set_ylabel(label("Cumulative repeat transactions (count)", "累计重复交易数"))
+    ax.set_title(label("Tracking cumulative repeat transactions", "累计重复交易跟踪"))
     ax.legend()
-    return ax
+    from matplotlib import dates as mdates
+
+    locator = ax.xaxis.get_major_locator()
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    return finish(ax)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from customer_value._validation import require_columns
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import apply_cjk_font, get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = ["plot_points_flow", "plot_tier_report"]
 
@@ -19,6 +19,18 @@ _OUT = (
     ("expired", "Expired", "过期"),
     ("clawed_back", "Clawed back", "退货扣回"),
 )
+
+
+def _period_name(index: pd.Index[Any]) -> tuple[str, str]:
+    """("month", "月") for a monthly PeriodIndex, and so on; ("period", "期") otherwise."""
+    freq = str(getattr(index, "freqstr", "") or "").upper()
+    names = {
+        "M": ("month", "月"),
+        "Q": ("quarter", "季度"),
+        "Y": ("year", "年"),
+        "A": ("year", "年"),
+    }
+    return names.get(freq[:1], ("period", "期"))
 
 
 def plot_points_flow(flow: pd.DataFrame, *, ax: Any = None, outstanding: bool = True) -> Any:
@@ -80,9 +92,12 @@ def plot_points_flow(flow: pd.DataFrame, *, ax: Any = None, outstanding: bool = 
         ax.bar(x, values, bottom=bottom, label=label(english, chinese))
         bottom += values
     ax.axhline(0, color="black", linewidth=0.8)
+    ax.grid(False, axis="x")
     ax.set_xticks(x)
     ax.set_xticklabels([str(p) for p in flow.index], rotation=45, ha="right")
-    ax.set_ylabel(label("Points per period", "每期积分"))
+    english, chinese = _period_name(flow.index)
+    ax.set_xlabel(label(english.capitalize(), chinese))
+    ax.set_ylabel(label(f"Points per {english} (points, out < 0)", f"每{chinese}积分"))
     ax.set_title(label("Points flow", "积分流量"))
     handles, labels = ax.get_legend_handles_labels()
     if outstanding and "outstanding" in flow.columns:
@@ -94,12 +109,12 @@ def plot_points_flow(flow: pd.DataFrame, *, ax: Any = None, outstanding: bool = 
             marker="o",
             label=label("Outstanding", "未兑换余额"),
         )
-        twin.set_ylabel(label("Outstanding points", "未兑换积分"))
+        twin.set_ylabel(label("Outstanding balance (points)", "未兑换积分"))
+        twin.grid(False)
         handles.append(line)
         labels.append(line.get_label())
-    ax.legend(handles, labels, loc="upper left", fontsize="small")
-    apply_cjk_font(ax)
-    return ax
+    ax.legend(handles, labels, loc="upper left")
+    return finish(ax)
 
 
 def plot_tier_report(report: pd.DataFrame, *, ax: Any = None) -> Any:
@@ -141,9 +156,11 @@ def plot_tier_report(report: pd.DataFrame, *, ax: Any = None) -> Any:
     x = np.arange(len(report))
     bars = ax.bar(x, report["members"].to_numpy(dtype=float), color="tab:blue")
     ax.bar_label(bars, labels=[f"{int(p):,} pts" for p in report["points"]], fontsize="small")
+    ax.margins(y=0.12)  # room for the labels above the bars
+    ax.grid(False, axis="x")
     ax.set_xticks(x)
     ax.set_xticklabels([str(t) for t in report.index])
-    ax.set_ylabel(label("Members", "会员数"))
+    ax.set_xlabel(label("Tier", "等级"))
+    ax.set_ylabel(label("Members (count)", "会员数"))
     ax.set_title(label("Members and points per tier", "各等级会员与积分"))
-    apply_cjk_font(ax)
-    return ax
+    return finish(ax)

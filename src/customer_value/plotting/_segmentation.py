@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import apply_cjk_font, cjk_font, get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = ["plot_segment_sizes", "plot_value_loyalty_matrix"]
 
@@ -18,13 +18,6 @@ _QUADRANT_COLOURS = {
     "churn_risk": "#c0392b",
     "low_value": "#7f8c8d",
 }
-
-
-def _use_cjk_in_legend(legend: Any) -> None:
-    font = cjk_font()
-    if font is not None and legend is not None:
-        for text in legend.get_texts():
-            text.set_fontfamily(font)
 
 
 def plot_segment_sizes(
@@ -95,17 +88,26 @@ def plot_segment_sizes(
     y = np.arange(len(profile))
     has_revenue = "revenue_share" in profile.columns
     height = 0.4 if has_revenue else 0.7
-    ax.barh(y - (height / 2 if has_revenue else 0), profile["share"], height, label="customers")
+    from matplotlib.ticker import PercentFormatter
+
+    ax.barh(
+        y - (height / 2 if has_revenue else 0),
+        profile["share"],
+        height,
+        label=label("Customers", "客户"),
+    )
     if has_revenue:
-        ax.barh(y + height / 2, profile["revenue_share"], height, label="revenue")
+        ax.barh(y + height / 2, profile["revenue_share"], height, label=label("Revenue", "收入"))
     ax.set_yticks(y)
     ax.set_yticklabels(names)
     ax.invert_yaxis()
-    ax.set_xlabel("share")
-    ax.set_title("Segment sizes and revenue shares")
+    ax.grid(False, axis="y")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(label("Share of all customers or revenue (%)", "占比 (%)"))
+    ax.set_ylabel(label("Segment", "细分群体"))
+    ax.set_title(label("Segment sizes and revenue shares", "细分群体规模与收入占比"))
     ax.legend(loc="lower right")
-    apply_cjk_font(ax)
-    return ax
+    return finish(ax)
 
 
 def plot_value_loyalty_matrix(
@@ -173,9 +175,10 @@ def plot_value_loyalty_matrix(
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel(f"loyalty ({attrs.get('loyalty_col', 'loyalty')})")
-    ax.set_ylabel(f"value ({attrs.get('value_col', 'value')})")
-    ax.set_title("Value x loyalty matrix")
-    _use_cjk_in_legend(ax.legend(loc="best", fontsize="small"))
-    apply_cjk_font(ax)
-    return ax
+    loyalty_col, value_col = attrs.get("loyalty_col", "loyalty"), attrs.get("value_col", "value")
+    scale = ", log scale" if log else ""
+    ax.set_xlabel(label(f"Loyalty (column {loyalty_col!r}{scale})", "忠诚度"))
+    ax.set_ylabel(label(f"Value (column {value_col!r}{scale})", "价值"))
+    ax.set_title(label("Value x loyalty matrix", "价值 × 忠诚度矩阵"))
+    ax.legend(loc="best")
+    return finish(ax)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from customer_value._validation import index_of, require_columns, scale_answers
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import apply_cjk_font, cjk_font, get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 from customer_value.survey import net_promoter_score
 
 __all__ = ["plot_kano_better_worse", "plot_nps_distribution"]
@@ -64,14 +64,14 @@ def plot_nps_distribution(ratings: Any, *, ax: Any = None) -> Any:
     )
     ax.legend([bars[0], bars[7], bars[9]], names, loc="upper left")
     ax.set_xticks(answers)
-    ax.set_xlabel(label("Likelihood to recommend", "推荐意愿"))
-    ax.set_ylabel(label("Respondents", "受访者人数"))
+    ax.grid(False, axis="x")
+    ax.set_xlabel(label("Likelihood to recommend (answer, 0-10)", "推荐意愿 (0-10 分)"))
+    ax.set_ylabel(label("Respondents (count)", "受访者人数"))
     ax.set_title(
         f"NPS {result.score:+.1f} (95% CI {result.ci_low:+.1f} to {result.ci_high:+.1f}), "
         f"n = {result.n}"
     )
-    apply_cjk_font(ax)
-    return ax
+    return finish(ax)
 
 
 def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: bool = True) -> Any:
@@ -123,7 +123,7 @@ def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: b
     x = np.abs(summary["worse"].to_numpy(dtype=np.float64))
     y = summary["better"].to_numpy(dtype=np.float64)
     ax = get_ax(ax)
-    ax.scatter(x, y, s=60, color="#1f77b4", edgecolor="black", zorder=3)
+    ax.scatter(x, y, s=60, color="C0", edgecolor="black", zorder=3)
     if annotate:
         for name, xi, yi in zip(summary.index, x, y, strict=True):
             ax.annotate(str(name), (xi, yi), xytext=(4, 4), textcoords="offset points")
@@ -139,12 +139,11 @@ def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: b
     ]
     for cx, cy, text, ha in corners:
         ax.text(cx, cy, text, ha=ha, va="top" if cy > 0.5 else "bottom", color="dimgray")
-    ax.set_xlabel(label("Worse: dissatisfaction if absent |worse|", "缺失时的不满意度"))
-    ax.set_ylabel(label("Better: satisfaction if present", "具备时的满意度"))
+    ax.set_xlabel(
+        label("|Worse|: dissatisfaction if absent (share of answers, 0-1)", "缺失时的不满意度")
+    )
+    ax.set_ylabel(
+        label("Better: satisfaction if present (share of answers, 0-1)", "具备时的满意度")
+    )
     ax.set_title(label("Kano better/worse", "Kano 模型"))
-    apply_cjk_font(ax)
-    font = cjk_font()
-    if font is not None:  # the quadrant names carry Chinese text too
-        for t in ax.texts:
-            t.set_fontfamily(font)
-    return ax
+    return finish(ax)

@@ -13,7 +13,7 @@ import numpy as np
 from customer_value._validation import check_nonnegative, check_scalar, numeric_array
 from customer_value.clv import ShiftedBetaGeoModel
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import get_ax, label
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = ["plot_survival_curve"]
 
@@ -100,9 +100,9 @@ def plot_survival_curve(
             linestyle="none",
             marker="o",
         )
-    axes.set_xlabel(label("Period", "期"))
-    axes.set_ylabel(label("% surviving", "存活比例 (%)"))
+    axes.set_xlabel(label("Contract periods since start (periods)", "合约期数"))
+    axes.set_ylabel(label("Customers still active (% of cohort)", "存活比例 (%)"))
     axes.set_ylim(0, 100)
     axes.set_title(label("Retention: sBG survival curve", "留存：sBG 存活曲线"))
     axes.legend()
-    return axes
+    return finish(axes)
