@@ -236,6 +236,7 @@ PINNED: dict[str, set[str]] = {
         "plot_survival_curve",
         "plot_tier_report",
         "plot_uplift_by_segment",
+        "plot_value_concentration",
         "plot_value_loyalty_matrix",
     },
     "customer_value.segmentation": {

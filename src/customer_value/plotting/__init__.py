@@ -17,7 +17,7 @@ from customer_value.plotting._clv import (
 from customer_value.plotting._loyalty import plot_points_flow, plot_tier_report
 from customer_value.plotting._segmentation import plot_segment_sizes, plot_value_loyalty_matrix
 from customer_value.plotting._survey import plot_kano_better_worse, plot_nps_distribution
-from customer_value.plotting._value import plot_survival_curve
+from customer_value.plotting._value import plot_survival_curve, plot_value_concentration
 
 __all__ = [
     "MissingExtraError",
@@ -37,5 +37,6 @@ __all__ = [
     "plot_survival_curve",
     "plot_tier_report",
     "plot_uplift_by_segment",
+    "plot_value_concentration",
     "plot_value_loyalty_matrix",
 ]

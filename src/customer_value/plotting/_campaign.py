@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import get_ax
+from customer_value.plotting._base import finish, get_ax, label
 
 __all__ = ["plot_rule_lift", "plot_uplift_by_segment"]
 
@@ -66,7 +67,6 @@ def plot_rule_lift(rules: pd.DataFrame, *, top: int = 15, ax: Any = None) -> Any
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise InvalidDataError(f"top must be a whole number >= 1, got {top!r}")
     shown = frame.iloc[: int(top)].iloc[::-1]
-    created = ax is None
     ax = get_ax(ax, figsize=(9.0, 1.2 + 0.38 * len(shown)))
     import matplotlib
     from matplotlib import cm, colors
@@ -84,13 +84,15 @@ def plot_rule_lift(rules: pd.DataFrame, *, top: int = 15, ax: Any = None) -> Any
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.set_xlabel("lift")
-    ax.set_title("Association rules by lift (colour: confidence)")
+    ax.grid(False, axis="y")
+    ax.set_xlabel(label("Lift (x; 1 = no association)", "提升度 (倍)"))
+    ax.set_ylabel(label("Rule (if bought → also bought)", "关联规则"))
+    ax.set_title(label("Association rules by lift (colour: confidence)", "关联规则提升度"))
     mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
-    ax.figure.colorbar(mappable, ax=ax, label="confidence", fraction=0.046, pad=0.04)
-    if created:
-        ax.figure.tight_layout()
-    return ax
+    ax.figure.colorbar(
+        mappable, ax=ax, label=label("Confidence (0-1)", "置信度"), fraction=0.046, pad=0.04
+    )
+    return finish(ax)
 
 
 def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
@@ -126,7 +128,6 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
     """
     frame = _require(table, ("uplift", "ci_low", "ci_high"), "table")
     shown = frame.iloc[::-1]
-    created = ax is None
     ax = get_ax(ax, figsize=(8.0, 1.6 + 0.45 * len(shown)))
     y = np.arange(len(shown))
     est = shown["uplift"].to_numpy(dtype=np.float64)
@@ -138,7 +139,7 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
         else (low > 0) | (high < 0)
     )
     for k in range(len(shown)):
-        colour = "tab:green" if significant[k] else "tab:grey"
+        colour = "C2" if significant[k] else "grey"
         marker = "D" if str(shown.index[k]) == "overall" else "o"
         ax.plot([low[k], high[k]], [k, k], color=colour, linewidth=2)
         ax.plot([est[k]], [k], marker=marker, color=colour, markersize=7)
@@ -146,11 +147,11 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_yticks(y)
     ax.set_yticklabels([str(i) for i in shown.index])
     metric = frame.attrs.get("metric", "proportion")
-    ax.set_xlabel("uplift (treatment - control" + (", rate)" if metric == "proportion" else ")"))
-    title = "Uplift by segment"
+    unit = "share of customers" if metric == "proportion" else "outcome units"
+    ax.set_xlabel(label(f"Uplift: treatment - control ({unit})", "提升效果（实验组 - 对照组）"))
+    ax.set_ylabel(label("Segment", "细分群体"))
+    title = label("Uplift by segment", "各细分群体提升效果")
     if "adjustment" in frame.attrs:
-        title += "\n" + str(frame.attrs["adjustment"])
-    ax.set_title(title, fontsize=9)
-    if created:
-        ax.figure.tight_layout()
-    return ax
+        title += "\n" + textwrap.fill(str(frame.attrs["adjustment"]), width=72)
+    ax.set_title(title)
+    return finish(ax)

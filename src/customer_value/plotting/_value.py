@@ -15,7 +15,7 @@ from customer_value.clv import ShiftedBetaGeoModel
 from customer_value.errors import InvalidDataError
 from customer_value.plotting._base import finish, get_ax, label
 
-__all__ = ["plot_survival_curve"]
+__all__ = ["plot_survival_curve", "plot_value_concentration"]
 
 
 def plot_survival_curve(
@@ -105,4 +105,73 @@ def plot_survival_curve(
     axes.set_ylim(0, 100)
     axes.set_title(label("Retention: sBG survival curve", "留存：sBG 存活曲线"))
     axes.legend()
+    return finish(axes)
+
+
+def plot_value_concentration(values: Any, *, ax: Any = None) -> Any:
+    """Concentration curve: share of total value held by the most valuable customers.
+
+    Customers are sorted from the most to the least valuable; the curve gives the share
+    of the total value (y) held by the top share of customers (x). The top 10% and 20%
+    are marked, and the diagonal is what equal values would give.
+
+    Parameters
+    ----------
+    values : array-like or pandas Series
+        One non-negative value per customer (for example customer lifetime value).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    InvalidDataError
+        Negative, NaN or infinite values, or a total of zero.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from customer_value.plotting import plot_value_concentration
+    >>> ax = plot_value_concentration([50, 30, 10, 5, 5, 0, 0, 0, 0, 0])
+    >>> [round(float(y), 2) for y in ax.lines[0].get_ydata()[:3]]
+    [0.0, 0.5, 0.8]
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    array = numeric_array(values, "values")
+    check_nonnegative(array, "values")
+    total = float(array.sum())
+    if not total > 0:
+        raise InvalidDataError("values: the total is zero, there is no value to concentrate")
+    ordered = np.sort(array)[::-1]
+    n = ordered.size
+    x = np.arange(n + 1) / n
+    y = np.concatenate(([0.0], np.cumsum(ordered) / total))
+    axes = get_ax(ax, figsize=(6.4, 4.4))
+    axes.plot(
+        x, y, color="C0", label=label("Customers, most valuable first", "客户（价值从高到低）")
+    )
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label=label("Equal values", "均等"))
+    for share in (0.1, 0.2):
+        held = float(np.interp(share, x, y))
+        axes.plot([share, share], [0, held], color="C1", linewidth=0.8)
+        axes.annotate(
+            f"{share:.0%} → {held:.0%}",
+            (share, held),
+            xytext=(6, -12),
+            textcoords="offset points",
+            color="C1",
+        )
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.set_xlabel(label("Customers, most valuable first (% of customers)", "客户占比 (%)"))
+    axes.set_ylabel(label("Share of total value (%)", "价值占比 (%)"))
+    axes.set_title(label("Value concentration", "价值集中度"))
+    axes.legend(loc="lower right")
     return finish(axes)
