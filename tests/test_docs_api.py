@@ -20,6 +20,7 @@ MODULES = [
     "customer_value.loyalty.accounting",
     "customer_value.churn",
     "customer_value.plotting",
+    "customer_value.report",
     "customer_value.recommend",
     "customer_value.experiment",
 ]

@@ -239,6 +239,16 @@ PINNED: dict[str, set[str]] = {
         "plot_value_concentration",
         "plot_value_loyalty_matrix",
     },
+    "customer_value.report": {
+        "SECTIONS",
+        "CustomerAnalysis",
+        "DataNote",
+        "analyze_customers",
+        "clean_transactions",
+        "customer_report",
+        "holdout_error",
+    },
+    "customer_value.cli": {"main"},
     "customer_value.segmentation": {
         "CLASSIC_SEGMENTS",
         "ClusterSegmenter",
