@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special
 
 from customer_value.errors import InvalidDataError
 
@@ -380,4 +379,6 @@ def scale_answers(
 
 def z_critical(confidence: float) -> float:
     """Two-sided standard normal critical value: ``Φ⁻¹(0.5 + confidence / 2)`` (1.96 at 0.95)."""
+    from scipy import special  # deferred: keeps the ledger's import light (issue 20)
+
     return float(special.ndtri(0.5 + confidence / 2.0))
