@@ -274,6 +274,7 @@ def spark_part(src: Path, n_rows: int) -> list[str]:
             )
             bgf = BetaGeoFitter()
             bgf.params_ = pd.Series({"r": r, "alpha": alpha, "a": a, "b": b})
+            bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time  # set by fit
             ggf = GammaGammaFitter()
             ggf.params_ = pd.Series({"p": p, "q": q, "v": v})
             value = ggf.customer_lifetime_value(
