@@ -95,8 +95,8 @@ def model_section(analysis: CustomerAnalysis, words: Words) -> Section:
     from customer_value.plotting import plot_calibration_purchases_vs_holdout_purchases
 
     split = analysis.split
-    assert split is not None
-    assert analysis.comparison is not None
+    if split is None or analysis.comparison is None:  # a model is only chosen on a holdout
+        return _skip(section, words, analysis.skipped.get("model", "no_model"))
     section.facts = [(words("chosen_model"), str(analysis.model_name))]
     section.paragraphs = _plain_words(analysis, words)
     tx = analysis.transactions
