@@ -75,9 +75,7 @@ PINNED: dict[str, set[str]] = {
         "units_per_year",
     },
     "customer_value.data": {
-        "CATEGORIES",
         "calibration_holdout_split",
-        "make_basket_transactions",
         "summarize_transactions",
         "sufficient_statistics",
     },

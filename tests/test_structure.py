@@ -61,8 +61,9 @@ def test_dataset_loaders_have_one_home() -> None:
     import customer_value
     from customer_value import data, datasets
 
-    for name in [n for n in datasets.__all__ if n.startswith("load_")]:
-        assert getattr(customer_value, name) is getattr(datasets, name)  # front-door re-export
+    for name in datasets.__all__:
+        if name.startswith("load_"):
+            assert getattr(customer_value, name) is getattr(datasets, name)  # front door
         assert name not in data.__all__
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -70,3 +71,15 @@ def test_dataset_loaders_have_one_home() -> None:
         assert alias is getattr(datasets, name)
         assert caught[0].category is DeprecationWarning
         assert f"customer_value.datasets.{name}" in str(caught[0].message)
+
+
+def test_library_code_does_not_print() -> None:
+    # the command line writes its output through cli._out / cli._err (issue 17)
+    offenders = [
+        f"{p.relative_to(SRC)}:{i}"
+        for p in _sources()
+        if "/_progress" not in str(p)
+        for i, line in enumerate(p.read_text("utf-8").splitlines(), 1)
+        if re.match(r"\s*print\(", line)
+    ]
+    assert not offenders, offenders

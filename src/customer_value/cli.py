@@ -24,6 +24,17 @@ __all__ = ["main"]
 PROG = "customer-value"
 
 
+def _out(text: str) -> None:
+    """One line of the command's result on standard output (what ``print`` would write)."""
+    sys.stdout.write(f"{text}\n")
+
+
+def _err(text: str) -> None:
+    """One line of progress or error on standard error, flushed at once."""
+    sys.stderr.write(f"{text}\n")
+    sys.stderr.flush()
+
+
 def _columns(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("columns of the transaction file")
     group.add_argument(
@@ -292,7 +303,7 @@ def _report(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         rating_col=args.rating_col,
         **_analysis_options(args, say),
     )
-    print(f"wrote {args.output}")
+    _out(f"wrote {args.output}")
     return 0
 
 
@@ -323,7 +334,7 @@ def _summary(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         lines.append(("note", f"{note.key}: {note.values}"))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
-        print(f"{key:<{width}}  {value}")
+        _out(f"{key:<{width}}  {value}")
     return 0
 
 
@@ -333,7 +344,7 @@ def _score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     analysis = analyze_customers(_load(args), **_analysis_options(args, say))
     say(f"writing {args.output}")
     write_table(analysis.scores, args.output)
-    print(f"wrote {args.output} ({len(analysis.scores):,} customers)")
+    _out(f"wrote {args.output} ({len(analysis.scores):,} customers)")
     return 0
 
 
@@ -355,13 +366,13 @@ def _segments(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     segments = CLASSIC_SEGMENTS.assign(rfm_scores(clean))
     if args.output is not None:
         write_table(segments, args.output)
-        print(f"wrote {args.output} ({len(segments):,} customers)")
+        _out(f"wrote {args.output} ({len(segments):,} customers)")
         return 0
     profile = segment_profile(segments)
     table = profile[["size", "share", "revenue_share"]].copy()
     table["share"] = (100 * table["share"]).round(1)
     table["revenue_share"] = (100 * table["revenue_share"]).round(1)
-    print(table.rename(columns={"share": "share_%", "revenue_share": "revenue_%"}).to_string())
+    _out(table.rename(columns={"share": "share_%", "revenue_share": "revenue_%"}).to_string())
     return 0
 
 
@@ -397,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         from customer_value._version import __version__
 
-        print(f"{PROG} {__version__}")
+        _out(f"{PROG} {__version__}")
         return 0
     if args.command is None:
         parser.print_help()
@@ -406,12 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def say(message: str) -> None:
         if not getattr(args, "quiet", False):
-            print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+            _err(f"[{time.perf_counter() - start:6.1f}s] {message}")
 
     try:
         return COMMANDS[args.command](args, say)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        _err(f"{PROG}: interrupted")
         return 130
     except Exception as exc:
         if getattr(args, "debug", False):
@@ -424,5 +435,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         else:
             message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
-        print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+        _err(f"{PROG}: error: {' '.join(message.split())}")
         return 1

@@ -1,7 +1,8 @@
 """Bundled public datasets (CDNOW, donations, gzip-compressed in the wheel) and a basket generator.
 
 This module is their one home: ``customer_value`` re-exports the loaders at the top
-level, and ``customer_value.data.load_*`` are deprecated aliases.
+level, and ``customer_value.data.load_*``, ``.make_basket_transactions`` and
+``.CATEGORIES`` are deprecated aliases.
 
 Provenance
 ----------
@@ -26,7 +27,7 @@ from importlib import resources
 
 import pandas as pd
 
-from customer_value.data import CATEGORIES, make_basket_transactions
+from customer_value._synthetic import CATEGORIES, make_basket_transactions
 
 __all__ = [
     "CATEGORIES",

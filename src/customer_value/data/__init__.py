@@ -1,7 +1,8 @@
-"""Data layer: transaction logs to customer summaries, and a basket generator.
+"""Data layer: transaction logs to customer summaries and sufficient statistics.
 
-The bundled datasets live in :mod:`customer_value.datasets`; ``customer_value.data.load_*``
-are deprecated aliases kept for one minor release.
+The bundled datasets and the basket generator live in :mod:`customer_value.datasets`;
+``customer_value.data.load_*``, ``make_basket_transactions`` and ``CATEGORIES`` are
+deprecated aliases kept for one minor release.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from typing import Any
 from customer_value._deprecation import warn_deprecated
 from customer_value.data._sufficient import sufficient_statistics
 from customer_value.data._summary import calibration_holdout_split, summarize_transactions
-from customer_value.data._synthetic import CATEGORIES, make_basket_transactions
 
 __all__ = [
-    "CATEGORIES",
     "calibration_holdout_split",
-    "make_basket_transactions",
     "sufficient_statistics",
     "summarize_transactions",
 ]
 
-_MOVED = ("load_cdnow_summary", "load_cdnow_transactions", "load_donations")
+_MOVED = (
+    "CATEGORIES",
+    "load_cdnow_summary",
+    "load_cdnow_transactions",
+    "load_donations",
+    "make_basket_transactions",
+)
 
 
 def __getattr__(name: str) -> Any:
