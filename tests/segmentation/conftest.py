@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,3 +17,8 @@ def cdnow_rfm(cdnow_transactions: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def cdnow_rfm_percentile(cdnow_transactions: pd.DataFrame) -> pd.DataFrame:
     return rfm_scores(cdnow_transactions, scale="percentile")
+
+
+@pytest.fixture(scope="session")
+def cdnow_features(cdnow_rfm: pd.DataFrame) -> pd.DataFrame:
+    return np.log1p(cdnow_rfm[["recency", "frequency", "monetary"]])

@@ -12,12 +12,8 @@ from customer_value.segmentation._matrix import QUADRANTS, value_loyalty_matrix
 from customer_value.segmentation._profile import segment_profile
 from customer_value.segmentation._rfm import rfm_scores
 from customer_value.segmentation._rules import OPERATORS, RuleSegmenter, bin_segments
-from customer_value.segmentation._segment_map import (
-    Interval,
-    Segment,
-    SegmentMap,
-    SegmentMapReport,
-)
+from customer_value.segmentation._segment_map import SegmentMap
+from customer_value.segmentation._segment_spec import Interval, Segment, SegmentMapReport
 
 __all__ = [
     "CLASSIC_SEGMENTS",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from customer_value._validation import FloatArray, as_frame, numeric_column, require_columns
 from customer_value.errors import InvalidDataError
-from customer_value.segmentation._segment_map import categorical
+from customer_value.segmentation._segment_spec import categorical
 
 __all__ = ["QUADRANTS", "value_loyalty_matrix"]
 

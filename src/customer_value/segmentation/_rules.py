@@ -24,7 +24,7 @@ from customer_value._validation import (
     require_columns,
 )
 from customer_value.errors import InvalidDataError
-from customer_value.segmentation._segment_map import categorical
+from customer_value.segmentation._segment_spec import categorical
 
 __all__ = ["OPERATORS", "RuleSegmenter", "bin_segments"]
 
