@@ -18,8 +18,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def warn_deprecated(what: str, *, since: str, removal: str, instead: str | None = None) -> None:
+def warn_deprecated(
+    what: str, *, since: str, removal: str, instead: str | None = None, stacklevel: int = 3
+) -> None:
     """Emit a :class:`DeprecationWarning` pointing at the caller's caller.
+
+    ``stacklevel`` counts from this function (3: the caller of the function that calls
+    this one); a helper one call deeper passes 4.
 
     Examples
     --------
@@ -33,7 +38,7 @@ def warn_deprecated(what: str, *, since: str, removal: str, instead: str | None 
     message = f"{what} is deprecated since {since} and will be removed in {removal}"
     if instead:
         message += f"; use {instead} instead"
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
 
 
 def deprecated(

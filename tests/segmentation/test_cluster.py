@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -190,12 +191,33 @@ def test_property_finite_results(rows, k):
     ],
 )
 def test_bad_options(kwargs, match):
-    # Issue 17, one estimator idiom: the constructor stores hyper-parameters unchanged
-    # (get_params returns them) and fit validates them.
-    model = ClusterSegmenter(**kwargs)
+    # Issue 17, one estimator idiom: hyper-parameters are stored unchanged (get_params
+    # returns them) and fit validates them.
+    model = ClusterSegmenter()
+    for name, value in kwargs.items():
+        setattr(model, name, value)
     assert {k: model.get_params()[k] for k in kwargs} == kwargs
     with pytest.raises(InvalidDataError, match=match):
         model.fit({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
+    # Old usage (the error at construction) keeps working until 0.2, with a warning
+    # that points at the caller's line.
+    with (
+        pytest.warns(
+            DeprecationWarning, match="ClusterSegmenter constructor.*fit\\(data\\)"
+        ) as rec,
+        pytest.raises(InvalidDataError, match=match),
+    ):
+        ClusterSegmenter(**kwargs)
+    assert rec[0].filename == __file__
+
+
+def test_valid_options_construct_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ClusterSegmenter(3, n_init=2, k_range=[2, 4], tol=1)
+    clone = type(model)(**model.get_params())
+    assert clone.get_params() == model.get_params()
+    assert clone.k_range == [2, 4]  # stored as given
 
 
 def test_bad_data():

@@ -1,13 +1,15 @@
-"""bin_segments and RuleSegmenter: every operator, overlap policies, hit counts, bad input."""
+"""RuleSegmenter: every operator, overlap policies, hit counts, bad input."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from customer_value.errors import InvalidDataError, NotFittedError
-from customer_value.segmentation import OPERATORS, RuleSegmenter, bin_segments
+from customer_value.segmentation import OPERATORS, RuleSegmenter
 
 
 @pytest.fixture
@@ -149,9 +151,33 @@ def test_hits_before_assign():
         ("age > 30", "non-empty list"),
     ],
 )
-def test_invalid_rules(rules, match):
-    with pytest.raises(InvalidDataError, match=match):
-        RuleSegmenter(rules)
+def test_invalid_rules(rules, match, people):
+    assert_refused_where_used({"rules": rules}, match, people)
+
+
+def assert_refused_where_used(params, match, people):
+    """Issue 17, one estimator idiom: a definition is stored as given and refused where it
+    is used (assign, to_dict, rules_) or loaded (from_dict); until 0.2 the constructor
+    also refuses it, with a DeprecationWarning at the caller's line."""
+    valid = {"rules": [{"name": "a", "label": "甲", "when": {"age": 1}}]}
+    seg = RuleSegmenter(**valid)
+    for name, value in params.items():
+        setattr(seg, name, value)  # stores the new hyper-parameter as given, as set_params does
+    assert {k: seg.get_params()[k] for k in params} == params
+    for use in (lambda: seg.assign(people), seg.to_dict, lambda: seg.rules_):
+        with pytest.raises(InvalidDataError, match=match):
+            use()
+    assert "RuleSegmenter(" in repr(seg)  # a repr never raises
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading checks the document: no deprecation involved
+        with pytest.raises(InvalidDataError, match=match):
+            RuleSegmenter.from_dict({**valid, **params})
+    with (
+        pytest.warns(DeprecationWarning, match="RuleSegmenter constructor.*assign") as rec,
+        pytest.raises(InvalidDataError, match=match),
+    ):
+        RuleSegmenter(**{**valid, **params})
+    assert rec[0].filename == __file__
 
 
 def test_unknown_column_and_incomparable_value(people):
@@ -159,8 +185,7 @@ def test_unknown_column_and_incomparable_value(people):
         one_rule(30, "agee").assign(people)
     with pytest.raises(InvalidDataError, match=r"cannot compare column 'gender'"):
         one_rule({"gt": 3}, "gender").assign(people)
-    with pytest.raises(InvalidDataError, match="overlap must be one of"):
-        RuleSegmenter([{"name": "a", "label": "甲", "when": {"x": 1}}], overlap="last")
+    assert_refused_where_used({"overlap": "last"}, "overlap must be one of", people)
     with pytest.raises(InvalidDataError, match="not valid JSON"):
         RuleSegmenter.from_json("{")
 
@@ -169,50 +194,6 @@ def test_no_eval_of_strings(people):
     # a string that would be code under eval is just a value to compare with
     out = one_rule({"eq": "__import__('os')"}, "gender").assign(people)
     assert (out["segment"] == "other").all()
-
-
-def test_bin_segments_edges_and_labels():
-    data = pd.DataFrame({"income": [0, 4999.99, 5000, 20000, 1e9]}, index=list("abcde"))
-    left = bin_segments(
-        data,
-        "income",
-        edges=[0, 5000, 20000, np.inf],
-        labels={"low": "低收入", "middle": "中等收入", "high": "高收入"},
-    )
-    assert left["segment"].tolist() == ["low", "low", "middle", "high", "high"]
-    assert left["segment_label"].tolist()[2] == "中等收入"
-    assert left.index.tolist() == list("abcde")
-    right = bin_segments(
-        data, "income", edges=[0, 5000, 20000, np.inf], labels=["low", "middle", "high"], right=True
-    )
-    assert right["segment"].tolist() == ["low", "low", "low", "middle", "high"]
-    tier_labels = [("t1", "一线"), ("t2_3", "二三线"), ("t4_5", "四五线")]
-    tiers = bin_segments({"tier": [1, 2, 3, 4, 5]}, "tier", edges=[1, 2, 4, 5], labels=tier_labels)
-    assert tiers["segment"].tolist() == ["t1", "t2_3", "t2_3", "t4_5", "t4_5"]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"edges": [0, 10], "labels": ["a"], "column": "nope"}, r"missing column\(s\) 'nope'"),
-        ({"edges": [0, 10], "labels": ["a", "b"]}, "expected 1 labels, got 2"),
-        ({"edges": [10, 0], "labels": ["a"]}, "strictly increasing"),
-        ({"edges": [0], "labels": []}, "at least two"),
-        ({"edges": [0, 5, 10], "labels": ["a", "a"]}, "duplicate name"),
-        ({"edges": [0, 2], "labels": ["a"]}, r"within the edges \[0, 2\]; row 2 has x=3.0"),
-        ({"edges": [0, 5, 10], "labels": ["a", ("b",)]}, r"labels\[1\]: expected a name"),
-    ],
-)
-def test_bin_segments_bad_input(kwargs, match):
-    kwargs.setdefault("column", "x")
-    column = kwargs.pop("column")
-    with pytest.raises(InvalidDataError, match=match):
-        bin_segments({"x": [1.0, 2.0, 3.0]}, column, **kwargs)
-
-
-def test_bin_segments_nan():
-    with pytest.raises(InvalidDataError, match=r"'x' must be finite.*row 1"):
-        bin_segments({"x": [1.0, np.nan]}, "x", edges=[0, 5], labels=["a"])
 
 
 @pytest.mark.parametrize(
@@ -225,10 +206,9 @@ def test_bin_segments_nan():
         (("o", ""), r"default\.label: expected a non-empty string, got ''"),
     ],
 )
-def test_invalid_default(default, match):
+def test_invalid_default(default, match, people):
     # used to escape as KeyError / IndexError / TypeError
-    with pytest.raises(InvalidDataError, match=match):
-        RuleSegmenter([{"name": "a", "label": "甲", "when": {"x": 1}}], default=default)
+    assert_refused_where_used({"default": default}, match, people)
 
 
 def test_default_forms(people):
@@ -285,3 +265,24 @@ def test_rule_files_are_read_strictly(text: str | bytes, match: str) -> None:
 def test_rule_files_as_utf8_bytes() -> None:
     seg = RuleSegmenter.from_json(('{"rules": [' + RULE + "]}").encode("utf-8"))
     assert seg.assign({"x": [1, 2]})["segment_label"].tolist() == ["甲", "其他"]
+
+
+def test_estimator_idiom(people):
+    rules = [{"name": "old", "label": "老年", "when": {"age": {"ge": 60}}}]
+    seg = RuleSegmenter(rules, default=("rest", "其余"), overlap="error")
+    params = seg.get_params()
+    assert params == {"rules": rules, "default": ("rest", "其余"), "overlap": "error"}
+    assert params["rules"] is rules  # stored unchanged, not parsed
+    clone = RuleSegmenter(**params)
+    assert clone.assign(people).equals(seg.assign(people))
+    assert seg.rules_ == [{"name": "old", "label": "老年", "when": {"age": {"ge": 60}}}]
+    assert seg.default_ == ("rest", "其余")
+
+
+def test_parsed_attributes_are_deprecated_views():
+    seg = RuleSegmenter([{"name": "f", "label": "女性", "when": {"gender": "F"}}])
+    with pytest.warns(DeprecationWarning, match=r"RuleSegmenter\.rules \(parsed\).*rules_") as rec:
+        assert seg.rules == [{"name": "f", "label": "女性", "when": {"gender": {"eq": "F"}}}]
+    assert rec[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match=r"RuleSegmenter\.default \(parsed\)"):
+        assert seg.default == ("other", "其他")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ def grid(values):
 def claims(segment_map, cell):
     """Names of the segments whose rules contain the (r, f, m) cell, checked one by one."""
     out = []
-    for seg in segment_map.segments:
+    for seg in segment_map.segments_:
         for box in seg.boxes:
             ok = True
             for dim, interval in box:
@@ -34,15 +35,15 @@ def claims(segment_map, cell):
 
 
 def test_classic_segments_partition_all_125_codes():
-    assert len(CLASSIC_SEGMENTS.segments) == 10
-    assert CLASSIC_SEGMENTS.fallback is None
+    assert len(CLASSIC_SEGMENTS.segments_) == 10
+    assert CLASSIC_SEGMENTS.fallback_ is None
     seen = {}
     for cell in itertools.product(range(1, 6), repeat=3):
         names = claims(CLASSIC_SEGMENTS, cell)
         assert len(names) == 1, f"code {cell} is claimed by {names}"
         seen[cell] = names[0]
     assert len(seen) == 125
-    assert set(seen.values()) == {s.name for s in CLASSIC_SEGMENTS.segments}
+    assert set(seen.values()) == {s.name for s in CLASSIC_SEGMENTS.segments_}
     report = CLASSIC_SEGMENTS.validate()
     assert report.ok
     assert report.n_cells == 125
@@ -188,82 +189,134 @@ def _map(rules, **extra):
     return {"segments": [{"name": "ok", "label": "好", "rules": {"r": 1}}, rules], **extra}
 
 
-@pytest.mark.parametrize(
-    ("spec", "match"),
-    [
-        (
-            _map({"name": "x", "label": "某", "rules": {"q": [1, 2]}}),
-            r"segments\[1\]\.rules\.q: unknown dimension 'q'",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": [4, 2]}}),
-            r"segments\[1\]\.rules\.r\.between: min 4 > max 2",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": {"ge": 4, "lt": 3}}}),
-            r"segments\[1\]\.rules\.r: .*empty",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": [0, 3]}}),
-            r"segments\[1\]\.rules\.r\.between: bound 0 is outside the quintile scale",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"m": {"ge": 120}}}, scale="percentile"),
-            r"segments\[1\]\.rules\.m\.ge: bound 120 is outside the percentile scale",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"f": {"ge": 2.5}}}),
-            r"segments\[1\]\.rules\.f\.ge: bound 2.5 must be a whole number",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"f": {"gte": 2}}}),
-            r"segments\[1\]\.rules\.f\.gte: unknown operator 'gte'",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"f": "high"}}),
-            r"segments\[1\]\.rules\.f\.eq: expected a number, got 'high'",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"f": [1, 2, 3]}}),
-            r"segments\[1\]\.rules\.f: a range needs \[low, high\]",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": [{"r": 1}, {"x": 2}]}),
-            r"segments\[1\]\.rules\[1\]\.x: unknown dimension",
-        ),
-        (_map({"name": "x", "label": "某"}), r"segments\[1\]\.rules: missing"),
-        (
-            _map({"name": "", "label": "某", "rules": {"r": 1}}),
-            r"segments\[1\]\.name: expected a non-empty",
-        ),
-        (
-            _map({"name": "x", "rules": {"r": 1}}),
-            r"segments\[1\]\.label: expected a non-empty Chinese label",
-        ),
-        (
-            _map({"name": "ok", "label": "某", "rules": {"r": 2}}),
-            r"segments\[1\]\.name: duplicate name 'ok'",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": 2}, "colour": 1}),
-            r"segments\[1\]: unknown key",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": 2}}, scale="decile"),
-            "scale must be one of",
-        ),
-        (
-            _map({"name": "x", "label": "某", "rules": {"r": 2}}, fallback={"name": "y"}),
-            r"fallback\.label",
-        ),
-        ({"segments": []}, "segments: at least one segment"),
-        ({"segment": []}, r"<root>: unknown key"),
-        ({}, "segments: missing"),
-    ],
-)
+INVALID = [
+    (
+        _map({"name": "x", "label": "某", "rules": {"q": [1, 2]}}),
+        r"segments\[1\]\.rules\.q: unknown dimension 'q'",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": [4, 2]}}),
+        r"segments\[1\]\.rules\.r\.between: min 4 > max 2",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": {"ge": 4, "lt": 3}}}),
+        r"segments\[1\]\.rules\.r: .*empty",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": [0, 3]}}),
+        r"segments\[1\]\.rules\.r\.between: bound 0 is outside the quintile scale",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"m": {"ge": 120}}}, scale="percentile"),
+        r"segments\[1\]\.rules\.m\.ge: bound 120 is outside the percentile scale",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"f": {"ge": 2.5}}}),
+        r"segments\[1\]\.rules\.f\.ge: bound 2.5 must be a whole number",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"f": {"gte": 2}}}),
+        r"segments\[1\]\.rules\.f\.gte: unknown operator 'gte'",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"f": "high"}}),
+        r"segments\[1\]\.rules\.f\.eq: expected a number, got 'high'",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"f": [1, 2, 3]}}),
+        r"segments\[1\]\.rules\.f: a range needs \[low, high\]",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": [{"r": 1}, {"x": 2}]}),
+        r"segments\[1\]\.rules\[1\]\.x: unknown dimension",
+    ),
+    (_map({"name": "x", "label": "某"}), r"segments\[1\]\.rules: missing"),
+    (
+        _map({"name": "", "label": "某", "rules": {"r": 1}}),
+        r"segments\[1\]\.name: expected a non-empty",
+    ),
+    (
+        _map({"name": "x", "rules": {"r": 1}}),
+        r"segments\[1\]\.label: expected a non-empty Chinese label",
+    ),
+    (
+        _map({"name": "ok", "label": "某", "rules": {"r": 2}}),
+        r"segments\[1\]\.name: duplicate name 'ok'",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": 2}, "colour": 1}),
+        r"segments\[1\]: unknown key",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": 2}}, scale="decile"),
+        "scale must be one of",
+    ),
+    (
+        _map({"name": "x", "label": "某", "rules": {"r": 2}}, fallback={"name": "y"}),
+        r"fallback\.label",
+    ),
+    ({"segments": []}, "segments: at least one segment"),
+    ({"segment": []}, r"<root>: unknown key"),
+    ({}, "segments: missing"),
+]
+
+
+@pytest.mark.parametrize(("spec", "match"), INVALID)
 def test_invalid_definitions_name_the_path(spec, match):
     with pytest.raises(InvalidDataError, match=match):
         SegmentMap.from_dict(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        (spec, match)
+        for spec, match in INVALID
+        if "segments" in spec and set(spec) <= {"segments", "scale", "fallback"}
+    ],
+)
+def test_invalid_definitions_are_refused_where_used(spec, match):
+    # Issue 17, one estimator idiom: the definition is stored as given and refused where it
+    # is used; until 0.2 the constructor also refuses it, with a DeprecationWarning.
+    m = SegmentMap([{"name": "all", "label": "全部", "rules": {"r": [1, 5]}}])
+    m.segments = spec["segments"]  # stores the hyper-parameter as given, as set_params does
+    for name in ("scale", "fallback"):
+        if name in spec:
+            setattr(m, name, spec[name])
+    assert m.get_params()["segments"] is spec["segments"]
+    scores = pd.DataFrame({"r_score": [1], "f_score": [1], "m_score": [1]})
+    for use in (m.validate, lambda: m.assign(scores), m.to_dict, lambda: m.segments_):
+        with pytest.raises(InvalidDataError, match=match):
+            use()
+    assert "SegmentMap(" in repr(m)  # a repr never raises
+    with (
+        pytest.warns(DeprecationWarning, match="SegmentMap constructor.*assign") as rec,
+        pytest.raises(InvalidDataError, match=match),
+    ):
+        SegmentMap(**spec)
+    assert rec[0].filename == __file__
+
+
+def test_estimator_idiom():
+    params = CLASSIC_SEGMENTS.get_params()
+    assert set(params) == {"segments", "scale", "fallback", "overlap"}
+    assert isinstance(params["segments"][0], dict)  # as given, not parsed
+    clone = SegmentMap(**params)
+    assert clone.to_dict() == CLASSIC_SEGMENTS.to_dict()
+    assert [s.name for s in clone.segments_][:2] == ["champions", "loyal"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # valid definitions construct silently
+        SegmentMap(**params)
+
+
+def test_parsed_attributes_are_deprecated_views():
+    with pytest.warns(DeprecationWarning, match=r"SegmentMap\.segments \(parsed\)") as rec:
+        first = VALUE_TIERS.segments[0]
+    assert rec[0].filename == __file__
+    assert first == VALUE_TIERS.segments_[0]
+    assert first.name == "high_value"
+    with pytest.warns(DeprecationWarning, match=r"SegmentMap\.fallback \(parsed\)"):
+        assert VALUE_TIERS.fallback.name == "regular"
 
 
 def test_invalid_json():

@@ -6,12 +6,13 @@ Every segment carries an English identifier (``segment``) and a Chinese label
 """
 
 from customer_value.segmentation._behaviour import behavioural_features
+from customer_value.segmentation._bins import bin_segments
 from customer_value.segmentation._builtin import CLASSIC_SEGMENTS, VALUE_TIERS
 from customer_value.segmentation._cluster import ClusterSegmenter
 from customer_value.segmentation._matrix import QUADRANTS, value_loyalty_matrix
 from customer_value.segmentation._profile import segment_profile
 from customer_value.segmentation._rfm import rfm_scores
-from customer_value.segmentation._rules import OPERATORS, RuleSegmenter, bin_segments
+from customer_value.segmentation._rules import OPERATORS, RuleSegmenter
 from customer_value.segmentation._segment_map import SegmentMap
 from customer_value.segmentation._segment_spec import Interval, Segment, SegmentMapReport
 

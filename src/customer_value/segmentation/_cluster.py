@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._estimator import ParamsMixin, check_is_fitted
+from customer_value._estimator import ParamsMixin, check_is_fitted, deprecated_eager_check
 from customer_value._progress import Progress, get_logger
 from customer_value._validation import (
     FloatArray,
@@ -93,7 +93,8 @@ class ClusterSegmenter(ParamsMixin):
     InvalidDataError
         In :meth:`fit` (the constructor only stores its arguments, as in scikit-learn):
         invalid options, missing or non-numeric columns, NaN values, or ``n_segments``
-        larger than the number of distinct rows.
+        larger than the number of distinct rows. Until 0.2 the constructor also raises
+        for invalid options, with a :class:`DeprecationWarning`.
 
     Notes
     -----
@@ -165,6 +166,8 @@ class ClusterSegmenter(ParamsMixin):
         self.selection_sample = selection_sample
         self.silhouette_sample = silhouette_sample
         self.progress = progress
+        # Until 0.2 invalid options still raise here too, with a DeprecationWarning.
+        deprecated_eager_check(self, self._check_params, action="fit(data)")
 
     def _check_params(self) -> None:
         """Validate the hyper-parameters (at the start of ``fit``)."""

@@ -1,17 +1,21 @@
-"""Demographic and geographic segments: numeric bins and declarative JSON rules."""
+"""Demographic and geographic segments from declarative, JSON-serialisable rules."""
 
 from __future__ import annotations
 
-import copy
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
-from customer_value._estimator import check_is_fitted
+from customer_value._estimator import (
+    ParamsMixin,
+    check_is_fitted,
+    deprecated_eager_check,
+    deprecated_view,
+)
 from customer_value._json import loads_strict
 from customer_value._validation import (
     BoolArray,
@@ -19,130 +23,14 @@ from customer_value._validation import (
     check_choice,
     describe_row,
     first_bad,
-    numeric_array,
-    numeric_column,
-    require_columns,
 )
 from customer_value.errors import InvalidDataError
 from customer_value.segmentation._segment_spec import categorical
 
-__all__ = ["OPERATORS", "RuleSegmenter", "bin_segments"]
+__all__ = ["OPERATORS", "RuleSegmenter"]
 
 OPERATORS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "between", "is_null")
 """Operators a rule condition may use."""
-
-
-def _names_and_labels(labels: Any, n: int, what: str) -> tuple[list[str], list[str]]:
-    """Accept ``{"name": "中文"}``, ``[("name", "中文"), ...]`` or plain names."""
-    if isinstance(labels, Mapping):
-        items = [(str(k), str(v)) for k, v in labels.items()]
-    elif isinstance(labels, Sequence) and not isinstance(labels, str):
-        items = []
-        for i, entry in enumerate(labels):
-            if isinstance(entry, str):
-                items.append((entry, entry))
-            elif isinstance(entry, Sequence) and len(entry) == 2:
-                items.append((str(entry[0]), str(entry[1])))
-            else:
-                raise InvalidDataError(
-                    f"{what}[{i}]: expected a name or a (name, Chinese label) pair, got {entry!r}"
-                )
-    else:
-        raise InvalidDataError(f"{what} must be a sequence or mapping of labels, got {labels!r}")
-    if len(items) != n:
-        raise InvalidDataError(f"{what}: expected {n} labels, got {len(items)}")
-    names = [name for name, _ in items]
-    dupes = sorted({x for x in names if names.count(x) > 1})
-    if dupes:
-        raise InvalidDataError(f"{what}: duplicate name(s) {dupes!r}")
-    return names, [label for _, label in items]
-
-
-def bin_segments(
-    data: Any,
-    column: str,
-    *,
-    edges: Sequence[float],
-    labels: Sequence[str | tuple[str, str]] | Mapping[str, str],
-    right: bool = False,
-) -> pd.DataFrame:
-    """Cut a numeric column into named bands (age, income, city tier).
-
-    Parameters
-    ----------
-    data : DataFrame or mapping
-        One row per customer.
-    column : str
-        Numeric column to cut.
-    edges : sequence of float
-        Strictly increasing band edges; ``-inf`` / ``inf`` are allowed.
-    labels : sequence or mapping
-        One entry per band: ``(name, Chinese label)`` pairs, a mapping name -> label,
-        or plain names (used as both).
-    right : bool, default False
-        ``False``: bands ``[e0, e1), [e1, e2), ..., [e(n-1), en]``; ``True``:
-        ``[e0, e1], (e1, e2], ..., (e(n-1), en]``.
-
-    Returns
-    -------
-    DataFrame
-        Indexed like ``data`` with categorical ``segment`` and ``segment_label``.
-
-    Raises
-    ------
-    InvalidDataError
-        Missing column, NaN or non-numeric value, a value outside the edges, edges
-        not strictly increasing, wrong number of labels.
-
-    Notes
-    -----
-    The band of value *x* is the *i* with :math:`e_i \\le x < e_{i+1}` (or
-    :math:`e_i < x \\le e_{i+1}` with ``right=True``); the outermost edges are
-    inclusive so that ``edges[0]`` and ``edges[-1]`` themselves are kept.
-
-    References
-    ----------
-    Kotler, P., & Keller, K. L. (2016). *Marketing Management* (15th ed.), ch. 9:
-    demographic and geographic segmentation bases.
-
-    Examples
-    --------
-    >>> people = pd.DataFrame({"age": [19, 25, 34, 35, 70]})
-    >>> bands = bin_segments(
-    ...     people, "age", edges=[18, 25, 35, 120],
-    ...     labels=[("18-24", "18-24岁"), ("25-34", "25-34岁"), ("35+", "35岁以上")],
-    ... )
-    >>> bands["segment"].tolist()
-    ['18-24', '25-34', '25-34', '35+', '35+']
-    >>> bands["segment_label"].tolist()[0]
-    '18-24岁'
-    """
-    frame = as_frame(data, what="data")
-    require_columns(frame, [column], what="data")
-    cuts = numeric_array(edges, "edges", allow_nan=True, what="edges")
-    if cuts.shape[0] < 2 or np.isnan(cuts).any() or np.any(np.diff(cuts) <= 0):
-        raise InvalidDataError(
-            f"edges must be at least two strictly increasing numbers, got {list(edges)!r}"
-        )
-    names, chinese = _names_and_labels(labels, cuts.shape[0] - 1, "labels")
-    values = numeric_column(frame, column, what="data")
-    pos = first_bad((values < cuts[0]) | (values > cuts[-1]))
-    if pos is not None:
-        raise InvalidDataError(
-            f"data: column {column!r} must lie within the edges [{cuts[0]:g}, {cuts[-1]:g}]; "
-            f"{describe_row(frame.index, pos)} has {column}={float(values[pos])!r}"
-        )
-    n_bins = cuts.shape[0] - 1
-    if right:
-        codes = np.searchsorted(cuts, values, side="left") - 1
-        codes[values == cuts[0]] = 0
-    else:
-        codes = np.searchsorted(cuts, values, side="right") - 1
-        codes[values == cuts[-1]] = n_bins - 1
-    return pd.DataFrame(
-        {"segment": categorical(codes, names), "segment_label": categorical(codes, chinese)},
-        index=frame.index,
-    )
 
 
 def _check_operand(op: str, operand: Any, path: str) -> None:
@@ -260,7 +148,50 @@ def _parse_default(default: Any) -> tuple[str, str]:
     return str(pair[0]), str(pair[1])
 
 
-class RuleSegmenter:
+def _parse_definition(
+    rules: Any, default: Any, overlap: Any
+) -> tuple[list[dict[str, Any]], tuple[str, str]]:
+    """Validate and normalise a rule set: ``(rules, (default name, default label))``."""
+    check_choice(overlap, "overlap", ("first", "error"))
+    if isinstance(rules, (str, Mapping)) or not isinstance(rules, Sequence) or not rules:
+        raise InvalidDataError(f"rules must be a non-empty list of rules, got {rules!r}")
+    parsed: list[dict[str, Any]] = []
+    for i, rule in enumerate(rules):
+        path = f"rules[{i}]"
+        if not isinstance(rule, Mapping):
+            raise InvalidDataError(f"rules: {path}: expected a mapping, got {rule!r}")
+        unknown = set(rule) - {"name", "label", "when"}
+        if unknown:
+            raise InvalidDataError(f"rules: {path}: unknown key(s) {sorted(unknown)!r}")
+        for key in ("name", "label"):
+            if not isinstance(rule.get(key), str) or not rule[key]:
+                raise InvalidDataError(
+                    f"rules: {path}.{key}: expected a non-empty string, got {rule.get(key)!r}"
+                )
+        when = rule.get("when")
+        if not isinstance(when, Mapping) or not when:
+            raise InvalidDataError(
+                f"rules: {path}.when: expected a mapping of column to condition, got {when!r}"
+            )
+        parsed.append(
+            {
+                "name": rule["name"],
+                "label": rule["label"],
+                "when": {
+                    str(col): _normalise_condition(cond, f"{path}.when.{col}")
+                    for col, cond in when.items()
+                },
+            }
+        )
+    pair = _parse_default(default)
+    names = [r["name"] for r in parsed] + [pair[0]]
+    dupes = sorted({x for x in names if names.count(x) > 1})
+    if dupes:
+        raise InvalidDataError(f"rules: duplicate segment name(s) {dupes!r}")
+    return parsed, pair
+
+
+class RuleSegmenter(ParamsMixin):
     """Segments from declarative, JSON-serialisable rules (no ``eval`` of user strings).
 
     Parameters
@@ -278,6 +209,10 @@ class RuleSegmenter:
 
     Attributes
     ----------
+    rules_ : list of dict
+        The rules parsed and normalised (every condition a dict of operators).
+    default_ : (str, str)
+        Name and Chinese label of the default segment.
     hits_ : DataFrame
         After :meth:`assign`: per rule, ``matched`` (rows satisfying its conditions)
         and ``assigned`` (rows it received), plus the default's row.
@@ -285,9 +220,13 @@ class RuleSegmenter:
     Raises
     ------
     InvalidDataError
-        At construction for an unknown operator, a malformed operand, a missing name
+        In :meth:`assign`, :meth:`to_dict` and when reading ``rules_`` (the constructor
+        only stores its arguments; :meth:`from_dict` / :meth:`from_json` check the
+        document they load): an unknown operator, a malformed operand, a missing name
         or label, or duplicate names, naming the path (``rules[1].when.age.bewteen``);
-        in :meth:`assign` for an unknown column or an incomparable value.
+        in :meth:`assign` also an unknown column or an incomparable value. Until 0.2
+        the constructor also raises for an invalid definition, with a
+        :class:`DeprecationWarning`.
 
     Notes
     -----
@@ -315,6 +254,8 @@ class RuleSegmenter:
     [1, 1, 2]
     """
 
+    _param_attrs: ClassVar[Mapping[str, str]] = {"rules": "_rules", "default": "_default"}
+
     def __init__(
         self,
         rules: Sequence[Mapping[str, Any]],
@@ -322,50 +263,38 @@ class RuleSegmenter:
         default: str | tuple[str, str] | Mapping[str, str] = "other",
         overlap: Literal["first", "error"] = "first",
     ) -> None:
-        check_choice(overlap, "overlap", ("first", "error"))
-        if isinstance(rules, (str, Mapping)) or not isinstance(rules, Sequence) or not rules:
-            raise InvalidDataError(f"rules must be a non-empty list of rules, got {rules!r}")
-        parsed: list[dict[str, Any]] = []
-        for i, rule in enumerate(rules):
-            path = f"rules[{i}]"
-            if not isinstance(rule, Mapping):
-                raise InvalidDataError(f"rules: {path}: expected a mapping, got {rule!r}")
-            unknown = set(rule) - {"name", "label", "when"}
-            if unknown:
-                raise InvalidDataError(f"rules: {path}: unknown key(s) {sorted(unknown)!r}")
-            for key in ("name", "label"):
-                if not isinstance(rule.get(key), str) or not rule[key]:
-                    raise InvalidDataError(
-                        f"rules: {path}.{key}: expected a non-empty string, got {rule.get(key)!r}"
-                    )
-            when = rule.get("when")
-            if not isinstance(when, Mapping) or not when:
-                raise InvalidDataError(
-                    f"rules: {path}.when: expected a mapping of column to condition, got {when!r}"
-                )
-            parsed.append(
-                {
-                    "name": rule["name"],
-                    "label": rule["label"],
-                    "when": {
-                        str(col): _normalise_condition(cond, f"{path}.when.{col}")
-                        for col, cond in when.items()
-                    },
-                }
-            )
-        self.default: tuple[str, str] = _parse_default(default)
-        names = [r["name"] for r in parsed] + [self.default[0]]
-        dupes = sorted({x for x in names if names.count(x) > 1})
-        if dupes:
-            raise InvalidDataError(f"rules: duplicate segment name(s) {dupes!r}")
-        self.rules: list[dict[str, Any]] = parsed
-        self.overlap: str = overlap
+        # Hyper-parameters only, stored as given; parsed and validated where they are used.
+        self._rules = rules
+        self._default = default
+        self.overlap = overlap
+        deprecated_eager_check(self, self._parse, action="assign(data)")
+
+    rules = deprecated_view("rules", "rules_", "_rules")
+    default = deprecated_view("default", "default_", "_default")
+
+    def _parse(self) -> tuple[list[dict[str, Any]], tuple[str, str]]:
+        return _parse_definition(self._rules, self._default, self.overlap)
+
+    @property
+    def rules_(self) -> list[dict[str, Any]]:
+        """The rules parsed and normalised (a fresh copy; raises for an invalid definition)."""
+        return self._parse()[0]
+
+    @property
+    def default_(self) -> tuple[str, str]:
+        """Name and Chinese label of the default segment."""
+        return self._parse()[1]
 
     def __repr__(self) -> str:
-        names = ", ".join(r["name"] for r in self.rules)
-        return (
-            f"RuleSegmenter(rules=[{names}], default={self.default[0]!r}, overlap={self.overlap!r})"
-        )
+        try:
+            rules, default = self._parse()
+        except InvalidDataError:  # a repr never raises: show the definition as given
+            return (
+                f"RuleSegmenter(rules={self._rules!r}, default={self._default!r}, "
+                f"overlap={self.overlap!r})"
+            )
+        names = ", ".join(r["name"] for r in rules)
+        return f"RuleSegmenter(rules=[{names}], default={default[0]!r}, overlap={self.overlap!r})"
 
     @property
     def hits_(self) -> pd.DataFrame:
@@ -390,8 +319,9 @@ class RuleSegmenter:
         Raises
         ------
         InvalidDataError
-            A rule names a missing column, a value cannot be compared with an
-            operand, or (``overlap="error"``) a row is caught by two rules.
+            The definition is invalid (naming its path), a rule names a missing
+            column, a value cannot be compared with an operand, or
+            (``overlap="error"``) a row is caught by two rules.
 
         Examples
         --------
@@ -400,9 +330,10 @@ class RuleSegmenter:
         >>> seg.assign({"city_tier": [1, 2]})["segment_label"].tolist()
         ['一线城市', '其他']
         """
+        rules, default = self._parse()
         frame = as_frame(data, what="data")
-        matched = np.zeros((len(self.rules), len(frame)), dtype=bool)
-        for i, rule in enumerate(self.rules):
+        matched = np.zeros((len(rules), len(frame)), dtype=bool)
+        for i, rule in enumerate(rules):
             mask = np.ones(len(frame), dtype=bool)
             for col, condition in rule["when"].items():
                 path = f"rules[{i}].when.{col}"
@@ -419,14 +350,14 @@ class RuleSegmenter:
         if self.overlap == "error":
             pos = first_bad(n_hits > 1)
             if pos is not None:
-                both = [self.rules[j]["name"] for j in np.flatnonzero(matched[:, pos])]
+                both = [rules[j]["name"] for j in np.flatnonzero(matched[:, pos])]
                 raise InvalidDataError(
                     f"rules overlap: {describe_row(frame.index, pos)} is caught by "
                     f"{' and '.join(map(repr, both))} (overlap='error')"
                 )
-        codes = np.where(n_hits > 0, np.argmax(matched, axis=0), len(self.rules))
-        names = [r["name"] for r in self.rules] + [self.default[0]]
-        labels = [r["label"] for r in self.rules] + [self.default[1]]
+        codes = np.where(n_hits > 0, np.argmax(matched, axis=0), len(rules))
+        names = [r["name"] for r in rules] + [default[0]]
+        labels = [r["label"] for r in rules] + [default[1]]
         assigned = np.bincount(codes, minlength=len(names))
         self._hits = pd.DataFrame(
             {
@@ -449,15 +380,21 @@ class RuleSegmenter:
         dict
             Accepted by :meth:`from_dict`.
 
+        Raises
+        ------
+        InvalidDataError
+            When the definition is invalid.
+
         Examples
         --------
         >>> RuleSegmenter([{"name": "f", "label": "女性", "when": {"gender": "F"}}]).to_dict()
         {'rules': [{'name': 'f', 'label': '女性', 'when': {'gender': {'eq': 'F'}}}], \
 'default': {'name': 'other', 'label': '其他'}, 'overlap': 'first'}
         """
+        rules, default = self._parse()  # freshly built: editing it leaves self unchanged
         return {
-            "rules": copy.deepcopy(self.rules),  # editing the result leaves self unchanged
-            "default": {"name": self.default[0], "label": self.default[1]},
+            "rules": rules,
+            "default": {"name": default[0], "label": default[1]},
             "overlap": self.overlap,
         }
 
@@ -491,11 +428,11 @@ class RuleSegmenter:
         unknown = set(spec) - {"rules", "default", "overlap"}
         if unknown:
             raise InvalidDataError(f"rules: unknown key(s) {sorted(unknown)!r}")
-        return cls(
-            spec.get("rules", []),
-            default=spec.get("default", "other"),
-            overlap=spec.get("overlap", "first"),
-        )
+        rules = spec.get("rules", [])
+        default = spec.get("default", "other")
+        overlap = spec.get("overlap", "first")
+        _parse_definition(rules, default, overlap)  # a loaded document is checked on load
+        return cls(rules, default=default, overlap=overlap)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RuleSegmenter:

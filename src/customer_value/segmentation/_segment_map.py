@@ -5,17 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from customer_value._estimator import ParamsMixin, deprecated_eager_check, deprecated_view
 from customer_value._json import loads_strict
 from customer_value._validation import (
     BoolArray,
     FloatArray,
     as_frame,
-    check_choice,
     describe_row,
     first_bad,
     numeric_column,
@@ -25,14 +25,12 @@ from customer_value.errors import InvalidDataError
 from customer_value.segmentation._segment_spec import (
     DIMENSIONS,
     SCALES,
-    Box,
     Interval,
     Segment,
     SegmentMapReport,
     categorical,
     grid_atoms,
-    parse_name,
-    parse_segment,
+    parse_definition,
     path_error,
     segment_to_dict,
 )
@@ -40,7 +38,7 @@ from customer_value.segmentation._segment_spec import (
 __all__ = ["SegmentMap"]
 
 
-class SegmentMap:
+class SegmentMap(ParamsMixin):
     """An ordered list of named segments over R, F and M scores, with a fallback.
 
     Parameters
@@ -65,6 +63,17 @@ class SegmentMap:
         For an invalid definition, naming the path of the bad entry, for example
         ``segments[2].rules.x: unknown dimension 'x'``: unknown dimension or operator,
         min > max, a bound outside the scale, a missing name or label, duplicate names.
+        Raised where the definition is used (:meth:`validate`, :meth:`assign`,
+        :meth:`to_dict`, ``segments_``) or loaded (:meth:`from_dict`,
+        :meth:`from_json`); the constructor only stores its arguments. Until 0.2 the
+        constructor also raises, with a :class:`DeprecationWarning`.
+
+    Attributes
+    ----------
+    segments_ : tuple of Segment
+        The segments parsed, in order.
+    fallback_ : Segment or None
+        The fallback segment parsed.
 
     Notes
     -----
@@ -93,6 +102,8 @@ class SegmentMap:
     ['best', 'lapsed', 'other']
     """
 
+    _param_attrs: ClassVar[Mapping[str, str]] = {"segments": "_segments", "fallback": "_fallback"}
+
     def __init__(
         self,
         segments: Sequence[Segment | Mapping[str, Any]],
@@ -101,45 +112,34 @@ class SegmentMap:
         fallback: Segment | Mapping[str, Any] | tuple[str, str] | None = None,
         overlap: Literal["error", "first"] = "error",
     ) -> None:
-        check_choice(scale, "scale", tuple(SCALES))
-        check_choice(overlap, "overlap", ("error", "first"))
-        if isinstance(segments, (str, Mapping)) or not isinstance(segments, Sequence):
-            raise path_error("segments", f"expected a list of segments, got {segments!r}")
-        if not segments:
-            raise path_error("segments", "at least one segment is needed")
-        self.scale: str = scale
-        self.overlap: str = overlap
-        self.segments: tuple[Segment, ...] = tuple(
-            parse_segment(s, f"segments[{i}]", scale) for i, s in enumerate(segments)
-        )
-        self.fallback: Segment | None = None
-        if fallback is not None:
-            if isinstance(fallback, Segment):
-                self.fallback = Segment(fallback.name, fallback.label, (), fallback.description)
-            elif isinstance(fallback, tuple):
-                self.fallback = Segment(
-                    *parse_name({"name": fallback[0], "label": fallback[1]}, "fallback")
-                )
-            elif isinstance(fallback, Mapping):
-                name, label = parse_name(fallback, "fallback")
-                self.fallback = Segment(name, label, (), str(fallback.get("description", "")))
-            else:
-                raise path_error("fallback", f"expected a name and label, got {fallback!r}")
-        seen: dict[str, int] = {}
-        for i, seg in enumerate(self.all_segments):
-            if seg.name in seen:
-                where = "fallback" if i == len(self.segments) else f"segments[{i}]"
-                raise path_error(
-                    f"{where}.name",
-                    f"duplicate name {seg.name!r} (also segments[{seen[seg.name]}])",
-                )
-            seen[seg.name] = i
-        self._report: SegmentMapReport | None = None
+        # Hyper-parameters only, stored as given; parsed and validated where they are used.
+        self._segments = segments
+        self.scale = scale
+        self._fallback = fallback
+        self.overlap = overlap
+        deprecated_eager_check(self, self._parse, action="validate() or assign(scores)")
+
+    segments = deprecated_view("segments", "segments_", "_segments")
+    fallback = deprecated_view("fallback", "fallback_", "_fallback")
+
+    def _parse(self) -> tuple[tuple[Segment, ...], Segment | None]:
+        return parse_definition(self._segments, self.scale, self._fallback, self.overlap)
+
+    @property
+    def segments_(self) -> tuple[Segment, ...]:
+        """The segments parsed (raises :class:`InvalidDataError` for an invalid definition)."""
+        return self._parse()[0]
+
+    @property
+    def fallback_(self) -> Segment | None:
+        """The fallback segment parsed, or None."""
+        return self._parse()[1]
 
     @property
     def all_segments(self) -> tuple[Segment, ...]:
         """The segments followed by the fallback, in assignment order."""
-        return self.segments + ((self.fallback,) if self.fallback is not None else ())
+        segments, fallback = self._parse()
+        return segments + ((fallback,) if fallback is not None else ())
 
     @property
     def labels(self) -> dict[str, str]:
@@ -147,22 +147,27 @@ class SegmentMap:
         return {s.name: s.label for s in self.all_segments}
 
     def __repr__(self) -> str:
-        names = ", ".join(s.name for s in self.segments)
-        fb = f", fallback={self.fallback.name!r}" if self.fallback else ""
+        try:
+            segments, fallback = self._parse()
+        except InvalidDataError:  # a repr never raises: show the definition as given
+            return (
+                f"SegmentMap({self._segments!r}, scale={self.scale!r}, "
+                f"fallback={self._fallback!r}, overlap={self.overlap!r})"
+            )
+        names = ", ".join(s.name for s in segments)
+        fb = f", fallback={fallback.name!r}" if fallback else ""
         return f"SegmentMap(scale={self.scale!r}, segments=[{names}]{fb})"
 
-    def _box_mask(self, box: Box, values: Mapping[str, FloatArray], n: int) -> BoolArray:
-        mask = np.ones(n, dtype=bool)
-        for dim, iv in box:
-            mask &= iv.contains(values[dim])
-        return mask
-
-    def _claims(self, values: Mapping[str, FloatArray], n: int) -> BoolArray:
+    @staticmethod
+    def _claims(segments: Sequence[Segment], values: Mapping[str, FloatArray], n: int) -> BoolArray:
         """Matrix (segments x rows) of which segment claims which row."""
-        claims = np.zeros((len(self.segments), n), dtype=bool)
-        for i, seg in enumerate(self.segments):
+        claims = np.zeros((len(segments), n), dtype=bool)
+        for i, seg in enumerate(segments):
             for box in seg.boxes:
-                claims[i] |= self._box_mask(box, values, n)
+                mask = np.ones(n, dtype=bool)
+                for dim, iv in box:
+                    mask &= iv.contains(values[dim])
+                claims[i] |= mask
         return claims
 
     def validate(self, *, raise_on_error: bool = True) -> SegmentMapReport:
@@ -195,8 +200,14 @@ class SegmentMap:
         >>> report.overlaps[0]
         ('r=3, f=1, m=1', ('a', 'b'))
         """
+        segments, fallback = self._parse()
+        return self._grid_report(segments, fallback, raise_on_error=raise_on_error)
+
+    def _grid_report(
+        self, segments: tuple[Segment, ...], fallback: Segment | None, *, raise_on_error: bool
+    ) -> SegmentMapReport:
         all_intervals: dict[str, list[Interval]] = {d: [] for d in DIMENSIONS}
-        for seg in self.segments:
+        for seg in segments:
             for box in seg.boxes:
                 for dim, iv in box:
                     all_intervals[dim].append(iv)
@@ -204,7 +215,7 @@ class SegmentMap:
         grids = np.meshgrid(*(atoms[d][0] for d in DIMENSIONS), indexing="ij")
         values = {d: g.ravel() for d, g in zip(DIMENSIONS, grids, strict=True)}
         n = values["r"].shape[0]
-        claims = self._claims(values, n)
+        claims = self._claims(segments, values, n)
         counts = claims.sum(axis=0)
         names = list(itertools.product(*(atoms[d][1] for d in DIMENSIONS)))
 
@@ -212,7 +223,7 @@ class SegmentMap:
             return ", ".join(f"{d}={v}" for d, v in zip(DIMENSIONS, names[i], strict=True))
 
         overlaps = tuple(
-            (cell(int(i)), tuple(self.segments[j].name for j in np.flatnonzero(claims[:, i])))
+            (cell(int(i)), tuple(segments[j].name for j in np.flatnonzero(claims[:, i])))
             for i in np.flatnonzero(counts > 1)
         )
         gaps = tuple(cell(int(i)) for i in np.flatnonzero(counts == 0))
@@ -223,7 +234,7 @@ class SegmentMap:
                 f"{len(overlaps)} cell(s) claimed by more than one segment, first {cell0} by "
                 f"{' and '.join(map(repr, segs))} (pass overlap='first' to let the earlier win)"
             )
-        if gaps and self.fallback is None:
+        if gaps and fallback is None:
             problems.append(
                 f"{len(gaps)} cell(s) claimed by no segment and there is no fallback, first "
                 f"{gaps[0]}"
@@ -232,7 +243,7 @@ class SegmentMap:
             n_cells=n,
             overlaps=overlaps,
             gaps=gaps,
-            has_fallback=self.fallback is not None,
+            has_fallback=fallback is not None,
             overlap_policy=self.overlap,
             problems=tuple(problems),
         )
@@ -270,8 +281,8 @@ class SegmentMap:
         >>> int(seg["segment"].isna().sum()), len(seg)
         (0, 2357)
         """
-        if self._report is None:
-            self._report = self.validate()
+        segments, fallback = self._parse()
+        self._grid_report(segments, fallback, raise_on_error=True)
         frame = as_frame(scores, what="scores")
         cols = {d: f"{d}_score" for d in DIMENSIONS}
         if columns is not None:
@@ -284,7 +295,7 @@ class SegmentMap:
         used = [
             d
             for d in DIMENSIONS
-            if any(d == dim for s in self.segments for b in s.boxes for dim, _ in b)
+            if any(d == dim for s in segments for b in s.boxes for dim, _ in b)
         ]
         require_columns(frame, [cols[d] for d in used], what="scores")
         low, high = SCALES[self.scale]
@@ -306,12 +317,13 @@ class SegmentMap:
                 )
             values[d] = v
         n = len(frame)
-        claims = self._claims(values, n)
+        claims = self._claims(segments, values, n)
         claimed = claims.any(axis=0)
-        codes = np.where(claimed, np.argmax(claims, axis=0), len(self.segments))
-        names = [s.name for s in self.all_segments]
-        labels = [s.label for s in self.all_segments]
-        if self.fallback is None and not claimed.all():  # cannot happen after validate()
+        codes = np.where(claimed, np.argmax(claims, axis=0), len(segments))
+        ordered = segments + ((fallback,) if fallback is not None else ())
+        names = [s.name for s in ordered]
+        labels = [s.label for s in ordered]
+        if fallback is None and not claimed.all():  # cannot happen after validate()
             raise InvalidDataError("segment map: a score fell outside every segment")
         out = frame.copy()
         out["segment"] = categorical(codes, names)
@@ -332,13 +344,14 @@ class SegmentMap:
         >>> VALUE_TIERS.to_dict()["segments"][0]["rules"]
         {'r': [80, 100], 'f': [80, 100], 'm': [80, 100]}
         """
+        segments, fallback = self._parse()
         fb = None
-        if self.fallback is not None:
-            fb = {"name": self.fallback.name, "label": self.fallback.label}
+        if fallback is not None:
+            fb = {"name": fallback.name, "label": fallback.label}
         return {
             "scale": self.scale,
             "overlap": self.overlap,
-            "segments": [segment_to_dict(s, self.scale) for s in self.segments],
+            "segments": [segment_to_dict(s, self.scale) for s in segments],
             "fallback": fb,
         }
 
@@ -396,12 +409,10 @@ class SegmentMap:
             raise path_error("<root>", f"unknown key(s) {sorted(unknown)!r}")
         if "segments" not in spec:
             raise path_error("segments", "missing")
-        return cls(
-            spec["segments"],
-            scale=spec.get("scale", "quintile"),
-            fallback=spec.get("fallback"),
-            overlap=spec.get("overlap", "error"),
-        )
+        segments, scale = spec["segments"], spec.get("scale", "quintile")
+        fallback, overlap = spec.get("fallback"), spec.get("overlap", "error")
+        parse_definition(segments, scale, fallback, overlap)  # a loaded document is checked
+        return cls(segments, scale=scale, fallback=fallback, overlap=overlap)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SegmentMap:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import BoolArray, FloatArray
+from customer_value._validation import BoolArray, FloatArray, check_choice
 from customer_value.errors import InvalidDataError
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "SegmentMapReport",
     "categorical",
     "grid_atoms",
+    "parse_definition",
     "parse_name",
     "parse_segment",
     "path_error",
@@ -374,3 +375,36 @@ def grid_atoms(intervals: Sequence[Interval], scale: str) -> tuple[FloatArray, l
             reps.append((cut + cuts[i + 1]) / 2.0)
             names.append(f"in ({_num(cut)}, {_num(cuts[i + 1])})")
     return np.asarray(reps), names
+
+
+def parse_definition(
+    segments: Any, scale: Any, fallback: Any, overlap: Any
+) -> tuple[tuple[Segment, ...], Segment | None]:
+    """Parse a segment map's definition: its segments and fallback, every path checked."""
+    check_choice(scale, "scale", tuple(SCALES))
+    check_choice(overlap, "overlap", ("error", "first"))
+    if isinstance(segments, (str, Mapping)) or not isinstance(segments, Sequence):
+        raise path_error("segments", f"expected a list of segments, got {segments!r}")
+    if not segments:
+        raise path_error("segments", "at least one segment is needed")
+    parsed = tuple(parse_segment(s, f"segments[{i}]", scale) for i, s in enumerate(segments))
+    fb: Segment | None = None
+    if fallback is not None:
+        if isinstance(fallback, Segment):
+            fb = Segment(fallback.name, fallback.label, (), fallback.description)
+        elif isinstance(fallback, tuple):
+            fb = Segment(*parse_name({"name": fallback[0], "label": fallback[1]}, "fallback"))
+        elif isinstance(fallback, Mapping):
+            name, label = parse_name(fallback, "fallback")
+            fb = Segment(name, label, (), str(fallback.get("description", "")))
+        else:
+            raise path_error("fallback", f"expected a name and label, got {fallback!r}")
+    seen: dict[str, int] = {}
+    for i, seg in enumerate(parsed + ((fb,) if fb is not None else ())):
+        if seg.name in seen:
+            where = "fallback" if i == len(parsed) else f"segments[{i}]"
+            raise path_error(
+                f"{where}.name", f"duplicate name {seg.name!r} (also segments[{seen[seg.name]}])"
+            )
+        seen[seg.name] = i
+    return parsed, fb
