@@ -272,3 +272,24 @@ def test_power_is_finite_at_extreme_rates(p0: float, rel: float, ratio: float) -
     plan = sample_size_proportions(p0, (1 - p0) * rel, ratio=ratio)
     back = mde_proportions(p0, plan.n_treatment, ratio=ratio)
     assert 0 < back.effect <= (1 - p0) * rel + 1e-9  # rounding n up can only help
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: sample_size_proportions(0.1, 0.0), "uplift must not be 0"),
+        (lambda: sample_size_proportions(1.0, 0.02), "'baseline'|baseline"),
+        (lambda: sample_size_proportions(0.99, 0.02), r"baseline \+ uplift"),
+        (lambda: sample_size_means(10.0, 0.0), "difference must not be 0"),
+        (lambda: sample_size_means(0.0, 1.0), "std"),
+        (lambda: mde_proportions(0.0, 100), "baseline"),
+        (lambda: mde_means(10.0, 1), "n_treatment"),
+        (lambda: sample_size_proportions(0.1, 0.02, alpha=0.9), r"power \(0.8\) must exceed alpha"),
+        (lambda: sample_size_means(1.0, 1.0, ratio=0), "ratio"),
+        (lambda: mde_means(1.0, 10, power=1.0), "power"),
+    ],
+)
+def test_power_bad_settings(call, match: str) -> None:
+    # the shared checks of _power (rates, effects, settings) name the option (issue 17)
+    with pytest.raises(InvalidDataError, match=match):
+        call()

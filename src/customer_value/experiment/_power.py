@@ -63,13 +63,34 @@ class PowerAnalysis:
         return self.n_treatment + self.n_control
 
 
+def _rate(value: float, name: str) -> float:
+    """A probability strictly inside (0, 1)."""
+    return check_scalar(value, name, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+
+
 def _settings(alpha: float, power: float, ratio: float) -> tuple[float, float, float]:
-    a = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    p = check_scalar(power, "power", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    a, p = _rate(alpha, "alpha"), _rate(power, "power")
     if p <= a:
         raise InvalidDataError(f"power ({p:g}) must exceed alpha ({a:g})")
     r = check_scalar(ratio, "ratio", low=0.0, low_inclusive=False)
     return a, p, r
+
+
+def _effect(value: float, name: str) -> float:
+    """The effect to detect: finite and non-zero."""
+    effect = check_scalar(value, name)
+    if effect == 0:
+        raise InvalidDataError(f"{name} must not be 0: no sample size detects no effect")
+    return effect
+
+
+def _analysis(
+    n_treatment: int, ratio: float, effect: float, size: float, alpha: float, power: float
+) -> PowerAnalysis:
+    """The result, with ``n_control = ceil(ratio x n_treatment)``."""
+    return PowerAnalysis(
+        n_treatment, math.ceil(n_treatment * ratio - 1e-9), effect, size, alpha, power
+    )
 
 
 def _normal_power(h: float, n1: float, ratio: float, alpha: float) -> float:
@@ -165,19 +186,11 @@ def sample_size_proportions(
     (3835, 3835)
     """
     a, p, r = _settings(alpha, power, ratio)
-    p0 = check_scalar(
-        baseline, "baseline", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-    )
-    lift = check_scalar(uplift, "uplift")
-    check_scalar(
-        p0 + lift, "baseline + uplift", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-    )
-    if lift == 0:
-        raise InvalidDataError("uplift must not be 0: no sample size detects no effect")
+    p0, lift = _rate(baseline, "baseline"), _effect(uplift, "uplift")
+    _rate(p0 + lift, "baseline + uplift")
     h = _cohen_h(p0 + lift, p0)
     n1 = _solve_n(lambda n: _normal_power(h, n, r, a), p, 1e-6)
-    n_t = math.ceil(n1 - 1e-9)
-    return PowerAnalysis(n_t, math.ceil(n_t * r - 1e-9), lift, h, a, p)
+    return _analysis(math.ceil(n1 - 1e-9), r, lift, h, a, p)
 
 
 def mde_proportions(
@@ -216,10 +229,7 @@ def mde_proportions(
     0.02
     """
     a, p, r = _settings(alpha, power, ratio)
-    p0 = check_scalar(
-        baseline, "baseline", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-    )
-    n1 = check_scalar(n_treatment, "n_treatment", low=1.0)
+    p0, n1 = _rate(baseline, "baseline"), check_scalar(n_treatment, "n_treatment", low=1.0)
     h_max = _cohen_h(1.0, p0)
     if _normal_power(h_max, n1, r, a) < p:
         raise InvalidDataError(
@@ -227,7 +237,7 @@ def mde_proportions(
         )
     h = float(optimize.brentq(lambda x: _normal_power(x, n1, r, a) - p, 1e-12, h_max, xtol=1e-14))
     p1 = float(np.sin(h / 2 + np.arcsin(np.sqrt(p0))) ** 2)
-    return PowerAnalysis(int(n1), math.ceil(n1 * r - 1e-9), p1 - p0, h, a, p)
+    return _analysis(int(n1), r, p1 - p0, h, a, p)
 
 
 def sample_size_means(
@@ -275,13 +285,10 @@ def sample_size_means(
     """
     a, p, r = _settings(alpha, power, ratio)
     sd = check_scalar(std, "std", low=0.0, low_inclusive=False)
-    diff = check_scalar(difference, "difference")
-    if diff == 0:
-        raise InvalidDataError("difference must not be 0: no sample size detects no effect")
+    diff = _effect(difference, "difference")
     d = diff / sd
     n1 = _solve_n(lambda n: _t_power(d, n, r, a), p, max(2.0, 3.0 / (1 + r)))
-    n_t = math.ceil(n1 - 1e-9)
-    return PowerAnalysis(n_t, math.ceil(n_t * r - 1e-9), diff, d, a, p)
+    return _analysis(math.ceil(n1 - 1e-9), r, diff, d, a, p)
 
 
 def mde_means(
@@ -328,4 +335,4 @@ def mde_means(
     while _t_power(high, n1, r, a) < p:
         high *= 2
     d = float(optimize.brentq(lambda x: _t_power(x, n1, r, a) - p, 1e-12, high, xtol=1e-14))
-    return PowerAnalysis(int(n1), math.ceil(n1 * r - 1e-9), d * sd, d, a, p)
+    return _analysis(int(n1), r, d * sd, d, a, p)

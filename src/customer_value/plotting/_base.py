@@ -7,9 +7,12 @@ text when one is installed), so figures look alike and fit their own labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from customer_value.errors import MissingExtraError
 
@@ -84,6 +87,32 @@ def get_ax(ax: Any = None, *, figsize: tuple[float, float] = (6.4, 4.8)) -> Any:
         return fig.add_subplot()
 
 
+def row_axes(
+    ax: Any,
+    labels: Sequence[str],
+    *,
+    width: float,
+    per_row: float,
+    base: float,
+    fontsize: float | None = None,
+    top_down: bool = False,
+) -> tuple[Any, Any]:
+    """Axes for one horizontal row per label (bars or intervals), and the rows' y positions.
+
+    A new figure is ``width`` wide and ``base + per_row x rows`` tall; the y ticks carry
+    the labels, horizontal grid lines are off, and with ``top_down`` the first label is
+    at the top.
+    """
+    ax = get_ax(ax, figsize=(width, base + per_row * len(labels)))
+    y = np.arange(len(labels))
+    ax.set_yticks(y)
+    ax.set_yticklabels(list(labels), fontsize=fontsize)
+    ax.grid(False, axis="y")
+    if top_down:
+        ax.invert_yaxis()
+    return ax, y
+
+
 @cache
 def cjk_font() -> str | None:
     """Name of an installed font that renders Chinese, or None (looked up once)."""
@@ -123,14 +152,35 @@ def font_family() -> list[str] | None:
     return None if font is None else [font, "DejaVu Sans"]
 
 
-def finish(ax: Any) -> Any:
-    """Apply the house font sizes and the CJK font to every text of ``ax``'s figure.
+Text = tuple[str, str | None]  # (English, Chinese) text, see label()
 
-    Title, axis labels, tick labels (including ticks created later, through
+
+def finish(
+    ax: Any,
+    *,
+    xlabel: Text | None = None,
+    ylabel: Text | None = None,
+    title: Text | str | None = None,
+    legend: str | None = None,
+) -> Any:
+    """Label ``ax``, then apply the house font sizes and the CJK font to every text.
+
+    ``xlabel``, ``ylabel`` and ``title`` are ``(English, Chinese)`` pairs passed through
+    :func:`label` (a title may also be a finished string); ``legend`` is the legend's
+    location. Title, axis labels, tick labels (including ticks created later, through
     ``tick_params``) and legends get the style's sizes; with a CJK font installed every
     text of the figure uses it. Returns ``ax``.
     """
-    from matplotlib.text import Text
+    from matplotlib.text import Text as MplText
+
+    if xlabel is not None:
+        ax.set_xlabel(label(*xlabel))
+    if ylabel is not None:
+        ax.set_ylabel(label(*ylabel))
+    if title is not None:
+        ax.set_title(title if isinstance(title, str) else label(*title))
+    if legend is not None:
+        ax.legend(loc=legend)
 
     family = font_family()
     fig = ax.figure
@@ -143,12 +193,12 @@ def finish(ax: Any) -> Any:
         axes.title.set_fontweight("bold")
         axes.xaxis.label.set_fontsize(LABEL_SIZE)
         axes.yaxis.label.set_fontsize(LABEL_SIZE)
-        legend = axes.get_legend()
-        if legend is not None:
-            for text in legend.get_texts():
+        box = axes.get_legend()
+        if box is not None:
+            for text in box.get_texts():
                 text.set_fontsize(LEGEND_SIZE)
     if family is not None:
-        for text in fig.findobj(Text):
+        for text in fig.findobj(MplText):
             text.set_fontfamily(family)
     return ax
 

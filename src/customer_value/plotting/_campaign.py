@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import finish, get_ax, label
+from customer_value.plotting._base import finish, label, row_axes
 
 __all__ = ["plot_rule_lift", "plot_uplift_by_segment"]
 
@@ -40,11 +40,12 @@ def plot_rule_lift(rules: pd.DataFrame, *, top: int = 15, ax: Any = None) -> Any
     top : int, default 15
         Rules shown (the first ``top`` rows, which are ordered by lift).
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; otherwise a new figure whose height grows with ``top``.
 
     Returns
     -------
     matplotlib Axes
+        One bar per rule, the highest lift at the top, and a confidence colour bar.
 
     Raises
     ------
@@ -67,7 +68,6 @@ def plot_rule_lift(rules: pd.DataFrame, *, top: int = 15, ax: Any = None) -> Any
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise InvalidDataError(f"top must be a whole number >= 1, got {top!r}")
     shown = frame.iloc[: int(top)].iloc[::-1]
-    ax = get_ax(ax, figsize=(9.0, 1.2 + 0.38 * len(shown)))
     import matplotlib
     from matplotlib import cm, colors
 
@@ -77,22 +77,21 @@ def plot_rule_lift(rules: pd.DataFrame, *, top: int = 15, ax: Any = None) -> Any
         f"{_names(a)} → {_names(c)}"
         for a, c in zip(shown["antecedents"], shown["consequents"], strict=True)
     ]
-    y = np.arange(len(shown))
+    ax, y = row_axes(ax, labels, width=9.0, per_row=0.38, base=1.2, fontsize=8)
     ax.barh(y, shown["lift"], color=cmap(norm(shown["confidence"].to_numpy())))
     for k, (lift, support) in enumerate(zip(shown["lift"], shown["support"], strict=True)):
         ax.text(lift, k, f"  s={support:.1%}", va="center", fontsize=7)
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=8)
-    ax.grid(False, axis="y")
-    ax.set_xlabel(label("Lift (x; 1 = no association)", "提升度 (倍)"))
-    ax.set_ylabel(label("Rule (if bought → also bought)", "关联规则"))
-    ax.set_title(label("Association rules by lift (colour: confidence)", "关联规则提升度"))
     mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
     ax.figure.colorbar(
         mappable, ax=ax, label=label("Confidence (0-1)", "置信度"), fraction=0.046, pad=0.04
     )
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Lift (x; 1 = no association)", "提升度 (倍)"),
+        ylabel=("Rule (if bought → also bought)", "关联规则"),
+        title=("Association rules by lift (colour: confidence)", "关联规则提升度"),
+    )
 
 
 def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
@@ -104,11 +103,13 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
         Output of :func:`customer_value.experiment.uplift_by_segment`; the adjustment
         it states is shown in the title.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; otherwise a new figure with a row per row of ``table``.
 
     Returns
     -------
     matplotlib Axes
+        An interval and a point estimate per segment, green where significant, the
+        overall row as a diamond.
 
     Raises
     ------
@@ -128,8 +129,7 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
     """
     frame = _require(table, ("uplift", "ci_low", "ci_high"), "table")
     shown = frame.iloc[::-1]
-    ax = get_ax(ax, figsize=(8.0, 1.6 + 0.45 * len(shown)))
-    y = np.arange(len(shown))
+    ax, _ = row_axes(ax, [str(i) for i in shown.index], width=8.0, per_row=0.45, base=1.6)
     est = shown["uplift"].to_numpy(dtype=np.float64)
     low = shown["ci_low"].to_numpy(dtype=np.float64)
     high = shown["ci_high"].to_numpy(dtype=np.float64)
@@ -144,14 +144,14 @@ def plot_uplift_by_segment(table: pd.DataFrame, *, ax: Any = None) -> Any:
         ax.plot([low[k], high[k]], [k, k], color=colour, linewidth=2)
         ax.plot([est[k]], [k], marker=marker, color=colour, markersize=7)
     ax.axvline(0.0, color="black", linewidth=1)
-    ax.set_yticks(y)
-    ax.set_yticklabels([str(i) for i in shown.index])
     metric = frame.attrs.get("metric", "proportion")
     unit = "share of customers" if metric == "proportion" else "outcome units"
-    ax.set_xlabel(label(f"Uplift: treatment - control ({unit})", "提升效果（实验组 - 对照组）"))
-    ax.set_ylabel(label("Segment", "细分群体"))
     title = label("Uplift by segment", "各细分群体提升效果")
     if "adjustment" in frame.attrs:
         title += "\n" + textwrap.fill(str(frame.attrs["adjustment"]), width=72)
-    ax.set_title(title)
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=(f"Uplift: treatment - control ({unit})", "提升效果（实验组 - 对照组）"),
+        ylabel=("Segment", "细分群体"),
+        title=title,
+    )

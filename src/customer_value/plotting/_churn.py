@@ -44,11 +44,12 @@ def plot_cohort_retention(
     cmap : str, default "Blues"
         Matplotlib colour map.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; otherwise a new figure sized to the matrix (at most 14 in wide).
 
     Returns
     -------
     matplotlib Axes
+        The heat map, cohorts as rows, with a colour bar of the retained share.
 
     Raises
     ------
@@ -188,11 +189,12 @@ def plot_churn_lift(
         ``"gain"``: share of churners found against share of customers contacted, with
         the random baseline; ``"lift"``: churn rate of each decile over the base rate.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; otherwise a new figure of the default size.
 
     Returns
     -------
     matplotlib Axes
+        The cumulative gain curve with the random baseline, or one bar per decile.
 
     Raises
     ------

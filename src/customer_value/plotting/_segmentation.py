@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.plotting._base import finish, get_ax, label
+from customer_value.plotting._base import finish, get_ax, label, row_axes
 
 __all__ = ["plot_segment_sizes", "plot_value_loyalty_matrix"]
 
@@ -42,11 +41,13 @@ def plot_segment_sizes(
     segment_col, label_col : str
         Segment identifier and Chinese label columns.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw; otherwise a new figure with a row per segment.
 
     Returns
     -------
     matplotlib Axes
+        A customers bar and (with revenue) a revenue bar per segment, the first segment
+        at the top.
 
     Raises
     ------
@@ -78,14 +79,13 @@ def plot_segment_sizes(
             mean_cols=[],
             revenue_col=revenue_col if revenue_col in segments.columns else None,
         )
-    ax = get_ax(ax, figsize=(7.0, 0.45 * len(profile) + 1.5))
     names = [
         label(
             str(seg), str(profile.loc[seg, "segment_label"]) if "segment_label" in profile else None
         )
         for seg in profile.index
     ]
-    y = np.arange(len(profile))
+    ax, y = row_axes(ax, names, width=7.0, per_row=0.45, base=1.5, top_down=True)
     has_revenue = "revenue_share" in profile.columns
     height = 0.4 if has_revenue else 0.7
     from matplotlib.ticker import PercentFormatter
@@ -98,16 +98,14 @@ def plot_segment_sizes(
     )
     if has_revenue:
         ax.barh(y + height / 2, profile["revenue_share"], height, label=label("Revenue", "收入"))
-    ax.set_yticks(y)
-    ax.set_yticklabels(names)
-    ax.invert_yaxis()
-    ax.grid(False, axis="y")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel(label("Share of all customers or revenue (%)", "占比 (%)"))
-    ax.set_ylabel(label("Segment", "细分群体"))
-    ax.set_title(label("Segment sizes and revenue shares", "细分群体规模与收入占比"))
-    ax.legend(loc="lower right")
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Share of all customers or revenue (%)", "占比 (%)"),
+        ylabel=("Segment", "细分群体"),
+        title=("Segment sizes and revenue shares", "细分群体规模与收入占比"),
+        legend="lower right",
+    )
 
 
 def plot_value_loyalty_matrix(

@@ -170,8 +170,10 @@ def plot_value_concentration(values: Any, *, ax: Any = None) -> Any:
     axes.set_ylim(0, 1.02)
     axes.xaxis.set_major_formatter(PercentFormatter(1.0))
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
-    axes.set_xlabel(label("Customers, most valuable first (% of customers)", "客户占比 (%)"))
-    axes.set_ylabel(label("Share of total value (%)", "价值占比 (%)"))
-    axes.set_title(label("Value concentration", "价值集中度"))
-    axes.legend(loc="lower right")
-    return finish(axes)
+    return finish(
+        axes,
+        xlabel=("Customers, most valuable first (% of customers)", "客户占比 (%)"),
+        ylabel=("Share of total value (%)", "价值占比 (%)"),
+        title=("Value concentration", "价值集中度"),
+        legend="lower right",
+    )
