@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from pathlib import Path
@@ -21,17 +22,59 @@ def _subpackage(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
+def _imported_modules(text: str, path: Path) -> list[str]:
+    """Every module the source ``text`` of ``path`` imports (relative imports resolved,
+    imports inside functions and ``importlib.import_module("...")`` included)."""
+    package = ["customer_value", *path.relative_to(SRC).parent.parts]
+    names = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names.append(module)
+            names += [f"{module}.{alias.name}" for alias in node.names]  # from pkg import _mod
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.append(node.args[0].value)
+    return names
+
+
 def test_no_private_imports_across_subpackages() -> None:
-    pattern = re.compile(r"^\s*from customer_value\.(\w+)((?:\.\w+)*)\s+import\s", re.MULTILINE)
+    # e.g. plotting once imported clv._frequency, clv._sbg and survey._common (issue 17)
     offenders = []
     for path in _sources():
         home = _subpackage(path)
-        for match in pattern.finditer(path.read_text(encoding="utf-8")):
-            package, rest = match.group(1), match.group(2)
-            private = any(part.startswith("_") for part in rest.split(".") if part)
-            if package in SUBPACKAGES and package != home and private:
-                offenders.append(f"{path.relative_to(SRC)}: {match.group(0).strip()}")
+        for name in _imported_modules(path.read_text(encoding="utf-8"), path):
+            parts = name.split(".")
+            if parts[0] != "customer_value" or len(parts) < 3 or parts[1] not in SUBPACKAGES:
+                continue
+            if parts[1] != home and any(part.startswith("_") for part in parts[2:]):
+                offenders.append(f"{path.relative_to(SRC)}: {name}")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from customer_value.clv._sbg import x", "customer_value.clv._sbg"),
+        ("from ..survey._common import x", "customer_value.survey._common"),
+        ("from ..clv import _frequency", "customer_value.clv._frequency"),
+        ("def f():\n    import customer_value.clv._sbg as s", "customer_value.clv._sbg"),
+        (
+            "importlib.import_module('customer_value.survey._common')",
+            "customer_value.survey._common",
+        ),
+    ],
+)
+def test_the_import_scan_sees_every_form(source: str, expected: str) -> None:
+    assert expected in _imported_modules(source, SRC / "plotting" / "_probe.py")
 
 
 @pytest.mark.parametrize(

@@ -282,3 +282,34 @@ def _tx(**changes):
 def test_bad_input(data, kwargs, match):
     with pytest.raises(InvalidDataError, match=match):
         rfm_scores(data, **kwargs)
+
+
+def _tx(dates):
+    return pd.DataFrame({"customer_id": [1, 1, 2], "date": dates, "amount": [1.0, 2.0, 3.0]})
+
+
+@pytest.mark.parametrize(
+    ("dates", "match"),
+    [
+        ([20240101, 20240301, 20240401], "holds a number, which is not read as a date"),
+        (["05/01/2024", "20/01/2024", "06/01/2024"], "order is ambiguous; pass date_format"),
+        (
+            ["2024-01-01T10:00:00-05:00", "2024-01-01T10:00:00+01:00", "2024-01-02"],
+            r"mixes UTC offsets.*row 1",
+        ),
+        (["1500-01-01", "2024-01-01", "2024-01-02"], r"outside the supported range.*row 0"),
+    ],
+)
+def test_dates_the_issue_found_misread_are_refused(dates, match):
+    # issue 17, bug 2, for rfm_scores: never nanoseconds, never a guessed day/month order
+    with pytest.raises(InvalidDataError, match=match):
+        rfm_scores(_tx(dates))
+
+
+def test_one_shared_utc_offset_is_read():
+    # issue 17, bug 2: "Z" and one shared offset used to crash with a raw TypeError
+    zulu = rfm_scores(_tx(["2024-01-01T10:00:00Z", "2024-02-01T10:00:00Z", "2024-03-01T09:00:00Z"]))
+    naive = rfm_scores(_tx(["2024-01-01T10:00:00", "2024-02-01T10:00:00", "2024-03-01T09:00:00"]))
+    pd.testing.assert_frame_equal(zulu, naive)
+    dm = rfm_scores(_tx(["05/01/2024", "20/01/2024", "06/01/2024"]), date_format="%d/%m/%Y")
+    assert dm.loc[2, "recency"] == 14  # 6 to 20 January, not a guessed 6 June
