@@ -45,5 +45,5 @@ def test_mixed_utc_offsets_are_refused() -> None:
             "subtotal": [100, 100],
         }
     )
-    with pytest.raises(InvalidDataError, match="'timestamp' mixes time zones"):
+    with pytest.raises(InvalidDataError, match="'timestamp' mixes UTC offsets"):
         points_for_transactions(PROGRAM, tx)

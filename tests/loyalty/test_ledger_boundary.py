@@ -4,7 +4,8 @@ Regression tests of issue 16 (items 4 and 5) and issue 17 (bug 2, the ledger's
 ``at``): a zone-aware ``at`` used to lose its offset silently, ``at`` after 2262
 raised ``OverflowError``, a member could refer themselves, and
 ``import_transactions`` parsed the timestamps a second time (a bare pandas
-``ValueError`` on mixed formats that ``points_for_transactions`` accepts).
+``ValueError`` on mixed formats that ``points_for_transactions`` accepts); now every
+timestamp column goes through the one parsing layer (``customer_value._time``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from customer_value.loyalty import (
     Program,
     PurchaseEvent,
     SQLiteStore,
+    expiry_dates,
     points_flow,
     points_for_transactions,
 )
@@ -108,7 +110,7 @@ def test_referral_cycles_are_refused(ledger: Ledger) -> None:
 MIXED = pd.DataFrame(
     {
         "member_id": ["a", "b"],
-        "timestamp": ["2024-01-02", "03/01/2024 10:00"],
+        "timestamp": ["2024-01-02", "1 Mar 2024 10:00"],
         "subtotal": [100, 250],
     }
 )
@@ -122,8 +124,22 @@ def test_import_parses_timestamps_once_like_points_for_transactions(ledger: Ledg
     assert stamps == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-03-01 10:00")]
 
 
+def test_ambiguous_day_month_is_refused_the_same_way_everywhere(ledger: Ledger) -> None:
+    # "03/01/2024" is 3 January or 1 March: the one parsing layer (customer_value._time)
+    # refuses it in the engine, the bulk import and expiry_dates alike, naming the row
+    ambiguous = MIXED.assign(timestamp=["2024-01-02", "03/01/2024 10:00"])
+    match = r"'timestamp' has a numeric day and month whose order is ambiguous.*row 1"
+    with pytest.raises(InvalidDataError, match=match):
+        points_for_transactions(PROGRAM, ambiguous)
+    with pytest.raises(InvalidDataError, match=match):
+        ledger.import_transactions(ambiguous, idempotency_key="ambiguous")
+    with pytest.raises(InvalidDataError, match=r"'earned_at' has a numeric day and month"):
+        expiry_dates(PROGRAM, ambiguous["timestamp"])
+    assert ledger.entries().empty
+
+
 def test_import_refuses_bad_timestamps_with_invalid_data(ledger: Ledger) -> None:
     bad = MIXED.assign(timestamp=["2024-01-02", "not a date"])
-    with pytest.raises(InvalidDataError, match="'timestamp' must hold timestamps; row 1"):
+    with pytest.raises(InvalidDataError, match="'timestamp' could not be parsed as a date.*; row 1"):
         ledger.import_transactions(bad, idempotency_key="bad")
     assert ledger.entries().empty

@@ -147,16 +147,13 @@ class _BulkImport(LedgerCore):
         if records:
             members = pd.DataFrame.from_dict(records, orient="index")
             members = members.astype({"qualifying_purchases": "int64"})
-        priced, at_ns = price_transactions(
-            program,
-            frame,
-            members=members,
-            member_id_col=member_id_col,
-            timestamp_col=timestamp_col,
-            subtotal_col=subtotal_col,
-            amounts_in_minor_units=amounts_in_minor_units,
+        names = {
+            "member_id_col": member_id_col,
+            "timestamp_col": timestamp_col,
+            "subtotal_col": subtotal_col,
             **columns,
-        )
+        }
+        priced, at_ns = price_transactions(program, frame, members, names, amounts_in_minor_units)
         order = np.argsort(at_ns, kind="stable")
         n = len(frame)
         member_ids = frame[member_id_col].astype(str).to_numpy(dtype=object)[order]

@@ -7,7 +7,6 @@ work on clean integer arrays (minor units, nanoseconds).
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from customer_value._time import parse_timestamp
+from customer_value._time import parse_datetimes, parse_timestamp
 from customer_value._validation import describe_row, first_bad
 from customer_value.errors import InvalidDataError
 from customer_value.loyalty._policies import MAX_MONEY_MINOR
@@ -119,35 +118,17 @@ def show(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def timestamps_ns(frame: pd.DataFrame, column: str) -> npt.NDArray[np.int64]:
-    raw = frame[column]
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        parsed = raw.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = raw
-    else:
-        with warnings.catch_warnings():
-            # pandas 2 warns (and pandas 3 raises) on mixed UTC offsets: refused below
-            warnings.simplefilter("ignore", FutureWarning)
-            try:
-                parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-            except (TypeError, ValueError):
-                parsed = None
-        if parsed is None or parsed.dtype == object:
-            raise InvalidDataError(
-                f"transactions: column {column!r} mixes time zones (UTC offsets); convert it "
-                "to the program's local time (tz-naive) first"
-            )
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            # like a tz-aware column and points_for_event: the local wall-clock time
-            parsed = parsed.dt.tz_localize(None)
-    pos = first_bad(parsed.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"transactions: column {column!r} must hold timestamps; "
-            f"{describe_row(frame.index, pos)} has {column}={raw.iloc[pos]!r}"
-        )
-    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
+def timestamps_ns(
+    frame: pd.DataFrame, column: str, *, what: str = "transactions"
+) -> npt.NDArray[np.int64]:
+    """A timestamp column as int64 nanoseconds, read by the library's one parser.
+
+    :func:`customer_value._time.parse_datetimes` decides for every subpackage: ISO 8601
+    strings, datetime columns (a zone keeps its wall-clock time), a non-ISO format only
+    when day and month cannot swap; numbers, mixed UTC offsets and ambiguous day/month
+    orders are refused with :class:`InvalidDataError` naming the column, row and value.
+    """
+    return parse_datetimes(frame[column], column, index=frame.index, what=what)
 
 
 def signed_minor(frame: pd.DataFrame, column: str, decimals: int) -> npt.NDArray[np.int64]:

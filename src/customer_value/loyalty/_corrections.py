@@ -14,14 +14,14 @@ from customer_value.loyalty._core import LedgerCore
 from customer_value.loyalty._expiry import clawback_points
 from customer_value.loyalty._idempotency import (
     at_key,
-    finish,
+    idempotent,
     key_arg,
-    replay,
     request_fingerprint,
 )
 from customer_value.loyalty._lots import plan_take_back
 from customer_value.loyalty._members import new_state
 from customer_value.loyalty._receipts import LedgerReceipt
+from customer_value.loyalty.stores import StoreTransaction
 
 __all__: list[str] = []
 
@@ -118,10 +118,8 @@ class _Corrections(LedgerCore):
             "refund",
             {"transaction_id": transaction_id, "amount": refunded_minor, "at": at_key(at, at_ns)},
         )
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             earn = txn.earn_by_transaction(transaction_id)
             if earn is None:
                 raise InvalidDataError(f"transaction_id {transaction_id!r} never earned points")
@@ -171,7 +169,7 @@ class _Corrections(LedgerCore):
             for lot, take in plan:
                 txn.allocate(entry_id, lot.lot_id, take)
             txn.member_put(member_id, state)
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "refund",
                 member_id,
                 -booked,
@@ -179,7 +177,8 @@ class _Corrections(LedgerCore):
                 pd.Timestamp(at_ns, unit="ns"),
                 shortfall=short,
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)
 
     def reverse(
         self,
@@ -243,10 +242,8 @@ class _Corrections(LedgerCore):
         fingerprint = request_fingerprint(
             "reverse", {"entry_id": int(entry_id), "at": at_key(at, at_ns), "reason": reason}
         )
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             entry = txn.entry_get(int(entry_id))
             if entry is None:
                 raise InvalidDataError(f"entry_id {entry_id} does not exist")
@@ -303,7 +300,7 @@ class _Corrections(LedgerCore):
                 if entry.kind == "earn":
                     state["lifetime_earned"] = int(state["lifetime_earned"]) - entry.points
             txn.member_put(member_id, state)
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "reverse",
                 member_id,
                 booked,
@@ -311,4 +308,5 @@ class _Corrections(LedgerCore):
                 pd.Timestamp(at_ns, unit="ns"),
                 shortfall=shortfall,
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_value._validation import describe_row, first_bad
 from customer_value.errors import InvalidDataError
-from customer_value.loyalty._columns import timestamp
+from customer_value.loyalty._columns import timestamp, timestamps_ns
 from customer_value.loyalty._program import Program
 from customer_value.loyalty._rules import (
     available_ns,
@@ -88,15 +87,8 @@ def expiry_dates(program: Program, earned_at: Any) -> pd.Series:
     [Timestamp('2024-03-01 00:00:00'), Timestamp('2025-02-01 00:00:00')]
     """
     series = earned_at if isinstance(earned_at, pd.Series) else pd.Series(earned_at)
-    ts = pd.to_datetime(series, errors="coerce")
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_localize(None)
-    pos = first_bad(ts.isna().to_numpy())
-    if pos is not None:
-        raise InvalidDataError(
-            f"earned_at: {describe_row(series.index, pos)} is not a timestamp: {series.iloc[pos]!r}"
-        )
-    out = expiry_ns(program, ts.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    ns = timestamps_ns(pd.DataFrame({"earned_at": series}), "earned_at", what="earned_at")
+    out = expiry_ns(program, ns)
     if out is None:
         return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     return pd.Series(out.view("datetime64[ns]"), index=series.index)

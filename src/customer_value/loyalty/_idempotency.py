@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from customer_value.errors import IdempotencyConflictError, InvalidDataError
 from customer_value.loyalty._receipts import LedgerReceipt
-from customer_value.loyalty.stores import StoreTransaction
+from customer_value.loyalty.stores import Store, StoreTransaction
 
 __all__ = [
     "at_key",
     "finish",
+    "idempotent",
     "key_arg",
     "replay",
     "request_fingerprint",
@@ -67,6 +69,25 @@ def finish(txn: StoreTransaction, key: str, request: str, receipt: LedgerReceipt
     """Store ``receipt`` under ``key`` (same transaction as the write) and return it."""
     txn.idempotency_put(key, request, receipt._to_json(), int(receipt.at.value))
     return receipt
+
+
+def idempotent(
+    store: Store,
+    key: str,
+    request: str,
+    write: Callable[[StoreTransaction], LedgerReceipt],
+) -> LedgerReceipt:
+    """One idempotent ledger write: ``write(txn)`` runs unless ``key`` already holds a result.
+
+    In one store transaction: the stored receipt of ``key`` is returned (a different
+    request under the same key raises); otherwise ``write`` makes its entries and its
+    receipt is stored under ``key`` before the transaction commits.
+    """
+    with store.transaction() as txn:
+        done = replay(txn, key, request)
+        if done is not None:
+            return done
+        return finish(txn, key, request, write(txn))
 
 
 def stored_chunk(txn: StoreTransaction, key: str, chunk: str, request: str, number: int) -> Any:

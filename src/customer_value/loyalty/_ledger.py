@@ -23,9 +23,8 @@ from customer_value.loyalty._corrections import _Corrections
 from customer_value.loyalty._event import advance_state, points_for_event
 from customer_value.loyalty._idempotency import (
     at_key,
-    finish,
+    idempotent,
     key_arg,
-    replay,
     request_fingerprint,
 )
 from customer_value.loyalty._lots import credit, debit
@@ -40,7 +39,7 @@ from customer_value.loyalty._program import Program
 from customer_value.loyalty._reads import _Reads
 from customer_value.loyalty._receipts import Balance, ImportSummary, LedgerReceipt
 from customer_value.loyalty._types import PurchaseEvent
-from customer_value.loyalty.stores import LotRow, Store
+from customer_value.loyalty.stores import LotRow, Store, StoreTransaction
 
 __all__ = ["Balance", "ImportSummary", "Ledger", "LedgerReceipt"]
 
@@ -244,10 +243,8 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             },
         )
         program = self.program
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             if purchase.transaction_id is not None:
                 previous = txn.earn_by_transaction(purchase.transaction_id)
                 if previous is not None:
@@ -308,10 +305,11 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 )
                 txn.member_put(referrer, ref_state)
                 entry_ids.append(ref_entry)
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "earn", member_id, result.points, tuple(entry_ids), pd.Timestamp(at, unit="ns")
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)
 
     def redeem(
         self,
@@ -370,16 +368,15 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             "redeem",
             {"member_id": member_id, "points": points, "at": at_key(at, at_ns), "note": note},
         )
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             state = txn.member_get(member_id) or new_state()
             entry_id = debit(txn, state, member_id, "redeem", points, at_ns, note, "redeem")
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "redeem", member_id, -points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)
 
     def adjust(
         self,
@@ -442,10 +439,8 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             "adjust",
             {"member_id": member_id, "points": points, "at": at_key(at, at_ns), "reason": reason},
         )
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             state = txn.member_get(member_id) or new_state()
             if points > 0:
                 entry_id = txn.entry_add(member_id, "adjust", points, at_ns, note=reason)
@@ -453,10 +448,11 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             else:
                 entry_id = debit(txn, state, member_id, "adjust", -points, at_ns, reason, "remove")
             txn.member_put(member_id, state)
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "adjust", member_id, points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)
 
     def expire_due(self, at: Any, *, idempotency_key: str | None = None) -> LedgerReceipt:
         """Expire every lot whose expiry is at or before ``at`` (one entry per member).
@@ -495,10 +491,8 @@ class Ledger(_Corrections, _Reads, _BulkImport):
         at_ns = parse_at(at, "at")
         key = f"expire-due:{at_ns}" if idempotency_key is None else key_arg(idempotency_key)
         fingerprint = request_fingerprint("expire", {"at": at_ns})
-        with self.store.transaction() as txn:
-            done = replay(txn, key, fingerprint)
-            if done is not None:
-                return done
+
+        def write(txn: StoreTransaction) -> LedgerReceipt:
             by_member: dict[str, list[LotRow]] = defaultdict(list)
             for lot in txn.due_lots(at_ns):
                 by_member[lot.member_id].append(lot)
@@ -512,7 +506,8 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 entry_ids.append(entry_id)
                 total += points
             _LOG.info("expire_due(%s): %d points of %d members", at, total, len(by_member))
-            receipt = LedgerReceipt(
+            return LedgerReceipt(
                 "expire", None, -total, tuple(entry_ids), pd.Timestamp(at_ns, unit="ns")
             )
-            return finish(txn, key, fingerprint, receipt)
+
+        return idempotent(self.store, key, fingerprint, write)

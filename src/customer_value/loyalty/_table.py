@@ -10,6 +10,7 @@ ones of :mod:`customer_value.loyalty._rules`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -30,7 +31,18 @@ from customer_value.loyalty._rules import (
     tier_multiplier,
 )
 
-__all__ = ["POINTS_COLUMNS", "points_for_transactions", "price_transactions"]
+__all__ = ["COLUMN_DEFAULTS", "POINTS_COLUMNS", "points_for_transactions", "price_transactions"]
+
+#: the column options of :func:`points_for_transactions` and their defaults
+COLUMN_DEFAULTS = {
+    "member_id_col": "member_id",
+    "timestamp_col": "timestamp",
+    "subtotal_col": "subtotal",
+    "discount_col": "discount",
+    "tax_col": "tax",
+    "shipping_col": "shipping",
+    "category_col": "category",
+}
 
 _INT64_SAFE = 2**62
 
@@ -206,41 +218,38 @@ def points_for_transactions(
     1      50       50
     2      80        0
     """
-    priced, _ = price_transactions(
-        program,
-        transactions,
-        members=members,
-        member_id_col=member_id_col,
-        timestamp_col=timestamp_col,
-        subtotal_col=subtotal_col,
-        discount_col=discount_col,
-        tax_col=tax_col,
-        shipping_col=shipping_col,
-        category_col=category_col,
-        amounts_in_minor_units=amounts_in_minor_units,
-    )
+    names = {
+        "member_id_col": member_id_col,
+        "timestamp_col": timestamp_col,
+        "subtotal_col": subtotal_col,
+        "discount_col": discount_col,
+        "tax_col": tax_col,
+        "shipping_col": shipping_col,
+        "category_col": category_col,
+    }
+    priced, _ = price_transactions(program, transactions, members, names, amounts_in_minor_units)
     return priced
 
 
 def price_transactions(
     program: Program,
     transactions: Any,
-    *,
-    members: pd.DataFrame | None = None,
-    member_id_col: str = "member_id",
-    timestamp_col: str = "timestamp",
-    subtotal_col: str = "subtotal",
-    discount_col: str = "discount",
-    tax_col: str = "tax",
-    shipping_col: str = "shipping",
-    category_col: str = "category",
-    amounts_in_minor_units: bool = False,
+    members: pd.DataFrame | None,
+    column_names: Mapping[str, str],
+    amounts_in_minor_units: bool,
 ) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
     """:func:`points_for_transactions` and the parsed timestamps (ns), parsed once.
 
     The ledger's bulk import writes the rows at these instants instead of parsing
-    the column a second time (with possibly different rules).
+    the column a second time (with possibly different rules). ``column_names`` maps the
+    column options of :func:`points_for_transactions` (``member_id_col``, ...) to names;
+    options left out take their default.
     """
+    names = {**COLUMN_DEFAULTS, **column_names}
+    member_id_col, timestamp_col = names["member_id_col"], names["timestamp_col"]
+    subtotal_col, discount_col = names["subtotal_col"], names["discount_col"]
+    tax_col, shipping_col = names["tax_col"], names["shipping_col"]
+    category_col = names["category_col"]
     frame = as_frame(transactions, what="transactions")
     require_columns(frame, [member_id_col, timestamp_col, subtotal_col], what="transactions")
     n = len(frame)

@@ -8,7 +8,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,254 +19,29 @@ from customer_value.loyalty.stores._contract import (
     ENTRY_COLUMNS,
     LOT_COLUMNS,
     BalanceParts,
-    EntryRow,
-    LotRow,
     Store,
     StoreTransaction,
     entries_to_frame,
     lots_to_frame,
     members_to_frame,
 )
-from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, balance_sql, order_sql
+from customer_value.loyalty.stores._rules import LIVE, balance_sql
 from customer_value.loyalty.stores._sqlite_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     check_ledger_file,
     connect,
 )
+from customer_value.loyalty.stores._sqlite_txn import SQLiteTransaction, named
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def _named(name: str) -> str:
-    return ":" + name
-
-
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-class _SQLiteTransaction(StoreTransaction):
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self._con = con
-
-    def idempotency_get(self, key: str) -> tuple[str, str] | None:
-        row = self._con.execute(
-            "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
-        ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
-
-    def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
-        self._con.execute(
-            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-            (key, fingerprint, result_json, at),
-        )
-
-    def member_get(self, member_id: str) -> dict[str, Any] | None:
-        row = self._con.execute(
-            "SELECT state FROM members WHERE member_id = ?", (member_id,)
-        ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        rows = self._con.execute(
-            "SELECT member_id, state FROM members "
-            "WHERE member_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(member_ids)),),
-        ).fetchall()
-        return {str(m): dict(json.loads(s)) for m, s in rows}
-
-    def member_put(self, member_id: str, state: dict[str, Any]) -> None:
-        self._con.execute(
-            "INSERT INTO members (member_id, state) VALUES (?, ?) "
-            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
-            (member_id, json.dumps(state, sort_keys=True)),
-        )
-
-    def members_put(self, states: dict[str, dict[str, Any]]) -> None:
-        self._con.executemany(
-            "INSERT INTO members (member_id, state) VALUES (?, ?) "
-            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
-            [(m, json.dumps(s, sort_keys=True)) for m, s in states.items()],
-        )
-
-    def entry_add(
-        self,
-        member_id: str,
-        kind: str,
-        points: int,
-        at: int,
-        *,
-        amount_minor: int | None = None,
-        transaction_id: str | None = None,
-        reference: int | None = None,
-        shortfall: int = 0,
-        note: str | None = None,
-    ) -> int:
-        cur = self._con.execute(
-            "INSERT INTO entries (member_id, kind, points, at, amount_minor, transaction_id, "
-            "reference, shortfall, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                member_id,
-                kind,
-                int(points),
-                int(at),
-                amount_minor,
-                transaction_id,
-                reference,
-                int(shortfall),
-                note,
-            ),
-        )
-        return int(cur.lastrowid or 0)
-
-    @staticmethod
-    def _entry(row: Sequence[Any] | None) -> EntryRow | None:
-        return None if row is None else EntryRow(*row)
-
-    def entry_get(self, entry_id: int) -> EntryRow | None:
-        return self._entry(
-            self._con.execute(
-                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE entry_id = ?", (entry_id,)
-            ).fetchone()
-        )
-
-    def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
-        return self._entry(
-            self._con.execute(
-                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
-                "WHERE transaction_id = ? AND kind = 'earn' ORDER BY entry_id LIMIT 1",
-                (transaction_id,),
-            ).fetchone()
-        )
-
-    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
-        rows = self._con.execute(
-            "SELECT DISTINCT transaction_id FROM entries WHERE kind = 'earn' "
-            "AND transaction_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(transaction_ids)),),
-        ).fetchall()
-        return sorted(str(r[0]) for r in rows)
-
-    def entries_referencing(self, entry_id: int) -> list[EntryRow]:
-        rows = self._con.execute(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE reference = ? ORDER BY entry_id",
-            (entry_id,),
-        ).fetchall()
-        return [EntryRow(*r) for r in rows]
-
-    def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
-        rows = self._con.execute(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE member_id = ? AND at > ? "
-            "ORDER BY entry_id",
-            (member_id, since),
-        ).fetchall()
-        return [EntryRow(*r) for r in rows]
-
-    def lot_add(
-        self,
-        member_id: str,
-        entry_id: int,
-        earned_at: int,
-        available_at: int,
-        expires_at: int | None,
-        points: int,
-    ) -> int:
-        cur = self._con.execute(
-            "INSERT INTO lots (member_id, entry_id, earned_at, available_at, expires_at, "
-            "points, remaining) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (member_id, entry_id, earned_at, available_at, expires_at, points, points),
-        )
-        return int(cur.lastrowid or 0)
-
-    def lot_get(self, lot_id: int) -> LotRow:
-        row = self._con.execute(
-            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE lot_id = ?", (lot_id,)
-        ).fetchone()
-        return LotRow(*row)
-
-    def lots_of_entry(self, entry_id: int) -> list[LotRow]:
-        rows = self._con.execute(
-            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE entry_id = ? ORDER BY lot_id",
-            (entry_id,),
-        ).fetchall()
-        return [LotRow(*r) for r in rows]
-
-    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
-        rule = SPENDABLE if spendable_only else LIVE
-        rows = self._con.execute(
-            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE member_id = :m AND "
-            f"{rule.sql(_named)} ORDER BY {order_sql()}",
-            {"m": member_id, "at": at},
-        ).fetchall()
-        return [LotRow(*r) for r in rows]
-
-    def due_lots(self, at: int) -> list[LotRow]:
-        rows = self._con.execute(
-            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE {DUE.sql(_named)} "
-            "ORDER BY member_id, lot_id",
-            {"at": at},
-        ).fetchall()
-        return [LotRow(*r) for r in rows]
-
-    def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
-        # the CHECK constraint on lots.remaining rejects overspending inside the transaction
-        self._con.execute(
-            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (points, lot_id)
-        )
-        self._con.execute(
-            "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)",
-            (entry_id, lot_id, points),
-        )
-
-    def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
-        rows = self._con.execute(
-            "SELECT lot_id, points FROM allocations WHERE entry_id = ? ORDER BY allocation_id",
-            (entry_id,),
-        ).fetchall()
-        return [(int(a), int(b)) for a, b in rows]
-
-    def bulk_earn(
-        self,
-        entries: list[tuple[str, int, int, int | None, str | None]],
-        lots: list[tuple[int, int | None, int, int]],
-    ) -> None:
-        if not entries:
-            return
-        con = self._con
-        row = con.execute("SELECT COALESCE(MAX(entry_id), 0) FROM entries").fetchone()
-        first_entry = int(row[0]) + 1
-        con.executemany(
-            "INSERT INTO entries (entry_id, member_id, kind, points, at, amount_minor, "
-            "transaction_id) VALUES (?, ?, 'earn', ?, ?, ?, ?)",
-            [(first_entry + i, *e) for i, e in enumerate(entries)],
-        )
-        row = con.execute("SELECT COALESCE(MAX(lot_id), 0) FROM lots").fetchone()
-        next_lot = int(row[0]) + 1
-        lot_rows = []
-        repay_rows = []
-        for i, (avail, expires, points, remaining) in enumerate(lots):
-            if points <= 0:
-                continue
-            entry = entries[i]
-            lot_rows.append(
-                (next_lot, entry[0], first_entry + i, entry[2], avail, expires, points, remaining)
-            )
-            if remaining < points:
-                repay_rows.append((first_entry + i, next_lot, points - remaining))
-            next_lot += 1
-        con.executemany(
-            "INSERT INTO lots (lot_id, member_id, entry_id, earned_at, available_at, expires_at, "
-            "points, remaining) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            lot_rows,
-        )
-        if repay_rows:
-            con.executemany(
-                "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)", repay_rows
-            )
 
 
 class SQLiteStore(Store):
@@ -487,7 +262,7 @@ class SQLiteStore(Store):
             con = self._con
             self._retry(lambda: con.execute("BEGIN IMMEDIATE"))
             try:
-                yield _SQLiteTransaction(con)
+                yield SQLiteTransaction(con)
             except BaseException:
                 if con.in_transaction:  # SQLite may already have rolled back (disk full ...)
                     con.execute("ROLLBACK")
@@ -514,8 +289,7 @@ class SQLiteStore(Store):
         """Spendable, pending and expiring points of a member (see :class:`Store`)."""
         with self._read() as con:
             row = con.execute(
-                f"SELECT {balance_sql(_named)} FROM lots WHERE member_id = :m AND "
-                f"{LIVE.sql(_named)}",
+                f"SELECT {balance_sql(named)} FROM lots WHERE member_id = :m AND {LIVE.sql(named)}",
                 {"m": member_id, "at": at, "until": at + horizon},
             ).fetchone()
             member = con.execute(
@@ -587,7 +361,7 @@ class SQLiteStore(Store):
                 "FROM entries e JOIN lots l ON l.entry_id = e.entry_id "
                 "LEFT JOIN used ON used.lot_id = l.lot_id "
                 "WHERE e.member_id = :m AND e.at <= :at) "
-                f"SELECT COALESCE(SUM(remaining), 0), {balance_sql(_named)} FROM held",
+                f"SELECT COALESCE(SUM(remaining), 0), {balance_sql(named)} FROM held",
                 params,
             ).fetchone()
             sums = con.execute(

@@ -1,0 +1,245 @@
+"""SQLiteStore internals: the store operations of one ``BEGIN IMMEDIATE`` transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from customer_value.loyalty.stores._contract import (
+    ENTRY_COLUMNS,
+    LOT_COLUMNS,
+    EntryRow,
+    LotRow,
+    StoreTransaction,
+)
+from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, order_sql
+
+__all__ = ["SQLiteTransaction", "named"]
+
+
+def named(name: str) -> str:
+    return ":" + name
+
+
+class SQLiteTransaction(StoreTransaction):
+    """One ``BEGIN IMMEDIATE`` transaction of :class:`SQLiteStore` (see its notes)."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def idempotency_get(self, key: str) -> tuple[str, str] | None:
+        row = self._con.execute(
+            "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
+        self._con.execute(
+            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
+            (key, fingerprint, result_json, at),
+        )
+
+    def member_get(self, member_id: str) -> dict[str, Any] | None:
+        row = self._con.execute(
+            "SELECT state FROM members WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = self._con.execute(
+            "SELECT member_id, state FROM members "
+            "WHERE member_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(member_ids)),),
+        ).fetchall()
+        return {str(m): dict(json.loads(s)) for m, s in rows}
+
+    def member_put(self, member_id: str, state: dict[str, Any]) -> None:
+        self._con.execute(
+            "INSERT INTO members (member_id, state) VALUES (?, ?) "
+            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
+            (member_id, json.dumps(state, sort_keys=True)),
+        )
+
+    def members_put(self, states: dict[str, dict[str, Any]]) -> None:
+        self._con.executemany(
+            "INSERT INTO members (member_id, state) VALUES (?, ?) "
+            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
+            [(m, json.dumps(s, sort_keys=True)) for m, s in states.items()],
+        )
+
+    def entry_add(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        *,
+        amount_minor: int | None = None,
+        transaction_id: str | None = None,
+        reference: int | None = None,
+        shortfall: int = 0,
+        note: str | None = None,
+    ) -> int:
+        cur = self._con.execute(
+            "INSERT INTO entries (member_id, kind, points, at, amount_minor, transaction_id, "
+            "reference, shortfall, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                member_id,
+                kind,
+                int(points),
+                int(at),
+                amount_minor,
+                transaction_id,
+                reference,
+                int(shortfall),
+                note,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def _entry(row: Sequence[Any] | None) -> EntryRow | None:
+        return None if row is None else EntryRow(*row)
+
+    def entry_get(self, entry_id: int) -> EntryRow | None:
+        return self._entry(
+            self._con.execute(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE entry_id = ?", (entry_id,)
+            ).fetchone()
+        )
+
+    def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
+        return self._entry(
+            self._con.execute(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
+                "WHERE transaction_id = ? AND kind = 'earn' ORDER BY entry_id LIMIT 1",
+                (transaction_id,),
+            ).fetchone()
+        )
+
+    def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
+        rows = self._con.execute(
+            "SELECT DISTINCT transaction_id FROM entries WHERE kind = 'earn' "
+            "AND transaction_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(transaction_ids)),),
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def entries_referencing(self, entry_id: int) -> list[EntryRow]:
+        rows = self._con.execute(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE reference = ? ORDER BY entry_id",
+            (entry_id,),
+        ).fetchall()
+        return [EntryRow(*r) for r in rows]
+
+    def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
+        rows = self._con.execute(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries WHERE member_id = ? AND at > ? "
+            "ORDER BY entry_id",
+            (member_id, since),
+        ).fetchall()
+        return [EntryRow(*r) for r in rows]
+
+    def lot_add(
+        self,
+        member_id: str,
+        entry_id: int,
+        earned_at: int,
+        available_at: int,
+        expires_at: int | None,
+        points: int,
+    ) -> int:
+        cur = self._con.execute(
+            "INSERT INTO lots (member_id, entry_id, earned_at, available_at, expires_at, "
+            "points, remaining) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (member_id, entry_id, earned_at, available_at, expires_at, points, points),
+        )
+        return int(cur.lastrowid or 0)
+
+    def lot_get(self, lot_id: int) -> LotRow:
+        row = self._con.execute(
+            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE lot_id = ?", (lot_id,)
+        ).fetchone()
+        return LotRow(*row)
+
+    def lots_of_entry(self, entry_id: int) -> list[LotRow]:
+        rows = self._con.execute(
+            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE entry_id = ? ORDER BY lot_id",
+            (entry_id,),
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
+        rule = SPENDABLE if spendable_only else LIVE
+        rows = self._con.execute(
+            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE member_id = :m AND "
+            f"{rule.sql(named)} ORDER BY {order_sql()}",
+            {"m": member_id, "at": at},
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def due_lots(self, at: int) -> list[LotRow]:
+        rows = self._con.execute(
+            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE {DUE.sql(named)} "
+            "ORDER BY member_id, lot_id",
+            {"at": at},
+        ).fetchall()
+        return [LotRow(*r) for r in rows]
+
+    def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
+        # the CHECK constraint on lots.remaining rejects overspending inside the transaction
+        self._con.execute(
+            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (points, lot_id)
+        )
+        self._con.execute(
+            "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)",
+            (entry_id, lot_id, points),
+        )
+
+    def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
+        rows = self._con.execute(
+            "SELECT lot_id, points FROM allocations WHERE entry_id = ? ORDER BY allocation_id",
+            (entry_id,),
+        ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def bulk_earn(
+        self,
+        entries: list[tuple[str, int, int, int | None, str | None]],
+        lots: list[tuple[int, int | None, int, int]],
+    ) -> None:
+        if not entries:
+            return
+        con = self._con
+        row = con.execute("SELECT COALESCE(MAX(entry_id), 0) FROM entries").fetchone()
+        first_entry = int(row[0]) + 1
+        con.executemany(
+            "INSERT INTO entries (entry_id, member_id, kind, points, at, amount_minor, "
+            "transaction_id) VALUES (?, ?, 'earn', ?, ?, ?, ?)",
+            [(first_entry + i, *e) for i, e in enumerate(entries)],
+        )
+        row = con.execute("SELECT COALESCE(MAX(lot_id), 0) FROM lots").fetchone()
+        next_lot = int(row[0]) + 1
+        lot_rows = []
+        repay_rows = []
+        for i, (avail, expires, points, remaining) in enumerate(lots):
+            if points <= 0:
+                continue
+            entry = entries[i]
+            lot_rows.append(
+                (next_lot, entry[0], first_entry + i, entry[2], avail, expires, points, remaining)
+            )
+            if remaining < points:
+                repay_rows.append((first_entry + i, next_lot, points - remaining))
+            next_lot += 1
+        con.executemany(
+            "INSERT INTO lots (lot_id, member_id, entry_id, earned_at, available_at, expires_at, "
+            "points, remaining) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            lot_rows,
+        )
+        if repay_rows:
+            con.executemany(
+                "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)", repay_rows
+            )
