@@ -477,7 +477,8 @@ def test_expiry_dates_matches_scalar_on_many_dates() -> None:
 
 
 def test_expiry_bad_input() -> None:
-    with pytest.raises(InvalidDataError, match=r"earned_at: column 'earned_at' could not be parsed.*row 1 has earned_at='x'"):
+    bad = r"earned_at: column 'earned_at' could not be parsed.*row 1 has earned_at='x'"
+    with pytest.raises(InvalidDataError, match=bad):
         expiry_dates(program(expiry={"months": 1}), pd.Series(["2024-01-01", "x"]))
     with pytest.raises(InvalidDataError, match=r"earned_at could not be parsed"):
         expiry_date(program(expiry={"months": 1}), "soon")

@@ -140,6 +140,6 @@ def test_ambiguous_day_month_is_refused_the_same_way_everywhere(ledger: Ledger) 
 
 def test_import_refuses_bad_timestamps_with_invalid_data(ledger: Ledger) -> None:
     bad = MIXED.assign(timestamp=["2024-01-02", "not a date"])
-    with pytest.raises(InvalidDataError, match="'timestamp' could not be parsed as a date.*; row 1"):
+    with pytest.raises(InvalidDataError, match=r"'timestamp' could not be parsed as a date.*row 1"):
         ledger.import_transactions(bad, idempotency_key="bad")
     assert ledger.entries().empty
