@@ -1,7 +1,7 @@
 """Ledger throughput: durable single operations, bulk import, balance of a heavy member.
 
-Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops]`` (defaults
-1,000,000 and 2,000).
+Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]`` (defaults
+1,000,000, 2,000 and ``sqlite,heavy,pg``: a comma list of the parts to run).
 
 * Single operations: ``single_ops`` alternating earn/redeem calls on
   ``SQLiteStore`` in WAL mode with ``synchronous="FULL"`` (every commit is
@@ -14,6 +14,14 @@ Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops]`` (defaul
 * balance(): one member with 10,000 lots; median of 200 calls on SQLiteStore
   (one aggregate over the member's open lots through a covering partial index)
   against MemoryStore (a Python scan of the member's lots, the same answer).
+
+* Per-member cost against history length (issue 16, item 5): one member
+  holding 5,000 and 50,000 open lots (imported purchases, never-expiring
+  points, all unspent), on each store. ``redeem`` of a few points at the end
+  of the history and ``balance`` at the instant 100 entries before the end (a
+  past balance), median of 50
+  calls each; the anchor of each row is the same call on the 5,000-lot member,
+  so a speed-up near 1.0x means the cost does not grow with the history.
 
 * PostgreSQL (issue 16): a server started for the run in a temporary
   directory (``initdb`` + ``pg_ctl``, default ``fsync=on`` and
@@ -35,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,6 +58,7 @@ from customer_value.loyalty import (
     Program,
     PurchaseEvent,
     SQLiteStore,
+    Store,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "loyalty"))
@@ -63,6 +73,9 @@ PROGRAM = Program.from_dict(
         "earn_rules": [{"type": "first_purchase", "points": 50}],
     }
 )
+
+#: the member-cost rows: points that never expire, so every lot stays open
+OPEN_PROGRAM = Program.from_dict({**PROGRAM.to_dict(), "expiry": None})
 
 
 def single_ops(ledger: Ledger, n: int, prefix: str = "") -> None:
@@ -115,7 +128,11 @@ def _pg_writer(args: tuple[str, str, int, float]) -> float:
 
 
 def pg_rows(
-    n_import: int, n_single: int, tx: pd.DataFrame, memory_import: float, points: int
+    n_import: int,
+    n_single: int,
+    tx: pd.DataFrame | None,
+    memory_import: float | None,
+    points: int | None,
 ) -> list[tuple[str, float, float | None, str]]:
     """The PostgreSQL rows of the table (empty when no server can be started)."""
     import multiprocessing
@@ -167,6 +184,9 @@ def pg_rows(
                 f">= 3,000 ops/s: {writers * per / wall:,.0f} ops/s",
             )
         )
+        rows += cost_rows("PG", member_costs(lambda name: PostgresStore(conninfo, schema=name)))
+        if tx is None:
+            return rows
         store = PostgresStore(conninfo, schema="bulk")
         ours, summary = timed(
             lambda: Ledger(PROGRAM, store).import_transactions(tx, idempotency_key="bulk")
@@ -186,11 +206,73 @@ def pg_rows(
     return rows
 
 
+_END = pd.Timestamp("2024-12-31")
+
+
+def _median(fn: Callable[[int], object], n: int) -> float:
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def member_costs(open_store: Callable[[str], Store], reps: int = 50) -> tuple[float, ...]:
+    """(redeem, past balance) medians for a member with 5,000 and with 50,000 lots."""
+    out: list[float] = []
+    for n in (5_000, 50_000):
+        heavy = purchases(n, members=1, seed=2)
+        store = open_store(f"heavy{n}")
+        ledger = Ledger(OPEN_PROGRAM, store)
+        ledger.import_transactions(heavy, idempotency_key=f"heavy{n}", chunk_size=n)
+        then = heavy["timestamp"].sort_values().iloc[-100]
+        past = _median(lambda i, led=ledger, t=then: led.balance("0", at=t), reps)
+        redeem = _median(
+            lambda i, led=ledger: led.redeem("0", 5, at=_END, idempotency_key=f"r{i}"), reps
+        )
+        store.close()
+        out += [redeem, past]
+    return tuple(out)
+
+
+def cost_rows(name: str, costs: tuple[float, ...]) -> list[tuple[str, float, float | None, str]]:
+    redeem5, past5, redeem50, past50 = costs
+    return [
+        (
+            f"{name}: redeem, 50,000 vs 5,000 lots",
+            redeem50,
+            redeem5,
+            f"flat (~1.0x): {redeem50 * 1000:.2f} vs {redeem5 * 1000:.2f} ms",
+        ),
+        (
+            f"{name}: past balance, 50,000 vs 5,000 lots",
+            past50,
+            past5,
+            f"flat (~1.0x): {past50 * 1000:.2f} vs {past5 * 1000:.2f} ms",
+        ),
+    ]
+
+
 def main() -> None:
     n_import = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     n_single = int(sys.argv[2]) if len(sys.argv) > 2 else 2_000
+    parts = (sys.argv[3] if len(sys.argv) > 3 else "sqlite,heavy,pg").split(",")
     rows: list[tuple[str, float, float | None, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
+        if "heavy" in parts:
+            rows += cost_rows("Memory", member_costs(lambda name: MemoryStore()))
+            rows += cost_rows(
+                "SQLite NORMAL",
+                member_costs(
+                    lambda name: SQLiteStore(Path(tmp) / f"{name}.db", synchronous="NORMAL")
+                ),
+            )
+        if "sqlite" not in parts:
+            if "pg" in parts:
+                rows.extend(pg_rows(n_import, n_single, None, None, None))
+            print(table("Loyalty ledger (selected parts)", rows))
+            return
         # --- durable single operations
         for sync in ("FULL", "NORMAL"):
             store = SQLiteStore(Path(tmp) / f"single-{sync}.db", synchronous=sync)
@@ -259,7 +341,8 @@ def main() -> None:
                 f"<= 5 ms: {ours * 1000:.2f} ms",
             )
         )
-    rows.extend(pg_rows(n_import, n_single, tx, memory_import, check.points))
+    if "pg" in parts:
+        rows.extend(pg_rows(n_import, n_single, tx, memory_import, check.points))
     print(
         table(
             "Loyalty ledger (SQLiteStore in WAL mode, PostgresStore; shared 2-core machine)",

@@ -246,7 +246,7 @@ def test_sub_microsecond_instants_are_refused_not_rounded(spec: StoreSpec) -> No
 
 def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> None:
     stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    with pytest.raises(StoreError, match="version 0, this library needs 1; nothing was written"):
+    with pytest.raises(StoreError, match="version 0, this library needs 2; nothing was written"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     threads = [
         threading.Thread(target=lambda: PostgresStore(spec.target, schema=spec.schema))
@@ -257,10 +257,10 @@ def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> 
     for t in threads:
         t.join()
     store = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 1
-    assert stale.migrate() == 1  # a no-op now
-    assert store.migrate() == 1
-    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(1,)]
+    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 2
+    assert stale.migrate() == 2  # a no-op now
+    assert store.migrate() == 2
+    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(2,)]
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     with psycopg.connect(spec.target, autocommit=True) as con:
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):

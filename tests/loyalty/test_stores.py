@@ -8,9 +8,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from customer_value.errors import CustomerValueError, InvalidDataError, StoreError
 from customer_value.loyalty import Ledger, MemoryStore, Program, SQLiteStore, Store
+from customer_value.loyalty.stores import LotRow
 
 from .store_specs import StoreSpec
 
@@ -61,16 +64,16 @@ def test_lot_cannot_go_negative(store: Store) -> None:
 def test_sqlite_schema_is_versioned_and_reopenable(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
     store = SQLiteStore(path)
-    assert store.schema_version == 1
+    assert store.schema_version == 2
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     store.close()
     again = SQLiteStore(path, synchronous="normal")
-    assert again.schema_version == 1
+    assert again.schema_version == 2
     assert Ledger(PROGRAM, again).balance("m", at="2024-02-01").available == 5
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = con.execute("SELECT version, description FROM schema_migrations").fetchall()
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [1, 2]
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("UPDATE entries SET points = 1000")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -153,12 +156,12 @@ def test_sqlite_paths_that_cannot_be_a_ledger_are_named(tmp_path: Path) -> None:
 def test_sqlite_migrate_is_explicit_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     stale = SQLiteStore(path, migrate=False)
-    with pytest.raises(StoreError, match="schema version 0, this library needs 1; nothing"):
+    with pytest.raises(StoreError, match="schema version 0, this library needs 2; nothing"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
-    assert stale.migrate() == stale.schema_version == 1
+    assert stale.migrate() == stale.schema_version == 2
     Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     stale.close()
-    assert SQLiteStore(path, migrate=False).schema_version == 1
+    assert SQLiteStore(path, migrate=False).schema_version == 2
 
 
 @pytest.mark.parametrize(
@@ -228,10 +231,157 @@ def test_bulk_import_writes_the_same_rows_in_every_store(store: Store) -> None:
         ledger.reverse(1, at="2024-01-03", idempotency_key="undo")
         ledger.import_transactions(table, idempotency_key="bulk", chunk_size=7)
     got, want = ledgers
-    pd.testing.assert_frame_equal(got.entries(), want.entries())
+    # the same rows, each store stamping its own recording times
+    pd.testing.assert_frame_equal(
+        got.entries().drop(columns="recorded_at"), want.entries().drop(columns="recorded_at")
+    )
     pd.testing.assert_frame_equal(got.lots(), want.lots())
     pd.testing.assert_frame_equal(got.store.allocations_frame(), want.store.allocations_frame())
     lots = want.lots()
     assert (lots["remaining"] < lots["points"]).any(), "the debt should be repaid from a lot"
     for m in ("a", "b", "c"):
         assert got.balance(m, at="2024-03-20") == want.balance(m, at="2024-03-20")
+
+
+def _write_version_1(spec: StoreSpec, ledger: Ledger) -> None:
+    """A database at schema version 1 holding ``ledger``'s rows, as an older release wrote it."""
+    import json
+
+    entries = ledger.store.entries_frame()
+    lots = ledger.store.lots_frame()
+    allocations = ledger.store.allocations_frame()
+    states = {m: ledger.store._members[m] for m in ledger.store._members}  # type: ignore[attr-defined]
+
+    def ns(value: Any) -> int | None:
+        return None if pd.isna(value) else int(pd.Timestamp(value).value)
+
+    entry_rows = [
+        (
+            int(r.entry_id), r.member_id, r.kind, int(r.points), ns(r.at),
+            None if pd.isna(r.amount_minor) else int(r.amount_minor), r.transaction_id,
+            None if pd.isna(r.reference) else int(r.reference), int(r.shortfall), r.note,
+        )
+        for r in entries.itertuples()
+    ]  # fmt: skip
+    lot_rows = [
+        (
+            int(r.lot_id), r.member_id, int(r.entry_id), ns(r.earned_at), ns(r.available_at),
+            ns(r.expires_at), int(r.points), int(r.remaining),
+        )
+        for r in lots.itertuples()
+    ]  # fmt: skip
+    alloc_rows = [tuple(int(v) for v in r) for r in allocations.itertuples(index=False)]
+    member_rows = [(m, json.dumps(s)) for m, s in states.items()]
+    if spec.kind == "sqlite":
+        from customer_value.loyalty.stores._sqlite_schema import MIGRATIONS
+
+        con = sqlite3.connect(spec.target, isolation_level=None)
+        con.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT "
+            "NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        con.executescript(MIGRATIONS[0][2])
+        con.execute("INSERT INTO schema_migrations VALUES (1, 'v1', 'then')")
+        con.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entry_rows)
+        con.executemany("INSERT INTO lots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", lot_rows)
+        con.executemany(
+            "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)", alloc_rows
+        )
+        con.executemany("INSERT INTO members VALUES (?, ?)", member_rows)
+        con.close()
+        return
+    import psycopg
+
+    from customer_value.loyalty.stores._postgres_schema import MIGRATIONS as PG
+
+    def ts(value: int | None) -> str | None:
+        return None if value is None else pd.Timestamp(value, tz="UTC").isoformat()
+
+    schema = f'"{spec.schema}"'
+    with psycopg.connect(spec.target, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(
+            f"CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, "
+            "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for statement in PG[0][2]:
+            con.execute(statement.replace("{s}", schema))  # type: ignore[arg-type]
+        con.execute(
+            f"INSERT INTO {schema}.schema_migrations (version, description) VALUES (1, 'v1')"
+        )
+        with con.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {schema}.entries (entry_id, member_id, kind, points, at, "
+                "amount_minor, transaction_id, reference, shortfall, note) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(*r[:4], ts(r[4]), *r[5:]) for r in entry_rows],
+            )
+            cur.executemany(
+                f"INSERT INTO {schema}.lots VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [(*r[:3], ts(r[3]), ts(r[4]), ts(r[5]), *r[6:]) for r in lot_rows],
+            )
+            cur.executemany(
+                f"INSERT INTO {schema}.allocations (entry_id, lot_id, points) VALUES (%s, %s, %s)",
+                alloc_rows,
+            )
+            cur.executemany(f"INSERT INTO {schema}.members VALUES (%s, %s)", member_rows)
+        for table, column in (("entries", "entry_id"), ("lots", "lot_id")):
+            # the rows were written with explicit ids: move the identity on, as inserts would
+            con.execute(
+                f"SELECT setval(pg_get_serial_sequence('{schema}.{table}', '{column}'), "  # type: ignore[arg-type]
+                f"(SELECT MAX({column}) FROM {schema}.{table}))"
+            )
+
+
+def test_a_version_1_database_is_upgraded_with_its_balances(shared_store_spec: StoreSpec) -> None:
+    program = Program.from_dict(
+        {"name": "p", "base_rate": "1", "expiry": {"months": 3}, "pending_days": 3}
+    )
+    old = Ledger(program, MemoryStore())
+    for i, member in enumerate(["a", "b", "a", "c", "a", "b"]):
+        old.adjust(member, 40 + i, at=f"2024-0{1 + i}-05", idempotency_key=f"k{i}")
+    old.redeem("a", 50, at="2024-05-20", idempotency_key="r")
+    old.expire_due("2024-06-01")
+    _write_version_1(shared_store_spec, old)
+    store = shared_store_spec.open()  # migrates to the current version
+    assert store.schema_version == 2
+    new = Ledger(program, store)
+    for member in ("a", "b", "c"):
+        for at in ("2024-03-01", "2024-05-21", "2024-07-01"):
+            assert new.balance(member, at=at) == old.balance(member, at=at), (member, at)
+    # SQLite kept no recording times before version 2; PostgreSQL always did
+    missing = new.entries()["recorded_at"].isna()
+    assert missing.all() if shared_store_spec.kind == "sqlite" else not missing.any()
+    assert new.redeem("a", 10, at="2024-07-01", idempotency_key="after").points == -10
+    assert (
+        new.balance("a", at="2024-07-02").available
+        == old.balance("a", at="2024-07-02").available - 10
+    )
+    store.close()
+
+
+@given(
+    remaining=st.integers(-2, 3),
+    expires=st.one_of(st.none(), st.integers(-3, 3)),
+    available=st.integers(-3, 3),
+    earned=st.integers(-3, 3),
+    at=st.integers(-3, 3),
+    until=st.integers(-3, 3),
+)
+def test_compiled_rules_agree_with_the_rule_trees(
+    remaining: int, expires: int | None, available: int, earned: int, at: int, until: int
+) -> None:
+    from customer_value.loyalty.stores._rules import (
+        DUE,
+        EXPIRING,
+        HELD,
+        LIVE,
+        PENDING,
+        SPENDABLE,
+        predicate,
+    )
+
+    lot = LotRow(1, "m", 1, earned, available, expires, 5, remaining)
+    params = {"at": at, "until": until}
+    for rule in (LIVE, SPENDABLE, PENDING, EXPIRING, DUE, HELD):
+        assert predicate(rule)(lot, params) == rule.holds(lambda c: getattr(lot, c), params)

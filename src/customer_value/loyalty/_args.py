@@ -13,7 +13,7 @@ from customer_value.errors import InvalidDataError
 from customer_value.loyalty._columns import timestamp
 from customer_value.loyalty._policies import MAX_POINTS
 
-__all__ = ["member_arg", "parse_at", "points_arg", "text_arg", "to_minor"]
+__all__ = ["member_arg", "parse_at", "points_arg", "recorded_arg", "text_arg", "to_minor"]
 
 
 def parse_at(value: Any, name: str) -> int:
@@ -39,6 +39,23 @@ def parse_at(value: Any, name: str) -> int:
             f"with time zone {raw.tzinfo}; convert it first, e.g. "
             "ts.tz_convert('Europe/Paris').tz_localize(None)"
         )
+    return int(timestamp(value, name).value)
+
+
+def recorded_arg(value: Any, name: str = "recorded_at") -> int:
+    """A recording instant (the stores' clock) as integer nanoseconds UTC.
+
+    Unlike the ledger's effective times, recording times are real instants: a
+    zone-aware value is converted to UTC, a naive one is taken as UTC.
+    """
+    raw: Any = None
+    if not isinstance(value, (int, float, np.number)):
+        try:
+            raw = pd.Timestamp(value)
+        except (TypeError, ValueError):
+            raw = None
+    if raw is not None and not pd.isna(raw) and raw.tzinfo is not None:
+        value = raw.tz_convert("UTC").tz_localize(None)
     return int(timestamp(value, name).value)
 
 

@@ -18,12 +18,7 @@ from customer_value.loyalty._program import Program
 from customer_value.loyalty._rules import available_ns, expiry_ns_one
 from customer_value.loyalty.stores import LotRow, StoreTransaction
 
-__all__ = ["consume", "credit", "debit", "plan_take_back", "spendable_points"]
-
-
-def spendable_points(lots: list[LotRow], state: dict[str, Any]) -> int:
-    """Spendable points: the remaining points of ``lots`` minus the member's debt."""
-    return sum(lot.remaining for lot in lots) - int(state.get("debt", 0))
+__all__ = ["consume", "credit", "debit", "plan_take_back"]
 
 
 def credit(
@@ -65,13 +60,15 @@ def debit(
     Raises :class:`InsufficientPointsError` (nothing written) above the spendable
     balance at ``at``.
     """
-    lots = txn.open_lots(member_id, at, spendable_only=True)
-    available = spendable_points(lots, state)
+    # the balance from the member's running total, then only the lots this debit takes
+    sums = txn.open_sums(member_id, at, at)
+    available = sums.open_points - sums.due - sums.pending - int(state.get("debt", 0))
     if points > available:
         raise InsufficientPointsError(
             f"member {member_id!r} has {max(available, 0)} points available at "
             f"{pd.Timestamp(at, unit='ns')}, cannot {verb} {points}"
         )
+    lots = txn.open_lots(member_id, at, spendable_only=True, points=points)
     entry_id = txn.entry_add(member_id, kind, -points, at, note=note)
     consume(txn, entry_id, lots, points)
     return entry_id
@@ -110,11 +107,12 @@ def plan_take_back(
         for lot in txn.lots_of_entry(source_entry)
         if lot.remaining > 0 and (lot.expires_at is None or lot.expires_at > at)
     ]
-    others = [
-        lot
-        for lot in txn.open_lots(member_id, at, spendable_only=False)
-        if lot.entry_id != source_entry and lot.earned_at <= at
-    ]
+    need = points - sum(lot.remaining for lot in own)
+    others = (
+        txn.open_lots(member_id, at, spendable_only=False, points=need, exclude_entry=source_entry)
+        if need > 0
+        else []
+    )
     plan: list[tuple[LotRow, int]] = []
     left = points
     for lot in own + others:

@@ -148,11 +148,23 @@ def check_order(program: Program, member_id: str, last: int | None, at: int) -> 
         )
 
 
-def tier_history(program: Program, txn: StoreTransaction, member_id: str, at: int) -> pd.DataFrame:
-    """The member's entries that count for tiers, from the start of the window at ``at``."""
+def tier_history(
+    program: Program,
+    txn: StoreTransaction,
+    member_id: str,
+    at: int,
+    recorded_at: int | None = None,
+) -> pd.DataFrame:
+    """The member's entries that count for tiers, from the start of the window at ``at``.
+
+    With ``recorded_at`` only the entries recorded by then.
+    """
     _, _, since = tier_window(program, pd.Timestamp(at, unit="ns"))
     rows = [
-        e for e in txn.member_entries(member_id, int(since.value)) if e.amount_minor is not None
+        e
+        for e in txn.member_entries(member_id, int(since.value))
+        if e.amount_minor is not None
+        and (recorded_at is None or e.recorded_at is None or e.recorded_at <= recorded_at)
     ]
     return pd.DataFrame(
         {

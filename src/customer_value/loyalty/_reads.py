@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.loyalty._args import member_arg, parse_at
+from customer_value.loyalty._args import member_arg, parse_at, recorded_arg
 from customer_value.loyalty._core import LedgerCore
 from customer_value.loyalty._members import new_state, spend_history, tier_history
 from customer_value.loyalty._receipts import Balance
@@ -18,12 +18,13 @@ from customer_value.loyalty._types import TierStatus
 __all__: list[str] = []
 
 _EXPIRING_DAYS = 30
+_END = 2**63 - 1  # after every effective time
 
 
 class _Reads(LedgerCore):
     """The read methods of the ledger."""
 
-    def balance(self, member_id: str, at: Any = None) -> Balance:
+    def balance(self, member_id: str, at: Any = None, *, recorded_at: Any = None) -> Balance:
         """The member's available, pending and expiring points at ``at``.
 
         Parameters
@@ -31,12 +32,18 @@ class _Reads(LedgerCore):
         member_id : str
             The member (an unknown member has a zero balance).
         at : datetime-like, optional
-            The instant (default: now). Lots expired by ``at`` are not counted
-            even before :meth:`expire_due` has run. For an ``at`` before some of
-            the member's entries the balance is rebuilt as it was: entries
-            effective after ``at`` (and their allocations and lots) are left
-            out. Entries count by their effective time ``at``, so a backdated
-            entry is included in any later balance.
+            The instant *as effective* (default: now), in the programme's local
+            time. Lots expired by ``at`` are not counted even before
+            :meth:`expire_due` has run. For an ``at`` before some of the
+            member's entries the balance is rebuilt as it was: entries effective
+            after ``at`` (and their allocations and lots) are left out. Entries
+            count by their effective time, so a backdated entry is included in
+            any later balance.
+        recorded_at : datetime-like, optional
+            The balance *as recorded*: only entries the store had recorded by
+            this real instant count (zone-aware values are converted to UTC,
+            naive ones are UTC). ``balance(m, at=day, recorded_at=day)`` is what
+            the ledger showed on that day, before later backdated entries.
 
         Returns
         -------
@@ -48,8 +55,16 @@ class _Reads(LedgerCore):
         InvalidDataError
             Bad member id or time.
 
+        Notes
+        -----
+        Costs do not grow with the member's history: a current balance comes
+        from the member's running total and two short index ranges; a past one
+        is rolled back from the present over the entries effective (or
+        recorded) after the instant asked about.
+
         Examples
         --------
+        >>> import pandas as pd
         >>> from customer_value.loyalty import Ledger, MemoryStore, Program
         >>> ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1",
         ...                                    "expiry": {"months": 1}}), MemoryStore())
@@ -57,12 +72,22 @@ class _Reads(LedgerCore):
         >>> b = ledger.balance("m1", at="2024-02-01")
         >>> b.available, b.expiring_30d
         (70, 70)
+        >>> before = pd.Timestamp.now(tz="UTC")
+        >>> _ = ledger.redeem("m1", 20, at="2024-01-25", idempotency_key="late")  # backdated
+        >>> ledger.balance("m1", at="2024-02-01").available  # as effective
+        50
+        >>> ledger.balance("m1", at="2024-02-01", recorded_at=before).available  # as recorded
+        70
         """
         member_id = member_arg(member_id)
         at_ns = parse_at(at, "at")
         horizon = _EXPIRING_DAYS * NS_PER_DAY
-        parts = self.store.balance_parts(member_id, at_ns, horizon)
-        if parts.last_entry_at is not None and parts.last_entry_at > at_ns:
+        if recorded_at is not None:
+            recorded = recorded_arg(recorded_at)
+            parts = self.store.balance_parts_as_of(member_id, at_ns, horizon, recorded)
+        else:
+            parts = self.store.balance_parts(member_id, at_ns, horizon)
+        if recorded_at is None and parts.last_entry_at is not None and parts.last_entry_at > at_ns:
             # entries after `at` exist: rebuild the balance as it stood then
             parts = self.store.balance_parts_as_of(member_id, at_ns, horizon)
         return Balance(
@@ -74,7 +99,7 @@ class _Reads(LedgerCore):
             lifetime_earned=parts.lifetime_earned,
         )
 
-    def tier(self, member_id: str, at: Any = None) -> TierStatus:
+    def tier(self, member_id: str, at: Any = None, *, recorded_at: Any = None) -> TierStatus:
         """The member's tier at ``at``, with its privileges.
 
         Parameters
@@ -82,7 +107,10 @@ class _Reads(LedgerCore):
         member_id : str
             The member.
         at : datetime-like, optional
-            The instant (default: now).
+            The instant as effective (default: now).
+        recorded_at : datetime-like, optional
+            The tier as recorded: only entries recorded by this real instant
+            count (see :meth:`balance`).
 
         Returns
         -------
@@ -90,8 +118,9 @@ class _Reads(LedgerCore):
             From :func:`~customer_value.loyalty.evaluate_tier` on the member's
             earn, clawback and earn-reversal entries, starting from the tier
             recorded at the member's last purchase (for the downgrade policy)
-            when it was reached by ``at``; before that, from the qualification
-            alone.
+            when it was reached by ``at`` (and, with ``recorded_at``, nothing of
+            the member was recorded after that); otherwise from the
+            qualification alone.
 
         Raises
         ------
@@ -117,12 +146,16 @@ class _Reads(LedgerCore):
         if self.program.tiers is None:
             raise InvalidDataError("the program has no tiers to evaluate")
         at_ns = parse_at(at, "at")
+        recorded = None if recorded_at is None else recorded_arg(recorded_at)
         with self.store.transaction() as txn:
-            history = tier_history(self.program, txn, member_id, at_ns)
+            history = tier_history(self.program, txn, member_id, at_ns, recorded)
             state = txn.member_get(member_id) or new_state()
+            # the stored tier is the latest; it held at `recorded_at` only if nothing of
+            # the member was recorded since
+            later = recorded is not None and bool(txn.undone(member_id, _END, recorded).entries)
         history = history[history["timestamp"] <= pd.Timestamp(at_ns, unit="ns")]
         since = state["tier_since"]
-        if since is None or since > at_ns:
+        if since is None or since > at_ns or later:
             # the stored tier was reached after `at`: it says nothing about `at`
             current, since = None, None
         else:
@@ -135,20 +168,28 @@ class _Reads(LedgerCore):
             tier_since=None if since is None else pd.Timestamp(since, unit="ns"),
         )
 
-    def history(self, member_id: str) -> pd.DataFrame:
+    def history(self, member_id: str, *, at: Any = None, recorded_at: Any = None) -> pd.DataFrame:
         """The member's entries in order, with the running balance.
 
         Parameters
         ----------
         member_id : str
             The member.
+        at : datetime-like, optional
+            Only entries effective at or before this instant (history as
+            effective then).
+        recorded_at : datetime-like, optional
+            Only entries recorded by this real instant (history as recorded
+            then; see :meth:`balance`).
 
         Returns
         -------
         DataFrame
             Indexed by ``entry_id``: ``at``, ``kind``, ``points`` (signed),
             ``balance`` (running sum of ``points``), ``amount_minor``,
-            ``transaction_id``, ``reference``, ``shortfall``, ``note``.
+            ``transaction_id``, ``reference``, ``shortfall``, ``note``,
+            ``recorded_at`` (UTC; NaT for entries written before recording
+            times were kept).
 
         Raises
         ------
@@ -169,6 +210,11 @@ class _Reads(LedgerCore):
         """
         member_id = member_arg(member_id)
         frame = self.store.entries_frame(member_id)
+        if at is not None:
+            frame = frame[frame["at"] <= pd.Timestamp(parse_at(at, "at"), unit="ns")]
+        if recorded_at is not None:
+            cut = pd.Timestamp(recorded_arg(recorded_at), unit="ns", tz="UTC")
+            frame = frame[frame["recorded_at"].isna() | (frame["recorded_at"] <= cut)]
         frame = frame.assign(balance=frame["points"].cumsum().astype("int64"))
         columns = [
             "at",
@@ -180,6 +226,7 @@ class _Reads(LedgerCore):
             "reference",
             "shortfall",
             "note",
+            "recorded_at",
         ]
         return frame.set_index("entry_id")[columns]
 

@@ -18,7 +18,9 @@ Data model (the same in every store)
     (money in integer minor units: the eligible amount of an earn, the refunded
     amount of a clawback), ``transaction_id``, ``reference`` (the entry a
     clawback or reversal refers to), ``shortfall`` (points a clawback could not
-    take back), ``note``.
+    take back), ``note``, ``recorded_at`` (when the store wrote it: int
+    nanoseconds UTC from the store's clock; None for entries written before
+    schema version 2).
 ``lots``
     Points with ``earned_at``, ``available_at`` (after the pending period),
     ``expires_at`` (``None`` = never), ``points`` and ``remaining``.
@@ -30,6 +32,10 @@ Data model (the same in every store)
     ``key`` -> request fingerprint and the stored result.
 ``members``
     Per-member state (engine counters, tier, debt) as JSON.
+``balances``
+    Per-member running total of the points left in lots (``open_points``),
+    kept by every write, so that balances cost the same for a member with a
+    long history (see ``_balances``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pandas as pd
+
+from customer_value.loyalty.stores._balances import LedgerView, current_parts, past_parts
 
 __all__ = [
     "ENTRY_COLUMNS",
@@ -69,6 +77,7 @@ ENTRY_COLUMNS = (
     "reference",
     "shortfall",
     "note",
+    "recorded_at",
 )
 LOT_COLUMNS = (
     "lot_id",
@@ -107,6 +116,7 @@ class EntryRow(NamedTuple):
     reference: int | None
     shortfall: int
     note: str | None
+    recorded_at: int | None = None
 
 
 class LotRow(NamedTuple):
@@ -156,7 +166,7 @@ class BalanceParts:
     last_entry_at: int | None = None
 
 
-class StoreTransaction(ABC):
+class StoreTransaction(LedgerView):
     """The operations a ledger performs inside one store transaction.
 
     Obtained from :meth:`Store.transaction`; everything done through it is
@@ -254,11 +264,22 @@ class StoreTransaction(ABC):
         """Lots created by an entry."""
 
     @abstractmethod
-    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
-        """Unexpired lots with points left, first-expiring first (never-expiring last).
+    def open_lots(
+        self,
+        member_id: str,
+        at: int,
+        *,
+        spendable_only: bool,
+        points: int | None = None,
+        exclude_entry: int | None = None,
+    ) -> list[LotRow]:
+        """Lots to take points from, first-expiring first (never-expiring last).
 
-        Ties are broken by earning time, then lot id. With ``spendable_only``
-        pending lots (``available_at > at``) are left out.
+        Unexpired lots with points left earned by ``at`` (rule ``HELD``; with
+        ``spendable_only`` past their pending period, rule ``SPENDABLE``), ties
+        broken by earning time, then lot id, leaving out the lots of
+        ``exclude_entry``. With ``points`` only the first lots whose points add
+        up to ``points`` are read (an index scan that stops there).
         """
 
     @abstractmethod
@@ -307,8 +328,20 @@ class Store(ABC):
         """Context manager: one atomic, isolated unit of work."""
 
     @abstractmethod
+    def view(self) -> contextlib.AbstractContextManager[LedgerView]:
+        """Context manager: one consistent read-only view (for balances)."""
+
     def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """Spendable, pending and expiring (before ``at + horizon``) points of a member."""
+        """Spendable, pending and expiring (before ``at + horizon``) points of a member.
+
+        From the running total of the member's open lots and two short index
+        ranges (pending and due lots): the cost does not grow with the member's
+        history (see ``_balances``).
+        """
+        with self.view() as view:
+            sums = view.open_sums(member_id, at, at + horizon)
+            state = view.member_get(member_id)
+        return BalanceParts(*current_parts(sums, state))
 
     @abstractmethod
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -326,15 +359,19 @@ class Store(ABC):
     def members_frame(self) -> pd.DataFrame:
         """Every member's stored state, indexed by member id."""
 
-    @abstractmethod
-    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """Like :meth:`balance_parts`, rebuilt from the entries effective at or before ``at``.
+    def balance_parts_as_of(
+        self, member_id: str, at: int, horizon: int, recorded_at: int | None = None
+    ) -> BalanceParts:
+        """Like :meth:`balance_parts`, as the ledger stood at a past instant.
 
-        Lots earned by ``at`` hold their points minus the allocations of those
-        entries; the debt is what the invariant ``sum(entries.points) ==
-        sum(lots) - debt`` leaves; lifetime earned is the earn entries minus
-        the earns reversed by ``at``.
+        Only entries effective at or before ``at`` count and, with
+        ``recorded_at`` (int nanoseconds UTC), only those the store had recorded
+        by then: the balance *as effective* at ``at`` and *as recorded* at
+        ``recorded_at``. Rebuilt backwards from the present, so the cost grows
+        with what happened after the instant, not with the history before it.
         """
+        with self.view() as view:
+            return BalanceParts(*past_parts(view, member_id, at, horizon, recorded_at))
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (no-op by default)."""
@@ -342,6 +379,7 @@ class Store(ABC):
 
 def entries_to_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=list(ENTRY_COLUMNS))
+    recorded = pd.to_datetime(frame["recorded_at"].astype("Int64"), unit="ns", utc=True)
     out = pd.DataFrame(
         {
             "entry_id": frame["entry_id"].astype("int64"),
@@ -354,6 +392,7 @@ def entries_to_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
             "reference": frame["reference"].astype("Int64"),
             "shortfall": frame["shortfall"].astype("int64"),
             "note": frame["note"].astype(object),
+            "recorded_at": recorded,
         }
     )
     return out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -11,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from customer_value.errors import CustomerValueError
+from customer_value.loyalty.stores._balances import LedgerView, OpenSums, Undone
 from customer_value.loyalty.stores._contract import (
-    BalanceParts,
     EntryRow,
     LotRow,
     Store,
@@ -21,9 +23,51 @@ from customer_value.loyalty.stores._contract import (
     lots_to_frame,
     members_to_frame,
 )
-from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, balance_sums, expiry_key
+from customer_value.loyalty.stores._rules import (
+    DUE,
+    EXPIRING,
+    HELD,
+    PENDING,
+    SPENDABLE,
+    expiry_key,
+    predicate,
+)
 
 __all__ = ["MemoryStore"]
+
+_TOP = 2**63
+
+
+class _Member:
+    """One member's indexes: entries by time and by recording, open lots by expiry and
+    by the end of their pending period, and the running total of points left."""
+
+    __slots__ = ("by_at", "by_available", "by_expiry", "entry_ids", "lot_ids", "open", "recorded")
+
+    def __init__(self) -> None:
+        self.entry_ids: list[int] = []
+        self.recorded: list[int] = []  # parallel to entry_ids, non-decreasing
+        self.by_at: list[tuple[int, int]] = []
+        self.lot_ids: list[int] = []
+        self.by_expiry: list[tuple[int, int, int, int]] = []
+        self.by_available: list[tuple[int, int]] = []
+        self.open = 0
+
+    def show(self, lot: LotRow) -> None:
+        bisect.insort(self.by_expiry, expiry_key(partial(getattr, lot)))
+        bisect.insort(self.by_available, (lot.available_at, lot.lot_id))
+
+    def hide(self, lot: LotRow) -> None:
+        for keys, key in (
+            (self.by_expiry, expiry_key(partial(getattr, lot))),
+            (self.by_available, (lot.available_at, lot.lot_id)),
+        ):
+            del keys[bisect.bisect_left(keys, key)]
+
+
+def _after(at: int) -> tuple[int, int, int, int]:
+    """Sort key just after every lot expiring at or before ``at``."""
+    return (0, at, _TOP, _TOP)
 
 
 class _MemoryTransaction(StoreTransaction):
@@ -74,6 +118,8 @@ class _MemoryTransaction(StoreTransaction):
     ) -> int:
         s = self._s
         entry_id = len(s._entries) + 1
+        member = s._member(member_id)
+        recorded = max(time.time_ns(), member.recorded[-1] if member.recorded else 0)
         row = EntryRow(
             entry_id,
             member_id,
@@ -85,9 +131,12 @@ class _MemoryTransaction(StoreTransaction):
             reference,
             int(shortfall),
             note,
+            recorded,
         )
         s._entries.append(row)
-        s._entries_by_member.setdefault(member_id, []).append(entry_id)
+        member.entry_ids.append(entry_id)
+        member.recorded.append(recorded)
+        bisect.insort(member.by_at, (int(at), entry_id))
         if kind == "earn" and transaction_id is not None and transaction_id not in s._earn_by_tx:
             s._earn_by_tx[transaction_id] = entry_id
             self.undo.append(lambda: s._earn_by_tx.pop(transaction_id, None))
@@ -97,7 +146,9 @@ class _MemoryTransaction(StoreTransaction):
 
         def _undo() -> None:
             s._entries.pop()
-            s._entries_by_member[member_id].pop()
+            member.entry_ids.pop()
+            member.recorded.pop()
+            member.by_at.remove((int(at), entry_id))
 
         self.undo.append(_undo)
         return entry_id
@@ -119,8 +170,11 @@ class _MemoryTransaction(StoreTransaction):
 
     def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
         entries = self._s._entries
-        rows = (entries[i - 1] for i in self._s._entries_by_member.get(member_id, []))
-        return [e for e in rows if e.at > since]
+        member = self._s._members_idx.get(member_id)
+        if member is None:
+            return []
+        later = member.by_at[bisect.bisect_right(member.by_at, (since, _TOP)) :]
+        return [entries[i - 1] for i in sorted(i for _, i in later)]
 
     def lot_add(
         self,
@@ -133,15 +187,21 @@ class _MemoryTransaction(StoreTransaction):
     ) -> int:
         s = self._s
         lot_id = len(s._lots) + 1
-        s._lots.append(
-            LotRow(lot_id, member_id, entry_id, earned_at, available_at, expires_at, points, points)
+        lot = LotRow(
+            lot_id, member_id, entry_id, earned_at, available_at, expires_at, points, points
         )
-        s._lots_by_member.setdefault(member_id, []).append(lot_id)
+        s._lots.append(lot)
+        member = s._member(member_id)
+        member.lot_ids.append(lot_id)
+        member.show(lot)
+        member.open += points
         s._lots_by_entry.setdefault(entry_id, []).append(lot_id)
 
         def _undo() -> None:
             s._lots.pop()
-            s._lots_by_member[member_id].pop()
+            member.lot_ids.pop()
+            member.hide(lot)
+            member.open -= points
             s._lots_by_entry[entry_id].pop()
 
         self.undo.append(_undo)
@@ -153,23 +213,52 @@ class _MemoryTransaction(StoreTransaction):
     def lots_of_entry(self, entry_id: int) -> list[LotRow]:
         return [self._s._lots[i - 1] for i in self._s._lots_by_entry.get(entry_id, [])]
 
-    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
+    def open_lots(
+        self,
+        member_id: str,
+        at: int,
+        *,
+        spendable_only: bool,
+        points: int | None = None,
+        exclude_entry: int | None = None,
+    ) -> list[LotRow]:
+        member = self._s._members_idx.get(member_id)
+        if member is None:
+            return []
         lots = self._s._lots
-        rule = SPENDABLE if spendable_only else LIVE
+        rule = SPENDABLE if spendable_only else HELD
         params = {"at": at}
-        out = [
-            lot
-            for lot in (lots[i - 1] for i in self._s._lots_by_member.get(member_id, []))
-            if rule.holds(partial(getattr, lot), params)
-        ]
-        out.sort(key=lambda lot: expiry_key(partial(getattr, lot)))
+        out: list[LotRow] = []
+        got = 0
+        keys = member.by_expiry
+        for pos in range(bisect.bisect_right(keys, _after(at)), len(keys)):
+            lot = lots[keys[pos][3] - 1]
+            if lot.entry_id == exclude_entry or not predicate(rule)(lot, params):
+                continue
+            out.append(lot)
+            got += lot.remaining
+            if points is not None and got >= points:
+                break
         return out
 
     def due_lots(self, at: int) -> list[LotRow]:
+        lots = self._s._lots
         params = {"at": at}
-        out = [lot for lot in self._s._lots if DUE.holds(partial(getattr, lot), params)]
+        out: list[LotRow] = []
+        for member_id in sorted(self._s._members_idx):
+            keys = self._s._members_idx[member_id].by_expiry
+            for key in keys[: bisect.bisect_right(keys, _after(at))]:
+                lot = lots[key[3] - 1]
+                if predicate(DUE)(lot, params):
+                    out.append(lot)
         out.sort(key=lambda lot: (lot.member_id, lot.lot_id))
         return out
+
+    def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
+        return self._s._open_sums(member_id, at, until)
+
+    def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
+        return self._s._undone(member_id, at, recorded_at)
 
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
         s = self._s
@@ -179,12 +268,24 @@ class _MemoryTransaction(StoreTransaction):
             raise CustomerValueError(
                 f"allocation of {points} points would leave lot {lot_id} with {remaining}"
             )
-        s._lots[lot_id - 1] = lot._replace(remaining=remaining)
+        member = s._member(lot.member_id)
+        new = lot._replace(remaining=remaining)
+        s._lots[lot_id - 1] = new
+        member.open -= points
+        if lot.remaining > 0 and remaining == 0:
+            member.hide(lot)
+        elif lot.remaining == 0 and remaining > 0:
+            member.show(new)
         s._allocations.append((entry_id, lot_id, points))
         s._alloc_by_entry.setdefault(entry_id, []).append((lot_id, points))
 
         def _undo() -> None:
             s._lots[lot_id - 1] = lot
+            member.open += points
+            if lot.remaining > 0 and remaining == 0:
+                member.show(lot)
+            elif lot.remaining == 0 and remaining > 0:
+                member.hide(new)
             s._allocations.pop()
             s._alloc_by_entry[entry_id].pop()
 
@@ -231,11 +332,10 @@ class MemoryStore(Store):
         self._idem: dict[str, tuple[str, str]] = {}
         self._members: dict[str, dict[str, Any]] = {}
         self._entries: list[EntryRow] = []
-        self._entries_by_member: dict[str, list[int]] = {}
+        self._members_idx: dict[str, _Member] = {}
         self._earn_by_tx: dict[str, int] = {}
         self._referencing: dict[int, list[int]] = {}
         self._lots: list[LotRow] = []
-        self._lots_by_member: dict[str, list[int]] = {}
         self._lots_by_entry: dict[int, list[int]] = {}
         self._allocations: list[tuple[int, int, int]] = []
         self._alloc_by_entry: dict[int, list[tuple[int, int]]] = {}
@@ -255,27 +355,65 @@ class MemoryStore(Store):
                     undo()
                 raise
 
-    def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """Spendable, pending and expiring points of a member (see :class:`Store`)."""
+    def _member(self, member_id: str) -> _Member:
+        member = self._members_idx.get(member_id)
+        if member is None:
+            member = self._members_idx[member_id] = _Member()
+        return member
+
+    @contextlib.contextmanager
+    def view(self) -> Iterator[LedgerView]:
+        """A consistent read view (the store's lock is held)."""
         with self._lock:
-            spendable, pending, expiring = balance_sums(
-                (
-                    partial(getattr, self._lots[i - 1])
-                    for i in self._lots_by_member.get(member_id, [])
-                ),
-                {"at": at, "until": at + horizon},
-            )
-            state = self._members.get(member_id, {})
-            entry_ids = self._entries_by_member.get(member_id, [])
-            last = max((self._entries[i - 1].at for i in entry_ids), default=None)
-            return BalanceParts(
-                spendable,
-                pending,
-                expiring,
-                int(state.get("debt", 0)),
-                int(state.get("lifetime_earned", 0)),
-                last,
-            )
+            yield _MemoryTransaction(self)
+
+    def _open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
+        member = self._members_idx.get(member_id)
+        if member is None:
+            return OpenSums(0, 0, 0, 0, None)
+        lots = self._lots
+        keys = member.by_expiry
+        now = bisect.bisect_right(keys, _after(at))
+        params = {"at": at, "until": until}
+
+        def total(rule: Any, candidates: Any) -> int:
+            got = (lots[i - 1] for i in candidates)
+            return sum(lot.remaining for lot in got if predicate(rule)(lot, params))
+
+        # index ranges, read in place (a slice would copy the member's whole index)
+        due = total(DUE, (keys[i][3] for i in range(now)))
+        ready = member.by_available
+        start = bisect.bisect_right(ready, (at, _TOP))
+        pending = total(PENDING, (ready[i][1] for i in range(start, len(ready))))
+        soon = range(now, bisect.bisect_right(keys, _after(until)))
+        expiring = total(EXPIRING, (keys[i][3] for i in soon))
+        last = member.by_at[-1][0] if member.by_at else None
+        return OpenSums(member.open, due, pending, expiring, last)
+
+    def _undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
+        member = self._members_idx.get(member_id)
+        if member is None:
+            return Undone([], [], [], 0)
+        entries, lots = self._entries, self._lots
+        ids = {i for _, i in member.by_at[bisect.bisect_right(member.by_at, (at, _TOP)) :]}
+        if recorded_at is not None:
+            ids.update(member.entry_ids[bisect.bisect_right(member.recorded, recorded_at) :])
+        rows = [entries[i - 1] for i in sorted(ids)]
+        made = [lots[j - 1] for e in rows for j in self._lots_by_entry.get(e.entry_id, [])]
+        allocations = []
+        for e in rows:
+            for lot_id, points in self._alloc_by_entry.get(e.entry_id, []):
+                lot = lots[lot_id - 1]
+                source = entries[lot.entry_id - 1]
+                allocations.append((points, lot, source.at, source.recorded_at))
+        reversed_earns = sum(
+            entries[e.reference - 1].points
+            for e in rows
+            if e.kind == "reversal"
+            and e.reference is not None
+            and entries[e.reference - 1].kind == "earn"
+        )
+        return Undone(rows, made, allocations, reversed_earns)
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
         """The journal as a DataFrame (see :class:`Store`)."""
@@ -283,7 +421,9 @@ class MemoryStore(Store):
             if member_id is None:
                 rows = list(self._entries)
             else:
-                rows = [self._entries[i - 1] for i in self._entries_by_member.get(member_id, [])]
+                member = self._members_idx.get(member_id)
+                ids = [] if member is None else member.entry_ids
+                rows = [self._entries[i - 1] for i in ids]
         return entries_to_frame(rows)
 
     def lots_frame(self, member_id: str | None = None) -> pd.DataFrame:
@@ -292,7 +432,9 @@ class MemoryStore(Store):
             if member_id is None:
                 rows = list(self._lots)
             else:
-                rows = [self._lots[i - 1] for i in self._lots_by_member.get(member_id, [])]
+                member = self._members_idx.get(member_id)
+                ids = [] if member is None else member.lot_ids
+                rows = [self._lots[i - 1] for i in ids]
         return lots_to_frame(rows)
 
     def allocations_frame(self) -> pd.DataFrame:
@@ -306,38 +448,3 @@ class MemoryStore(Store):
         with self._lock:
             states = {k: dict(v) for k, v in self._members.items()}
         return members_to_frame(states)
-
-    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
-        with self._lock:
-            entries = [self._entries[i - 1] for i in self._entries_by_member.get(member_id, [])]
-            known = [e for e in entries if e.at <= at]
-            used: dict[int, int] = {}
-            for e in known:
-                for lot_id, pts in self._alloc_by_entry.get(e.entry_id, []):
-                    used[lot_id] = used.get(lot_id, 0) + pts
-            # the lots as they stood at ``at``: earned by then, minus what entries known by
-            # then took from them
-            held = [
-                lot._replace(remaining=lot.points - used.get(lot.lot_id, 0))
-                for lot in (self._lots[i - 1] for i in self._lots_by_member.get(member_id, []))
-                if lot.earned_at <= at
-            ]
-            total = sum(lot.remaining for lot in held)
-            spendable, pending, expiring = balance_sums(
-                (partial(getattr, lot) for lot in held), {"at": at, "until": at + horizon}
-            )
-            earned = {e.entry_id: e.points for e in known if e.kind == "earn"}
-            reversed_earns = sum(
-                earned.get(e.reference, 0)
-                for e in known
-                if e.kind == "reversal" and e.reference is not None
-            )
-            return BalanceParts(
-                spendable,
-                pending,
-                expiring,
-                total - sum(e.points for e in known),
-                sum(earned.values()) - reversed_earns,
-                max((e.at for e in known), default=None),
-            )

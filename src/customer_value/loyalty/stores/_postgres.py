@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty.stores._balances import LedgerView
 from customer_value.loyalty.stores._contract import (
-    BalanceParts,
     Store,
     StoreTransaction,
     entries_to_frame,
@@ -25,12 +25,8 @@ from customer_value.loyalty.stores._postgres_txn import (
     NS_MIGRATE,
     PostgresTransaction,
     Sql,
-    at_bound,
-    ns_sql,
-    pyformat,
     translate,
 )
-from customer_value.loyalty.stores._rules import LIVE, balance_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,7 +98,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    1
+    2
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -234,9 +230,9 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        1
+        2
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
-        1
+        2
         """
         import psycopg
 
@@ -278,80 +274,11 @@ class PostgresStore(Store):
             return self._version(conn)
 
     # ------------------------------------------------------------------ reads
-    def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """Spendable, pending and expiring points of a member (see :class:`Store`)."""
-        params = {"m": member_id, "at": at_bound(at), "until": at_bound(at + horizon)}
+    @contextlib.contextmanager
+    def view(self) -> Iterator[LedgerView]:
+        """One consistent read-only snapshot (REPEATABLE READ), taking no locks."""
         with self._read() as conn:
-            row = conn.execute(
-                self._q(
-                    f"SELECT {balance_sql(pyformat)} FROM {{s}}.lots "
-                    f"WHERE member_id = %(m)s AND {LIVE.sql(pyformat)}"
-                ),
-                params,
-            ).fetchone()
-            member = conn.execute(
-                self._q("SELECT state FROM {s}.members WHERE member_id = %(m)s"), params
-            ).fetchone()
-            last = conn.execute(
-                self._q(f"SELECT {ns_sql('MAX(at)')} FROM {{s}}.entries WHERE member_id = %(m)s"),
-                params,
-            ).fetchone()
-        state = {} if member is None else dict(member[0])
-        row, last = _one(row), _one(last)
-        return BalanceParts(
-            int(row[0]),
-            int(row[1]),
-            int(row[2]),
-            int(state.get("debt", 0)),
-            int(state.get("lifetime_earned", 0)),
-            None if last[0] is None else int(last[0]),
-        )
-
-    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
-        params = {"m": member_id, "at": at_bound(at), "until": at_bound(at + horizon)}
-        with self._read() as conn:
-            lots = conn.execute(
-                self._q(
-                    "WITH used AS (SELECT a.lot_id AS lot_id, SUM(a.points) AS u "
-                    "FROM {s}.entries e JOIN {s}.allocations a ON a.entry_id = e.entry_id "
-                    "WHERE e.member_id = %(m)s AND e.at <= %(at)s GROUP BY a.lot_id), "
-                    "held AS (SELECT l.available_at AS available_at, "
-                    "l.expires_at AS expires_at, l.points - COALESCE(used.u, 0) AS remaining "
-                    "FROM {s}.entries e JOIN {s}.lots l ON l.entry_id = e.entry_id "
-                    "LEFT JOIN used ON used.lot_id = l.lot_id "
-                    "WHERE e.member_id = %(m)s AND e.at <= %(at)s) "
-                    f"SELECT COALESCE(SUM(remaining), 0), {balance_sql(pyformat)} FROM held"
-                ),
-                params,
-            ).fetchone()
-            sums = conn.execute(
-                self._q(
-                    "SELECT COALESCE(SUM(points), 0), "
-                    "COALESCE(SUM(CASE WHEN kind = 'earn' THEN points END), 0), "
-                    f"{ns_sql('MAX(at)')} FROM {{s}}.entries "
-                    "WHERE member_id = %(m)s AND at <= %(at)s"
-                ),
-                params,
-            ).fetchone()
-            undone = conn.execute(
-                self._q(
-                    "SELECT COALESCE(SUM(o.points), 0) FROM {s}.entries r "
-                    "JOIN {s}.entries o ON o.entry_id = r.reference "
-                    "WHERE r.member_id = %(m)s AND r.at <= %(at)s AND r.kind = 'reversal' "
-                    "AND o.kind = 'earn'"
-                ),
-                params,
-            ).fetchone()
-        lots, sums, undone = _one(lots), _one(sums), _one(undone)
-        return BalanceParts(
-            int(lots[1]),
-            int(lots[2]),
-            int(lots[3]),
-            int(lots[0]) - int(sums[0]),
-            int(sums[1]) - int(undone[0]),
-            None if sums[2] is None else int(sums[2]),
-        )
+            yield PostgresTransaction(conn, self._q, locking=False)
 
     def _rows(self, query: str, params: Any = None) -> list[Any]:
         with self._read() as conn:

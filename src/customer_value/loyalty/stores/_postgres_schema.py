@@ -75,6 +75,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        "running balances, open-lot indexes in consumption order, recording-time index",
+        (
+            """CREATE TABLE {s}.balances (
+                member_id text PRIMARY KEY,
+                open_points bigint NOT NULL CHECK (open_points >= 0)
+            )""",
+            """INSERT INTO {s}.balances (member_id, open_points)
+                SELECT member_id, SUM(remaining) FROM {s}.lots WHERE remaining > 0
+                GROUP BY member_id""",
+            "DROP INDEX {s}.lots_member_open",
+            """CREATE INDEX lots_member_open ON {s}.lots (member_id, expires_at, earned_at, lot_id)
+                WHERE remaining > 0""",
+            """CREATE INDEX lots_member_pending ON {s}.lots (member_id, available_at)
+                WHERE remaining > 0""",
+            "CREATE INDEX entries_member_recorded ON {s}.entries (member_id, recorded_at)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -11,6 +11,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty.stores._balances import (
+    OpenSums,
+    Undone,
+    in_expiry_order,
+    undone_rows,
+    undone_sql,
+)
+from customer_value.loyalty.stores._balances import (
+    open_sums as sums_of,
+)
 from customer_value.loyalty.stores._contract import (
     ENTRY_COLUMNS,
     LOT_COLUMNS,
@@ -18,7 +28,7 @@ from customer_value.loyalty.stores._contract import (
     LotRow,
     StoreTransaction,
 )
-from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, order_sql
+from customer_value.loyalty.stores._rules import DUE, HELD, SPENDABLE, open_sums_sql, pass_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -48,7 +58,7 @@ NS_MIGRATE = 0x4C590005
 #: member buckets a bulk write locks exclusively (single-member writes share them)
 LOCK_BUCKETS = 256
 
-_TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at"}
+_TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at", "recorded_at"}
 
 
 def ns_sql(column: str) -> str:
@@ -95,6 +105,10 @@ def _bucket(member_id: str) -> int:
     return _hash32("member", member_id) % LOCK_BUCKETS
 
 
+def _table(name: str) -> str:
+    return "{s}." + name
+
+
 def pyformat(name: str) -> str:
     return f"%({name})s"
 
@@ -134,9 +148,10 @@ def translate(exc: Exception) -> StoreError:
 class PostgresTransaction(StoreTransaction):
     """One READ COMMITTED transaction that locks a member before reading its rows."""
 
-    def __init__(self, conn: psycopg.Connection[Any], sql: Sql) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], sql: Sql, *, locking: bool = True) -> None:
         self._conn = conn
         self._q = sql
+        self._locking = locking  # False in read-only snapshots (balances, reports)
         self._members: set[str] = set()
         self._buckets: set[int] = set()
         self._keys: set[tuple[int, int]] = set()
@@ -147,14 +162,14 @@ class PostgresTransaction(StoreTransaction):
 
     def _lock_key(self, namespace: int, value: str) -> None:
         key = (namespace, _hash32(str(namespace), value))
-        if key not in self._keys:
+        if self._locking and key not in self._keys:
             self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
             self._keys.add(key)
 
     def _lock_member(self, member_id: str) -> None:
         # every read of a member's rows comes after this lock: READ COMMITTED then sees
         # what the previous holder committed (one fresh snapshot per statement)
-        if member_id in self._members:
+        if member_id in self._members or not self._locking:
             return
         bucket = _bucket(member_id)
         if bucket in self._buckets:
@@ -170,7 +185,7 @@ class PostgresTransaction(StoreTransaction):
         # bulk writers take whole buckets exclusively, in ascending order (no deadlock
         # between bulk writers); single-member writers hold their bucket shared
         wanted = sorted({_bucket(m) for m in member_ids if m not in self._members} - self._buckets)
-        if wanted:
+        if wanted and self._locking:
             self._conn.execute(
                 "SELECT count(pg_advisory_xact_lock(%s, b)) "
                 "FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS ordered",
@@ -324,18 +339,22 @@ class PostgresTransaction(StoreTransaction):
         points: int,
     ) -> int:
         self._lock_member(member_id)
+        # the lot and the member's running total of points left, in one statement
         row = self._execute(
-            "INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, expires_at, "
-            "points, remaining) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING lot_id",
-            (
-                member_id,
-                entry_id,
-                _ts(earned_at),
-                _ts(available_at),
-                _ts(expires_at),
-                points,
-                points,
-            ),
+            "WITH lot AS (INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, "
+            "expires_at, points, remaining) VALUES (%(m)s, %(e)s, %(t)s, %(a)s, %(x)s, %(p)s, "
+            "%(p)s) RETURNING lot_id), open AS (INSERT INTO {s}.balances AS b "
+            "(member_id, open_points) VALUES (%(m)s, %(p)s) ON CONFLICT (member_id) "
+            "DO UPDATE SET open_points = b.open_points + excluded.open_points) "
+            "SELECT lot_id FROM lot",
+            {
+                "m": member_id,
+                "e": entry_id,
+                "t": _ts(earned_at),
+                "a": _ts(available_at),
+                "x": _ts(expires_at),
+                "p": points,
+            },
         ).fetchone()
         return int(row[0]) if row is not None else 0
 
@@ -354,15 +373,59 @@ class PostgresTransaction(StoreTransaction):
         ).fetchall()
         return [LotRow(*r) for r in rows]
 
-    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
+    def open_lots(
+        self,
+        member_id: str,
+        at: int,
+        *,
+        spendable_only: bool,
+        points: int | None = None,
+        exclude_entry: int | None = None,
+    ) -> list[LotRow]:
         self._lock_member(member_id)
-        rule = SPENDABLE if spendable_only else LIVE
-        rows = self._execute(
-            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND "
-            f"{rule.sql(pyformat)} ORDER BY {order_sql()}",
-            {"m": member_id, "at": at_bound(at)},
-        ).fetchall()
-        return [LotRow(*r) for r in rows]
+        rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
+        params = {"m": member_id, "at": at_bound(at), "x": exclude_entry}
+
+        def fetch(never_expiring: bool, offset: int, limit: int) -> list[LotRow]:
+            which, order = pass_sql(never_expiring)
+            rows = self._execute(
+                f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
+                f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
+                "LIMIT %(n)s OFFSET %(o)s",
+                {**params, "n": limit, "o": offset},
+            ).fetchall()
+            return [LotRow(*r) for r in rows]
+
+        return in_expiry_order(fetch, points)
+
+    def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
+        self._lock_member(member_id)
+        row = self._execute(
+            open_sums_sql(pyformat, _table, ns_sql),
+            {"m": member_id, "at": at_bound(at), "until": at_bound(until)},
+        ).fetchone()
+        if row is None:  # pragma: no cover - an aggregate always returns a row
+            raise StoreError("PostgresStore: no row for the balance sums")
+        return sums_of(row)
+
+    def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
+        self._lock_member(member_id)
+        params = {
+            "m": member_id,
+            "at": at_bound(at),
+            "rec": None if recorded_at is None else at_bound(recorded_at),
+        }
+        queries = undone_sql(
+            pyformat,
+            _table,
+            lambda prefix: _select(ENTRY_COLUMNS, prefix),
+            lambda prefix: _select(LOT_COLUMNS, prefix),
+            ns_sql,
+        )
+        entries, lots, allocations, reversed_earns = (
+            self._execute(q, params).fetchall() for q in queries
+        )
+        return undone_rows(entries, lots, allocations, reversed_earns[0][0], EntryRow, LotRow)
 
     def due_lots(self, at: int) -> list[LotRow]:
         params = {"at": at_bound(at)}
@@ -381,10 +444,13 @@ class PostgresTransaction(StoreTransaction):
         return [LotRow(*r) for r in rows]
 
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
-        # the CHECK constraint on lots.remaining refuses overspending inside the transaction
+        # the CHECK constraint on lots.remaining refuses overspending inside the transaction;
+        # the member's running total moves with the lot
         self._execute(
             "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
-            "WHERE lot_id = %(lot)s RETURNING lot_id) "
+            "WHERE lot_id = %(lot)s RETURNING lot_id, member_id), "
+            "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
+            "FROM taken WHERE b.member_id = taken.member_id) "
             "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
             "SELECT %(e)s, lot_id, %(p)s FROM taken",
             {"p": points, "lot": lot_id, "e": entry_id},
@@ -465,6 +531,12 @@ class PostgresTransaction(StoreTransaction):
             "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
             "SELECT entry_id, lot_id, lot_points - remaining FROM cv_loyalty_stage "
             "WHERE lot_points > 0 AND remaining < lot_points ORDER BY i"
+        )
+        self._execute(
+            "INSERT INTO {s}.balances AS b (member_id, open_points) "
+            "SELECT member_id, SUM(remaining) FROM cv_loyalty_stage WHERE lot_points > 0 "
+            "GROUP BY member_id ORDER BY member_id ON CONFLICT (member_id) "
+            "DO UPDATE SET open_points = b.open_points + excluded.open_points"
         )
         self._conn.execute("DELETE FROM cv_loyalty_stage")
 

@@ -17,7 +17,7 @@ cannot drift apart: a change of rule is one change here.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,18 +26,20 @@ __all__ = [
     "DUE",
     "EXPIRING",
     "EXPIRY_ORDER",
+    "HELD",
     "LIVE",
     "PENDING",
     "SPENDABLE",
     "Expr",
-    "balance_sql",
-    "balance_sums",
     "expiry_key",
-    "order_sql",
+    "open_sums_sql",
+    "pass_sql",
+    "predicate",
 ]
 
 Getter = Callable[[str], Any]
 ParamStyle = Callable[[str], str]
+Predicate = Callable[[Any, Mapping[str, Any]], bool]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -68,6 +70,10 @@ class Expr:
         """Render as an SQL condition; ``param(name)`` gives a placeholder."""
         raise NotImplementedError
 
+    def py(self, rename: Mapping[str, str]) -> str:
+        """Render as a Python expression over ``lot`` (attributes) and ``p`` (parameters)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class _Term:
@@ -86,6 +92,13 @@ class _Term:
             return rename.get(self.value, self.value)
         if self.kind == "param":
             return param(self.value)
+        return str(int(self.value))
+
+    def py(self, rename: Mapping[str, str]) -> str:
+        if self.kind == "col":
+            return rename.get(self.value, f"lot.{self.value}")
+        if self.kind == "param":
+            return f"p[{self.value!r}]"
         return str(int(self.value))
 
 
@@ -112,6 +125,16 @@ class _Cmp(Expr):
         names = rename or {}
         return f"{self.left.sql(param, names)} {self.op} {self.right.sql(param, names)}"
 
+    def py(self, rename: Mapping[str, str]) -> str:
+        a, b = self.left.py(rename), self.right.py(rename)
+        # SQL semantics: a comparison with NULL is not true
+        checks = [
+            f"{x} is not None"
+            for x, t in ((a, self.left), (b, self.right))
+            if t.kind != "const" and not x.isdigit()
+        ]
+        return "(" + " and ".join([*checks, f"{a} {self.op} {b}"]) + ")"
+
 
 @dataclass(frozen=True)
 class _IsNull(Expr):
@@ -123,6 +146,9 @@ class _IsNull(Expr):
 
     def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
         return f"{self.term.sql(param, rename or {})} IS {'NOT ' if self.negate else ''}NULL"
+
+    def py(self, rename: Mapping[str, str]) -> str:
+        return f"({self.term.py(rename)} is {'not ' if self.negate else ''}None)"
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,29 @@ class _Junction(Expr):
     def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
         inner = f" {self.word} ".join(p.sql(param, rename) for p in self.parts)
         return f"({inner})"
+
+    def py(self, rename: Mapping[str, str]) -> str:
+        inner = f" {self.word.lower()} ".join(p.py(rename) for p in self.parts)
+        return f"({inner})"
+
+
+_COMPILED: dict[tuple[int, tuple[tuple[str, str], ...]], Predicate] = {}
+
+
+def predicate(rule: Expr, rename: Mapping[str, str] | None = None) -> Predicate:
+    """``rule`` compiled to a Python function ``(lot, params) -> bool`` (cached).
+
+    The same expression tree as :meth:`Expr.holds` and :meth:`Expr.sql`, rendered
+    once as Python source: the in-memory store and the balance arithmetic evaluate
+    rules per lot, so this is their fast path. ``rename`` replaces a column by a
+    Python expression (``{"remaining": "1"}``).
+    """
+    key = (id(rule), tuple(sorted((rename or {}).items())))
+    fn = _COMPILED.get(key)
+    if fn is None:
+        fn = eval(f"lambda lot, p: {rule.py(rename or {})}")
+        _COMPILED[key] = fn
+    return fn
 
 
 def _and(*parts: Expr) -> Expr:
@@ -166,6 +215,9 @@ EXPIRING = _and(SPENDABLE, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("u
 #: points left whose expiry is at or before ``:at`` (what an expiry run takes)
 DUE = _and(_HAS_POINTS, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("at")))
 
+#: live and earned by ``:at`` (what a clawback or reversal may take back)
+HELD = _and(LIVE, _Cmp("<=", _col("earned_at"), _param("at")))
+
 #: the three sums of a balance, in the order of ``BalanceParts``
 BALANCE_RULES: tuple[tuple[str, Expr], ...] = (
     ("spendable", SPENDABLE),
@@ -188,29 +240,41 @@ def expiry_key(get: Getter) -> tuple[int, int, int, int]:
     )
 
 
-def order_sql(rename: Mapping[str, str] | None = None) -> str:
-    """``ORDER BY`` list of :data:`EXPIRY_ORDER` (NULL expiry last in every backend)."""
+def pass_sql(never_expiring: bool, rename: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """Condition and ``ORDER BY`` of one pass of :data:`EXPIRY_ORDER` over a lot index.
+
+    Lots that expire come first, by expiry (then earning time, lot id); lots that
+    never expire last. Each pass reads an index on ``(member_id, expires_at,
+    earned_at, lot_id)`` in order, whatever the backend's NULL ordering.
+    """
     names = rename or {}
     first = names.get(EXPIRY_ORDER[0], EXPIRY_ORDER[0])
-    return ", ".join([f"{first} IS NULL", *(names.get(c, c) for c in EXPIRY_ORDER)])
+    rest = [names.get(c, c) for c in EXPIRY_ORDER[1:]]
+    if never_expiring:
+        return f"{first} IS NULL", ", ".join(rest)
+    return f"{first} IS NOT NULL", ", ".join([first, *rest])
 
 
-def balance_sql(
-    param: ParamStyle, quantity: str = "remaining", rename: Mapping[str, str] | None = None
+def open_sums_sql(
+    param: ParamStyle,
+    table: Callable[[str], str] = str,
+    ns: Callable[[str], str] = str,
 ) -> str:
-    """``SUM(CASE WHEN rule THEN quantity END)`` for each of :data:`BALANCE_RULES`."""
-    names = {"remaining": quantity, **(rename or {})}
-    return ", ".join(
-        f"COALESCE(SUM(CASE WHEN {rule.sql(param, names)} THEN {quantity} END), 0)"
-        for _, rule in BALANCE_RULES
+    """One query: ``open_points`` and the due, pending, expiring sums of a member ``:m``.
+
+    ``table`` qualifies a table name; ``ns`` turns a time column into int nanoseconds.
+    """
+    member = param("m")
+
+    def total(rule: Expr) -> str:
+        return (
+            f"(SELECT COALESCE(SUM(remaining), 0) FROM {table('lots')} "
+            f"WHERE member_id = {member} AND {rule.sql(param)})"
+        )
+
+    return (
+        f"SELECT (SELECT COALESCE(SUM(open_points), 0) FROM {table('balances')} "
+        f"WHERE member_id = {member}), "
+        + ", ".join(total(rule) for rule in (DUE, PENDING, EXPIRING))
+        + f", (SELECT {ns('MAX(at)')} FROM {table('entries')} WHERE member_id = {member})"
     )
-
-
-def balance_sums(lots: Iterable[Getter], params: Mapping[str, Any]) -> tuple[int, int, int]:
-    """The sums of :func:`balance_sql`, evaluated in Python over ``lots``."""
-    sums = [0, 0, 0]
-    for get in lots:
-        for i, (_, rule) in enumerate(BALANCE_RULES):
-            if rule.holds(get, params):
-                sums[i] += int(get("remaining"))
-    return sums[0], sums[1], sums[2]

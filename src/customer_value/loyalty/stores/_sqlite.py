@@ -15,24 +15,23 @@ from typing import Any
 import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
+from customer_value.loyalty.stores._balances import LedgerView
 from customer_value.loyalty.stores._contract import (
     ENTRY_COLUMNS,
     LOT_COLUMNS,
-    BalanceParts,
     Store,
     StoreTransaction,
     entries_to_frame,
     lots_to_frame,
     members_to_frame,
 )
-from customer_value.loyalty.stores._rules import LIVE, balance_sql
 from customer_value.loyalty.stores._sqlite_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     check_ledger_file,
     connect,
 )
-from customer_value.loyalty.stores._sqlite_txn import SQLiteTransaction, named
+from customer_value.loyalty.stores._sqlite_txn import SQLiteTransaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -109,7 +108,7 @@ class SQLiteStore(Store):
     ...     _ = ledger.adjust("m1", 80, at="2024-01-01", idempotency_key="k1")
     ...     print(ledger.balance("m1", at="2024-02-01").available, store.schema_version)
     ...     store.close()
-    80 1
+    80 2
     """
 
     def __init__(
@@ -213,7 +212,7 @@ class SQLiteStore(Store):
         >>> from customer_value.loyalty import SQLiteStore
         >>> store = SQLiteStore(":memory:", migrate=False)
         >>> store.migrate(), store.migrate()
-        (1, 1)
+        (2, 2)
         """
         with self._transaction() as _:
             con = self._con
@@ -285,28 +284,11 @@ class SQLiteStore(Store):
             finally:
                 con.execute("COMMIT")
 
-    def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """Spendable, pending and expiring points of a member (see :class:`Store`)."""
+    @contextlib.contextmanager
+    def view(self) -> Iterator[LedgerView]:
+        """One consistent read snapshot (a deferred read transaction)."""
         with self._read() as con:
-            row = con.execute(
-                f"SELECT {balance_sql(named)} FROM lots WHERE member_id = :m AND {LIVE.sql(named)}",
-                {"m": member_id, "at": at, "until": at + horizon},
-            ).fetchone()
-            member = con.execute(
-                "SELECT state FROM members WHERE member_id = ?", (member_id,)
-            ).fetchone()
-            last = con.execute(
-                "SELECT MAX(at) FROM entries WHERE member_id = ?", (member_id,)
-            ).fetchone()
-        state = {} if member is None else json.loads(member[0])
-        return BalanceParts(
-            int(row[0]),
-            int(row[1]),
-            int(row[2]),
-            int(state.get("debt", 0)),
-            int(state.get("lifetime_earned", 0)),
-            None if last[0] is None else int(last[0]),
-        )
+            yield SQLiteTransaction(con)
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
         """The journal as a DataFrame (see :class:`Store`)."""
@@ -345,46 +327,6 @@ class SQLiteStore(Store):
         with self._read() as con:
             rows = con.execute("SELECT member_id, state FROM members").fetchall()
         return members_to_frame({str(m): dict(json.loads(s)) for m, s in rows})
-
-    def balance_parts_as_of(self, member_id: str, at: int, horizon: int) -> BalanceParts:
-        """The balance figures as they stood at ``at`` (see :class:`Store`)."""
-        params = {"m": member_id, "at": at, "until": at + horizon}
-        with self._read() as con:
-            # lots are reached through the member's entries (index on member, at): a lot's
-            # earned_at is the time of the entry that created it
-            lots = con.execute(
-                "WITH used AS (SELECT a.lot_id AS lot_id, SUM(a.points) AS u "
-                "FROM entries e JOIN allocations a ON a.entry_id = e.entry_id "
-                "WHERE e.member_id = :m AND e.at <= :at GROUP BY a.lot_id), "
-                "held AS (SELECT l.available_at AS available_at, l.expires_at AS expires_at, "
-                "l.points - COALESCE(used.u, 0) AS remaining "
-                "FROM entries e JOIN lots l ON l.entry_id = e.entry_id "
-                "LEFT JOIN used ON used.lot_id = l.lot_id "
-                "WHERE e.member_id = :m AND e.at <= :at) "
-                f"SELECT COALESCE(SUM(remaining), 0), {balance_sql(named)} FROM held",
-                params,
-            ).fetchone()
-            sums = con.execute(
-                "SELECT COALESCE(SUM(points), 0), "
-                "COALESCE(SUM(CASE WHEN kind = 'earn' THEN points END), 0), MAX(at) "
-                "FROM entries WHERE member_id = :m AND at <= :at",
-                params,
-            ).fetchone()
-            undone = con.execute(
-                "SELECT COALESCE(SUM(o.points), 0) FROM entries r "
-                "JOIN entries o ON o.entry_id = r.reference "
-                "WHERE r.member_id = :m AND r.at <= :at AND r.kind = 'reversal' "
-                "AND o.kind = 'earn'",
-                params,
-            ).fetchone()
-        return BalanceParts(
-            int(lots[1]),
-            int(lots[2]),
-            int(lots[3]),
-            int(lots[0]) - int(sums[0]),
-            int(sums[1]) - int(undone[0]),
-            None if sums[2] is None else int(sums[2]),
-        )
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""

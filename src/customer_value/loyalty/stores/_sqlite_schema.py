@@ -70,6 +70,24 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        "recording times, running balances, open-lot indexes in consumption order",
+        """
+        ALTER TABLE entries ADD COLUMN recorded_at INTEGER;
+        CREATE INDEX entries_member_recorded ON entries (member_id, recorded_at);
+        CREATE TABLE balances (
+            member_id TEXT PRIMARY KEY,
+            open_points INTEGER NOT NULL CHECK (open_points >= 0)
+        ) WITHOUT ROWID;
+        INSERT INTO balances (member_id, open_points)
+            SELECT member_id, SUM(remaining) FROM lots WHERE remaining > 0 GROUP BY member_id;
+        DROP INDEX lots_member_open;
+        CREATE INDEX lots_member_open ON lots (member_id, expires_at, earned_at, lot_id)
+            WHERE remaining > 0;
+        CREATE INDEX lots_member_pending ON lots (member_id, available_at) WHERE remaining > 0;
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
+from customer_value.loyalty.stores._balances import (
+    OpenSums,
+    Undone,
+    in_expiry_order,
+    undone_rows,
+    undone_sql,
+)
+from customer_value.loyalty.stores._balances import (
+    open_sums as sums_of,
+)
 from customer_value.loyalty.stores._contract import (
     ENTRY_COLUMNS,
     LOT_COLUMNS,
@@ -14,9 +25,13 @@ from customer_value.loyalty.stores._contract import (
     LotRow,
     StoreTransaction,
 )
-from customer_value.loyalty.stores._rules import DUE, LIVE, SPENDABLE, order_sql
+from customer_value.loyalty.stores._rules import DUE, HELD, SPENDABLE, open_sums_sql, pass_sql
 
 __all__ = ["SQLiteTransaction", "named"]
+
+
+def _columns(columns: Sequence[str]) -> Any:
+    return lambda prefix: ", ".join(prefix + c for c in columns)
 
 
 def named(name: str) -> str:
@@ -84,7 +99,7 @@ class SQLiteTransaction(StoreTransaction):
     ) -> int:
         cur = self._con.execute(
             "INSERT INTO entries (member_id, kind, points, at, amount_minor, transaction_id, "
-            "reference, shortfall, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reference, shortfall, note, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 member_id,
                 kind,
@@ -95,6 +110,7 @@ class SQLiteTransaction(StoreTransaction):
                 reference,
                 int(shortfall),
                 note,
+                time.time_ns(),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -156,7 +172,16 @@ class SQLiteTransaction(StoreTransaction):
             "points, remaining) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (member_id, entry_id, earned_at, available_at, expires_at, points, points),
         )
+        self._add_open([(member_id, points)])
         return int(cur.lastrowid or 0)
+
+    def _add_open(self, changes: Sequence[tuple[str, int]]) -> None:
+        # the running total of points left in each member's lots
+        self._con.executemany(
+            "INSERT INTO balances (member_id, open_points) VALUES (?, ?) ON CONFLICT (member_id) "
+            "DO UPDATE SET open_points = open_points + excluded.open_points",
+            changes,
+        )
 
     def lot_get(self, lot_id: int) -> LotRow:
         row = self._con.execute(
@@ -171,14 +196,46 @@ class SQLiteTransaction(StoreTransaction):
         ).fetchall()
         return [LotRow(*r) for r in rows]
 
-    def open_lots(self, member_id: str, at: int, *, spendable_only: bool) -> list[LotRow]:
-        rule = SPENDABLE if spendable_only else LIVE
-        rows = self._con.execute(
-            f"SELECT {', '.join(LOT_COLUMNS)} FROM lots WHERE member_id = :m AND "
-            f"{rule.sql(named)} ORDER BY {order_sql()}",
-            {"m": member_id, "at": at},
-        ).fetchall()
-        return [LotRow(*r) for r in rows]
+    def open_lots(
+        self,
+        member_id: str,
+        at: int,
+        *,
+        spendable_only: bool,
+        points: int | None = None,
+        exclude_entry: int | None = None,
+    ) -> list[LotRow]:
+        rule = (SPENDABLE if spendable_only else HELD).sql(named)
+        params = {"m": member_id, "at": at, "x": exclude_entry}
+
+        def fetch(never_expiring: bool, offset: int, limit: int) -> list[LotRow]:
+            which, order = pass_sql(never_expiring)
+            rows = self._con.execute(
+                # the index in consumption order (the planner would rather sort the
+                # member's lots by availability)
+                f"SELECT {', '.join(LOT_COLUMNS)} FROM lots INDEXED BY lots_member_open "
+                f"WHERE member_id = :m AND {which} "
+                f"AND {rule} AND entry_id IS NOT :x ORDER BY {order} LIMIT :n OFFSET :o",
+                {**params, "n": limit, "o": offset},
+            ).fetchall()
+            return [LotRow(*r) for r in rows]
+
+        return in_expiry_order(fetch, points)
+
+    def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
+        row = self._con.execute(
+            open_sums_sql(named), {"m": member_id, "at": at, "until": until}
+        ).fetchone()
+        return sums_of(row)
+
+    def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
+        params = {"m": member_id, "at": at, "rec": recorded_at}
+        con = self._con
+        queries = undone_sql(named, str, _columns(ENTRY_COLUMNS), _columns(LOT_COLUMNS), str)
+        entries, lots, allocations, reversed_earns = (
+            con.execute(q, params).fetchall() for q in queries
+        )
+        return undone_rows(entries, lots, allocations, reversed_earns[0][0], EntryRow, LotRow)
 
     def due_lots(self, at: int) -> list[LotRow]:
         rows = self._con.execute(
@@ -190,8 +247,14 @@ class SQLiteTransaction(StoreTransaction):
 
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
         # the CHECK constraint on lots.remaining rejects overspending inside the transaction
+        row = self._con.execute(
+            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ? RETURNING member_id",
+            (points, lot_id),
+        ).fetchone()
+        # the member's running total moves with the lot (its row exists since the lot's credit)
         self._con.execute(
-            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?", (points, lot_id)
+            "UPDATE balances SET open_points = open_points - ? WHERE member_id = ?",
+            (points, row[0]),
         )
         self._con.execute(
             "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)",
@@ -215,15 +278,17 @@ class SQLiteTransaction(StoreTransaction):
         con = self._con
         row = con.execute("SELECT COALESCE(MAX(entry_id), 0) FROM entries").fetchone()
         first_entry = int(row[0]) + 1
+        recorded = time.time_ns()
         con.executemany(
             "INSERT INTO entries (entry_id, member_id, kind, points, at, amount_minor, "
-            "transaction_id) VALUES (?, ?, 'earn', ?, ?, ?, ?)",
-            [(first_entry + i, *e) for i, e in enumerate(entries)],
+            "transaction_id, recorded_at) VALUES (?, ?, 'earn', ?, ?, ?, ?, ?)",
+            [(first_entry + i, *e, recorded) for i, e in enumerate(entries)],
         )
         row = con.execute("SELECT COALESCE(MAX(lot_id), 0) FROM lots").fetchone()
         next_lot = int(row[0]) + 1
         lot_rows = []
         repay_rows = []
+        opened: dict[str, int] = {}
         for i, (avail, expires, points, remaining) in enumerate(lots):
             if points <= 0:
                 continue
@@ -233,6 +298,7 @@ class SQLiteTransaction(StoreTransaction):
             )
             if remaining < points:
                 repay_rows.append((first_entry + i, next_lot, points - remaining))
+            opened[entry[0]] = opened.get(entry[0], 0) + remaining
             next_lot += 1
         con.executemany(
             "INSERT INTO lots (lot_id, member_id, entry_id, earned_at, available_at, expires_at, "
@@ -243,3 +309,4 @@ class SQLiteTransaction(StoreTransaction):
             con.executemany(
                 "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)", repay_rows
             )
+        self._add_open(sorted(opened.items()))
