@@ -126,3 +126,55 @@ def test_library_code_does_not_print() -> None:
         if re.match(r"\s*print\(", line)
     ]
     assert not offenders, offenders
+
+
+def _estimators() -> list[type]:
+    import customer_value
+    from customer_value._estimator import ParamsMixin
+
+    found = set()
+    for package in SUBPACKAGES:
+        module = getattr(customer_value, package, None) or __import__(
+            f"customer_value.{package}", fromlist=["__all__"]
+        )
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, ParamsMixin):
+                found.add(obj)
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+def test_every_estimator_is_found() -> None:
+    names = {cls.__name__ for cls in _estimators()}
+    assert {"ClusterSegmenter", "RuleSegmenter", "SegmentMap"} <= names, names
+
+
+@pytest.mark.parametrize("cls", _estimators(), ids=lambda cls: cls.__name__)
+def test_constructors_only_store_their_arguments(cls: type) -> None:
+    # Issue 17, one estimator idiom: __init__ stores each hyper-parameter as given under
+    # its name (or the name _param_attrs gives) and does nothing else; the only call
+    # allowed is the deprecation shim of constructors that used to validate (until 0.2).
+    import inspect
+    import textwrap
+
+    init = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__))).body[0]
+    assert isinstance(init, ast.FunctionDef)
+    params = [a.arg for a in (*init.args.args, *init.args.kwonlyargs) if a.arg != "self"]
+    stored = {}
+    for statement in init.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # docstring
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            assert getattr(statement.value.func, "id", None) == "deprecated_eager_check", (
+                f"{cls.__name__}.__init__ calls {ast.unparse(statement.value)}"
+            )
+            continue
+        assert isinstance(statement, (ast.Assign, ast.AnnAssign)), ast.unparse(statement)
+        target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+        value = statement.value
+        what = f"{cls.__name__}.__init__ does more than store an argument: {ast.unparse(statement)}"
+        assert isinstance(target, ast.Attribute), what
+        assert isinstance(value, ast.Name), what
+        stored[value.id] = target.attr
+    attrs = getattr(cls, "_param_attrs", {})
+    assert stored == {p: attrs.get(p, p) for p in params}, stored
