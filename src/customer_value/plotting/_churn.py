@@ -94,15 +94,16 @@ def plot_cohort_retention(
     ax.set_yticks(range(rows))
     ax.set_yticklabels([str(c) for c in matrix.index])
     unit = _PERIOD_UNITS.get(str(matrix.attrs.get("period", "")).upper(), "periods")
-    ax.set_xlabel(label(f"Periods since first purchase ({unit})", f"首购后期数 ({unit})"))
-    ax.set_ylabel(label("Cohort (first purchase)", "同期群"))
-    title = (
-        label("Share of cohort active", "同期群活跃比例")
-        if measure == "customers"
-        else label("Revenue retained", "收入留存")
+    return finish(
+        ax,
+        xlabel=(f"Periods since first purchase ({unit})", f"首购后期数 ({unit})"),
+        ylabel=("Cohort (first purchase)", "同期群"),
+        title=(
+            ("Share of cohort active", "同期群活跃比例")
+            if measure == "customers"
+            else ("Revenue retained", "收入留存")
+        ),
     )
-    ax.set_title(title)
-    return finish(ax)
 
 
 def plot_kaplan_meier(
@@ -165,12 +166,13 @@ def plot_kaplan_meier(
     ax.set_ylim(0.0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     unit = time_unit or "same unit as the durations"
-    ax.set_xlabel(label(f"Time since start ({unit})", "时间"))
-    ax.set_ylabel(label("Share still active (%)", "留存比例 (%)"))
-    ax.set_title(label("Kaplan-Meier retention curve", "Kaplan-Meier 留存曲线"))
-    if name is not None:
-        ax.legend()
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=(f"Time since start ({unit})", "时间"),
+        ylabel=("Share still active (%)", "留存比例 (%)"),
+        title=("Kaplan-Meier retention curve", "Kaplan-Meier 留存曲线"),
+        legend=None if name is None else "best",
+    )
 
 
 def plot_churn_lift(
@@ -226,21 +228,24 @@ def plot_churn_lift(
 
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel(
-            label("Customers contacted, highest risk first (%)", "客户占比（风险从高到低, %）")
-        )
-        ax.set_ylabel(label("Churners found (%)", "捕获的流失客户占比 (%)"))
-        ax.set_title(label("Cumulative gain", "累计增益"))
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
-        ax.legend()
+        return finish(
+            ax,
+            xlabel=("Customers contacted, highest risk first (%)", "客户占比（风险从高到低, %）"),
+            ylabel=("Churners found (%)", "捕获的流失客户占比 (%)"),
+            title=("Cumulative gain", "累计增益"),
+            legend="best",
+        )
     else:
         positions = np.arange(len(table))
         ax.bar(positions, table["lift"].to_numpy(), color="#2e86c1")
         ax.axhline(1.0, linestyle="--", color="grey")
         ax.set_xticks(positions)
         ax.set_xticklabels([str(i) for i in table.index])
-        ax.set_xlabel(label("Risk group (1 = highest risk)", "风险组（1 = 风险最高）"))
-        ax.set_ylabel(label("Churn rate / base rate (x)", "提升度 (倍)"))
-        ax.set_title(label("Churn lift by risk group", "各风险组流失提升度"))
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Risk group (1 = highest risk)", "风险组（1 = 风险最高）"),
+        ylabel=("Churn rate / base rate (x)", "提升度 (倍)"),
+        title=("Churn lift by risk group", "各风险组流失提升度"),
+    )

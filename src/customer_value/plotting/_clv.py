@@ -81,10 +81,12 @@ def _matrix(
     ax.grid(False)
     ax.figure.colorbar(mappable, ax=ax, label=colorbar)
     unit = model.time_unit or "time units of the data"
-    ax.set_xlabel(label(f"Recency: age at last purchase ({unit})", "最近购买时间"))
-    ax.set_ylabel(label("Frequency: repeat purchases (count)", "重复购买次数"))
-    ax.set_title(title)
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=(f"Recency: age at last purchase ({unit})", "最近购买时间"),
+        ylabel=("Frequency: repeat purchases (count)", "重复购买次数"),
+        title=title,
+    )
 
 
 def plot_frequency_recency_matrix(
@@ -304,11 +306,13 @@ def plot_calibration_purchases_vs_holdout_purchases(
     ticks[-1] = f"{positions[-1]}+" if positions[-1] == top else ticks[-1]
     ax.set_xticks(positions)
     ax.set_xticklabels(ticks)
-    ax.set_xlabel(label("Repeat purchases in the calibration period (count)", "校准期购买次数"))
-    ax.set_ylabel(label("Holdout purchases (mean per customer)", "验证期平均购买次数"))
-    ax.set_title(label("Calibration vs holdout purchases", "校准期与验证期购买"))
-    ax.legend()
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Repeat purchases in the calibration period (count)", "校准期购买次数"),
+        ylabel=("Holdout purchases (mean per customer)", "验证期平均购买次数"),
+        title=("Calibration vs holdout purchases", "校准期与验证期购买"),
+        legend="best",
+    )
 
 
 def plot_period_transactions(
@@ -380,11 +384,13 @@ def plot_period_transactions(
     ax.grid(False, axis="x")
     ax.set_xticks(positions)
     ax.set_xticklabels([*map(str, range(top)), f"{top}+"])
-    ax.set_xlabel(label("Repeat purchases (count)", "重复购买次数"))
-    ax.set_ylabel(label("Customers (count)", "客户数"))
-    ax.set_title(label("Repeat purchases: actual vs model", "重复购买：实际与模型"))
-    ax.legend()
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Repeat purchases (count)", "重复购买次数"),
+        ylabel=("Customers (count)", "客户数"),
+        title=("Repeat purchases: actual vs model", "重复购买：实际与模型"),
+        legend="best",
+    )
 
 
 def plot_cumulative_transactions(
@@ -489,12 +495,14 @@ def plot_cumulative_transactions(
     if calibration_end is not None:
         end = parse_timestamp(calibration_end, "calibration_end")
         ax.axvline(end, color="grey", ls=":", label=label("Calibration end", "校准期结束"))
-    ax.set_xlabel(label("Date (day)", "日期"))
-    ax.set_ylabel(label("Cumulative repeat transactions (count)", "累计重复交易数"))
-    ax.set_title(label("Tracking cumulative repeat transactions", "累计重复交易跟踪"))
-    ax.legend()
     from matplotlib import dates as mdates
 
     locator = ax.xaxis.get_major_locator()
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Date (day)", "日期"),
+        ylabel=("Cumulative repeat transactions (count)", "累计重复交易数"),
+        title=("Tracking cumulative repeat transactions", "累计重复交易跟踪"),
+        legend="best",
+    )

@@ -160,7 +160,9 @@ def plot_tier_report(report: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.grid(False, axis="x")
     ax.set_xticks(x)
     ax.set_xticklabels([str(t) for t in report.index])
-    ax.set_xlabel(label("Tier", "等级"))
-    ax.set_ylabel(label("Members (count)", "会员数"))
-    ax.set_title(label("Members and points per tier", "各等级会员与积分"))
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=("Tier", "等级"),
+        ylabel=("Members (count)", "会员数"),
+        title=("Members and points per tier", "各等级会员与积分"),
+    )

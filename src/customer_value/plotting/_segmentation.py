@@ -175,8 +175,10 @@ def plot_value_loyalty_matrix(
         ax.set_yscale("log")
     loyalty_col, value_col = attrs.get("loyalty_col", "loyalty"), attrs.get("value_col", "value")
     scale = ", log scale" if log else ""
-    ax.set_xlabel(label(f"Loyalty (column {loyalty_col!r}{scale})", "忠诚度"))
-    ax.set_ylabel(label(f"Value (column {value_col!r}{scale})", "价值"))
-    ax.set_title(label("Value x loyalty matrix", "价值 × 忠诚度矩阵"))
-    ax.legend(loc="best")
-    return finish(ax)
+    return finish(
+        ax,
+        xlabel=(f"Loyalty (column {loyalty_col!r}{scale})", "忠诚度"),
+        ylabel=(f"Value (column {value_col!r}{scale})", "价值"),
+        title=("Value x loyalty matrix", "价值 × 忠诚度矩阵"),
+        legend="best",
+    )

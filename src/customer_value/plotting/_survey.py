@@ -65,13 +65,15 @@ def plot_nps_distribution(ratings: Any, *, ax: Any = None) -> Any:
     ax.legend([bars[0], bars[7], bars[9]], names, loc="upper left")
     ax.set_xticks(answers)
     ax.grid(False, axis="x")
-    ax.set_xlabel(label("Likelihood to recommend (answer, 0-10)", "推荐意愿 (0-10 分)"))
-    ax.set_ylabel(label("Respondents (count)", "受访者人数"))
-    ax.set_title(
-        f"NPS {result.score:+.1f} (95% CI {result.ci_low:+.1f} to {result.ci_high:+.1f}), "
-        f"n = {result.n}"
+    return finish(
+        ax,
+        xlabel=("Likelihood to recommend (answer, 0-10)", "推荐意愿 (0-10 分)"),
+        ylabel=("Respondents (count)", "受访者人数"),
+        title=(
+            f"NPS {result.score:+.1f} (95% CI {result.ci_low:+.1f} to {result.ci_high:+.1f}), "
+            f"n = {result.n}"
+        ),
     )
-    return finish(ax)
 
 
 def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: bool = True) -> Any:
@@ -139,11 +141,9 @@ def plot_kano_better_worse(summary: pd.DataFrame, *, ax: Any = None, annotate: b
     ]
     for cx, cy, text, ha in corners:
         ax.text(cx, cy, text, ha=ha, va="top" if cy > 0.5 else "bottom", color="dimgray")
-    ax.set_xlabel(
-        label("|Worse|: dissatisfaction if absent (share of answers, 0-1)", "缺失时的不满意度")
+    return finish(
+        ax,
+        xlabel=("|Worse|: dissatisfaction if absent (share of answers, 0-1)", "缺失时的不满意度"),
+        ylabel=("Better: satisfaction if present (share of answers, 0-1)", "具备时的满意度"),
+        title=("Kano better/worse", "Kano 模型"),
     )
-    ax.set_ylabel(
-        label("Better: satisfaction if present (share of answers, 0-1)", "具备时的满意度")
-    )
-    ax.set_title(label("Kano better/worse", "Kano 模型"))
-    return finish(ax)

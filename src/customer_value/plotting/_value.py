@@ -100,12 +100,14 @@ def plot_survival_curve(
             linestyle="none",
             marker="o",
         )
-    axes.set_xlabel(label("Contract periods since start (periods)", "合约期数"))
-    axes.set_ylabel(label("Customers still active (% of cohort)", "存活比例 (%)"))
     axes.set_ylim(0, 100)
-    axes.set_title(label("Retention: sBG survival curve", "留存：sBG 存活曲线"))
-    axes.legend()
-    return finish(axes)
+    return finish(
+        axes,
+        xlabel=("Contract periods since start (periods)", "合约期数"),
+        ylabel=("Customers still active (% of cohort)", "存活比例 (%)"),
+        title=("Retention: sBG survival curve", "留存：sBG 存活曲线"),
+        legend="best",
+    )
 
 
 def plot_value_concentration(values: Any, *, ax: Any = None) -> Any:
