@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from customer_value.errors import InvalidDataError, StoreError
-from customer_value.loyalty import Ledger, PostgresStore, Program, PurchaseEvent
+from customer_value.loyalty import Ledger, MemoryStore, PostgresStore, Program, PurchaseEvent
 
 from .ledger_checks import check_invariants
 from .store_specs import StoreSpec
@@ -297,3 +297,46 @@ def test_accepts_a_connection_or_a_pool(spec: StoreSpec) -> None:
         PostgresStore(42)
     with pytest.raises(StoreError, match="connection failed"):
         PostgresStore("host=127.0.0.1 port=1 connect_timeout=2")
+
+
+def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
+    spec: StoreSpec,
+) -> None:
+    # another host writes the same key without this library's advisory lock (an older
+    # client, a manual fix): the unique constraint is the backstop. Our operation has
+    # read "no such key" and waits for the member's lock; the other host commits the key
+    # meanwhile; our insert of the key then violates the constraint
+    store = spec.open()
+    ledger = Ledger(PROGRAM, store)
+    twin = Ledger(PROGRAM, MemoryStore())
+    first = twin.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
+    fingerprint, result = twin.store._idem["k"]  # type: ignore[attr-defined]
+    blocker = _hold_member_lock(spec.target, "carol")
+    outcome: list[Any] = []
+
+    def adjust() -> None:
+        try:
+            outcome.append(ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k"))
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=adjust)
+    worker.start()
+    _wait_for_lock_waiter(spec.target)
+    with psycopg.connect(spec.target, autocommit=True) as other:
+        other.execute(
+            f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
+            "VALUES ('k', %s, %s, now())",
+            (fingerprint, result),
+        )
+    blocker.rollback()
+    blocker.close()
+    worker.join(timeout=60)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StoreError), outcome
+    assert outcome[0].retryable
+    assert "idempotency_pkey" in str(outcome[0])
+    assert ledger.entries().empty  # the failed attempt wrote nothing
+    # the retry with the same key returns the result the other host stored
+    assert ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k") == first
+    assert ledger.entries().empty

@@ -124,6 +124,12 @@ def test_sqlite_read_only_reads_and_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         reader.migrate()
     assert len(ledger.entries()) == 2
+    # past balances and tiers read without a write lock too
+    assert ledger.balance("m", at="2024-01-01 12:00").available == 5
+    tiered = Program.from_dict(
+        {"name": "t", "base_rate": "1", "tiers": {"levels": [{"name": "a", "threshold": 1}]}}
+    )
+    assert Ledger(tiered, reader).tier("m", at="2024-02-01").tier is None
     reader.close()
     writer.close()
     with pytest.raises(InvalidDataError, match=r"missing\.db does not exist"):

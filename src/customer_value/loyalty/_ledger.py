@@ -63,8 +63,9 @@ class Ledger(_Corrections, _Reads, _BulkImport):
     program : Program
         The validated program (earn rules, tiers, expiry, pending days, returns).
     store : Store
-        Where entries live: :class:`~customer_value.loyalty.MemoryStore` or
-        :class:`~customer_value.loyalty.SQLiteStore`.
+        Where entries live: :class:`~customer_value.loyalty.MemoryStore`,
+        :class:`~customer_value.loyalty.SQLiteStore` or
+        :class:`~customer_value.loyalty.PostgresStore`.
 
     Raises
     ------
@@ -108,7 +109,8 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             )
         if not isinstance(store, Store):
             raise InvalidDataError(
-                f"store must be a MemoryStore or SQLiteStore, got {type(store).__name__}"
+                f"store must be a MemoryStore, SQLiteStore or PostgresStore (a Store), "
+                f"got {type(store).__name__}"
             )
         self.program = program
         self.store = store

@@ -15,6 +15,7 @@ from customer_value.loyalty._rules import NS_PER_DAY, Counters, check_referral
 from customer_value.loyalty._tiers import evaluate_tier, tier_window
 from customer_value.loyalty._types import MemberState
 from customer_value.loyalty.stores import StoreTransaction
+from customer_value.loyalty.stores._balances import LedgerView
 
 __all__ = [
     "START_COLUMNS",
@@ -150,7 +151,7 @@ def check_order(program: Program, member_id: str, last: int | None, at: int) -> 
 
 def tier_history(
     program: Program,
-    txn: StoreTransaction,
+    txn: LedgerView,
     member_id: str,
     at: int,
     recorded_at: int | None = None,

@@ -147,7 +147,7 @@ class _Reads(LedgerCore):
             raise InvalidDataError("the program has no tiers to evaluate")
         at_ns = parse_at(at, "at")
         recorded = None if recorded_at is None else recorded_arg(recorded_at)
-        with self.store.transaction() as txn:
+        with self.store.view() as txn:
             history = tier_history(self.program, txn, member_id, at_ns, recorded)
             state = txn.member_get(member_id) or new_state()
             # the stored tier is the latest; it held at `recorded_at` only if nothing of

@@ -100,6 +100,10 @@ class LedgerView(ABC):
     def member_get(self, member_id: str) -> dict[str, Any] | None:
         """The member's state dictionary, or None for an unknown member."""
 
+    @abstractmethod
+    def member_entries(self, member_id: str, since: int) -> list[Any]:
+        """The member's entries with ``at > since``, by entry id."""
+
 
 def is_known(at: int, recorded: int | None, then: int, recorded_at: int | None) -> bool:
     """Was an entry (effective ``at``, recorded ``recorded``) known at ``(then, recorded_at)``?

@@ -240,8 +240,7 @@ class StoreTransaction(LedgerView):
         """Entries (clawbacks, reversals) whose ``reference`` is ``entry_id``."""
 
     @abstractmethod
-    def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
-        """The member's entries with ``at > since``, by entry id."""
+    def member_entries(self, member_id: str, since: int) -> list[EntryRow]: ...
 
     @abstractmethod
     def lot_add(
@@ -329,7 +328,11 @@ class Store(ABC):
 
     @abstractmethod
     def view(self) -> contextlib.AbstractContextManager[LedgerView]:
-        """Context manager: one consistent read-only view (for balances)."""
+        """Context manager: one consistent read-only view (balances, tiers).
+
+        Takes no write lock, so it works on a read-only SQLite store and never
+        waits for writers.
+        """
 
     def balance_parts(self, member_id: str, at: int, horizon: int) -> BalanceParts:
         """Spendable, pending and expiring (before ``at + horizon``) points of a member.
