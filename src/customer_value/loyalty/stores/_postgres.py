@@ -208,15 +208,16 @@ class PostgresStore(Store):
                 f"this library supports ({SCHEMA_VERSION}); upgrade customer_value"
             )
 
-    def _check_version(self, *, older_ok: bool = False) -> None:
+    def _check_version(self, *, older_ok: bool = False, reading: bool = False) -> None:
         with self._read() as conn:
             version = self._version(conn)
         self._refuse_newer(version)
         self._ready = version == SCHEMA_VERSION
         if version < SCHEMA_VERSION and not older_ok:
+            done = "nothing was read" if reading else "nothing was written"
             raise StoreError(
                 f"PostgresStore: schema {self.schema!r} is at version {version}, this library "
-                f"needs {SCHEMA_VERSION}; nothing was written: run PostgresStore(...).migrate()"
+                f"needs {SCHEMA_VERSION}; {done}: run PostgresStore(...).migrate()"
             )
 
     def migrate(self) -> int:
@@ -277,10 +278,17 @@ class PostgresStore(Store):
     @contextlib.contextmanager
     def view(self) -> Iterator[LedgerView]:
         """One consistent read-only snapshot (REPEATABLE READ), taking no locks."""
+        self._check_readable()
         with self._read() as conn:
             yield PostgresTransaction(conn, self._q, locking=False)
 
+    def _check_readable(self) -> None:
+        # an out-of-date schema (migrate=False) is refused, not misread
+        if not self._ready:
+            self._check_version(reading=True)
+
     def _rows(self, query: str, params: Any = None) -> list[Any]:
+        self._check_readable()
         with self._read() as conn:
             return conn.execute(self._q(query), params).fetchall()
 

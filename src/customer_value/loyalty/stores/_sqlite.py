@@ -174,7 +174,7 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 0.5)
         return None  # pragma: no cover
 
-    def _check_version(self, *, older_ok: bool = False) -> None:
+    def _check_version(self, *, older_ok: bool = False, reading: bool = False) -> None:
         current = self._version()
         self._ready = current == SCHEMA_VERSION
         if current > SCHEMA_VERSION:
@@ -183,9 +183,10 @@ class SQLiteStore(Store):
                 f"supports ({SCHEMA_VERSION}); upgrade customer_value"
             )
         if current < SCHEMA_VERSION and not older_ok:
+            done = "nothing was read" if reading else "nothing was written"
             raise StoreError(
                 f"{self.path}: schema version {current}, this library needs {SCHEMA_VERSION}; "
-                "nothing was written: call SQLiteStore(...).migrate() first"
+                f"{done}: call SQLiteStore(...).migrate() first"
             )
 
     def _version(self) -> int:
@@ -275,7 +276,10 @@ class SQLiteStore(Store):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        # a deferred transaction gives the reads one consistent snapshot
+        # a deferred transaction gives the reads one consistent snapshot; an out-of-date
+        # file (opened read-only or with migrate=False) is refused, not misread
+        if not self._ready:
+            self._check_version(reading=True)
         with self._lock:
             con = self._con
             con.execute("BEGIN")
