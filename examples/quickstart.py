@@ -40,7 +40,7 @@ def main() -> None:
     print(f"\n{repeaters:.1%} of customers bought again within the period.")
 
     model = BetaGeoModel().fit(summary)
-    print(f"\nBG/NBD purchase model (time unit: {model.time_unit}):")
+    print(f"\nBG/NBD purchase model (time unit: {model.time_unit_}):")
     print(model.summary_.round(3).to_string())
     forecast = summary.assign(
         expected_purchases_39w=model.expected_purchases(39),

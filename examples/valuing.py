@@ -46,7 +46,7 @@ def main() -> None:
 
     # 3. DERT: Pareto/NBD closed form with delta = ln(1.15) / 52 per week.
     pareto = ParetoNBDModel().fit(summary)
-    delta = continuous_discount_rate(0.15, pareto.time_unit)
+    delta = continuous_discount_rate(0.15, pareto.time_unit_)
     dert = pareto.expected_discounted_transactions(discount_rate=delta)
     residual = 0.3 * spend.expected_spend() * dert
     print(f"delta = ln(1.15)/52 = {delta:.6f} per week ({math.log(1.15) / 52:.6f})")

@@ -266,3 +266,35 @@ def test_value_at_risk_with_gamma_gamma(cdnow_calibration: pd.DataFrame) -> None
         churn_risk(BetaGeoModel().fit(cdnow_calibration), spend_model=fitted, horizon=52)
     with pytest.raises(NotFittedError):
         churn_risk(freq, cdnow_calibration, spend_model=GammaGammaModel(), horizon=52)
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_p_alive_and_validation_once_per_call(cls, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17, performance: churn_risk computed P(alive) twice (probability_alive, then
+    # inside expected_purchases) and validated the data twice for the model; a clv
+    # frequency model now gives both in one pass, with the same numbers.
+    model = cls.from_params(**dict(zip(cls._param_names, (0.5, 4.0, 0.8, 2.5), strict=True)))
+    data = pd.DataFrame(
+        {"frequency": [0, 2, 5, 1], "recency": [0.0, 20.0, 30.0, 3.0], "T": [38.0] * 4}
+    )
+    calls = {"p_alive": 0, "validate": 0}
+    p_alive, validate = model._p_alive, model._validate
+
+    def counted_p_alive(*args, **kwargs):
+        calls["p_alive"] += 1
+        return p_alive(*args, **kwargs)
+
+    def counted_validate(*args, **kwargs):
+        calls["validate"] += 1
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_p_alive", counted_p_alive)
+    monkeypatch.setattr(model, "_validate", counted_validate)
+    risk = churn_risk(model, data, horizon=26)
+    assert calls == {"p_alive": 1, "validate": 1}
+    np.testing.assert_allclose(risk["p_alive"], model.probability_alive(data), rtol=1e-15)
+    np.testing.assert_allclose(
+        risk["expected_purchases"], model.expected_purchases(26, data), rtol=1e-15
+    )
+    both = model.alive_and_expected_purchases(26, data)
+    assert list(both.columns) == ["p_alive", "expected_purchases"]

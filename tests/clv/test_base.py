@@ -188,10 +188,10 @@ def test_from_json_rejects_other_documents(fitted: dict[str, Any]) -> None:
 
 def test_time_unit_comes_from_summary_attrs(cdnow_summary: pd.DataFrame) -> None:
     model = BetaGeoModel().fit(cdnow_summary)
-    assert model.time_unit == "W"
+    assert model.time_unit_ == "W"
     plain = pd.DataFrame(cdnow_summary[["frequency", "recency", "T"]].to_dict("list"))
     plain.attrs.clear()
-    assert BetaGeoModel().fit(plain).time_unit is None
+    assert BetaGeoModel().fit(plain).time_unit_ is None
 
 
 def test_convergence_error_carries_the_optimizer_result(
@@ -330,10 +330,10 @@ def test_json_round_trip_of_the_value_models(
 ) -> None:
     """Every field of the document survives, for the models of issue 5 too."""
     for name, (model, unit) in _value_models(cdnow_summary, donations).items():
-        assert model.time_unit == unit, name
+        assert model.time_unit_ == unit, name
         loaded = MLEModel.from_json(model.to_json())
         assert type(loaded) is type(model)
-        assert loaded.time_unit == unit
+        assert loaded.time_unit_ == unit
         assert repr(loaded) == repr(model)
         np.testing.assert_array_equal(loaded.covariance_.to_numpy(), model.covariance_.to_numpy())
         assert loaded.log_likelihood_ == model.log_likelihood_

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import optimize
+from scipy import optimize, special
 
 from customer_value.clv import BetaGeoBetaBinomModel
 from customer_value.errors import InvalidDataError, NotFittedError
@@ -26,7 +26,7 @@ def test_published_estimates(fitted: BetaGeoBetaBinomModel) -> None:
         assert float(fitted.params_[name]) == pytest.approx(value, rel=5e-4)
     assert fitted.log_likelihood_ == pytest.approx(-33225.6, abs=0.05)
     assert fitted.n_ == 11104
-    assert fitted.time_unit == "Y"
+    assert fitted.time_unit_ == "Y"
 
 
 def test_weights_column_is_the_default(donations: pd.DataFrame, fitted) -> None:
@@ -95,7 +95,7 @@ def test_gradient_matches_finite_differences(donations) -> None:
     beta=st.floats(0.01, 100.0),
     gamma=st.floats(0.01, 100.0),
     delta=st.floats(0.01, 100.0),
-    n=st.integers(1, 200),
+    n=st.integers(0, 200),  # 0: first seen at the last opportunity
     x_frac=st.floats(0.0, 1.0),
     tx_frac=st.floats(0.0, 1.0),
     m=st.integers(0, 100),
@@ -114,6 +114,28 @@ def test_probability_alive_in_unit_interval(alpha, beta, gamma, delta, n, x_frac
     assert e[0] <= m + 1e-9
 
 
+def test_customers_without_opportunities_are_defined(donations: pd.DataFrame, fitted) -> None:
+    # Issue 17 (as bug 4 for T = 0): n_periods = 0 used to be refused. Such a row carries
+    # no information (likelihood 1) and is predicted like a new customer, never NaN.
+    model = BetaGeoBetaBinomModel.from_params(**PUBLISHED)
+    rows = pd.DataFrame({"frequency": [0, 6], "recency": [0, 6], "n_periods": [0, 6]})
+    assert model.loglikelihood(rows).iloc[0] == 0.0
+    assert model.probability_alive(rows).iloc[0] == 1.0
+    survive = np.exp(
+        special.betaln(PUBLISHED["gamma"], PUBLISHED["delta"] + 1)
+        - special.betaln(PUBLISHED["gamma"], PUBLISHED["delta"])
+    )
+    assert model.probability_alive(rows, future_periods=1).iloc[0] == pytest.approx(survive)
+    new = model.expected_purchases_new_customer([0, 5]).to_numpy()
+    np.testing.assert_allclose(model.expected_purchases(5, rows).iloc[0], new[1], rtol=1e-12)
+    assert model.expected_purchases(0, rows).tolist() == [0.0, 0.0]
+    # adding such customers to the donations data leaves the estimates where they were
+    extra = pd.DataFrame({"frequency": [0], "recency": [0], "n_periods": [0], "weights": [500]})
+    more = BetaGeoBetaBinomModel().fit(pd.concat([donations, extra], ignore_index=True))
+    np.testing.assert_allclose(more.params_, fitted.params_, rtol=1e-6)
+    assert more.log_likelihood_ == pytest.approx(fitted.log_likelihood_, rel=1e-12)
+
+
 def test_persistence(fitted, tmp_path) -> None:
     path = tmp_path / "bgbb.json"
     fitted.save(path)
@@ -122,7 +144,7 @@ def test_persistence(fitted, tmp_path) -> None:
     pd.testing.assert_series_equal(
         loaded.expected_purchases(5, data), fitted.expected_purchases(5, data)
     )
-    assert loaded.time_unit == "Y"
+    assert loaded.time_unit_ == "Y"
     pd.testing.assert_frame_equal(loaded.summary_, fitted.summary_)
 
 
@@ -140,7 +162,6 @@ def test_persistence(fitted, tmp_path) -> None:
         ({"frequency": [0], "recency": [2], "n_periods": [6]}, "'recency' must be 0 when"),
         ({"frequency": [1.5], "recency": [2], "n_periods": [6]}, "whole numbers"),
         ({"frequency": [-1], "recency": [2], "n_periods": [6]}, "must be >= 0"),
-        ({"frequency": [0], "recency": [0], "n_periods": [0]}, "'n_periods' must be > 0"),
         ({"frequency": [1], "recency": [1]}, "missing column"),
     ],
 )

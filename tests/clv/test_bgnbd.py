@@ -228,7 +228,7 @@ def test_safe_form_matches_mpmath(region: int) -> None:
     # Issue 17, performance: inside the regions where _expectation_bracket trusts form E
     # alone (no vote), it must agree with a 30-digit reference on random parameters.
     mpmath = pytest.importorskip("mpmath", reason="mpmath is the 2F1 oracle")
-    from customer_value.clv import _bgnbd
+    from customer_value.clv import _bracket as _bgnbd
 
     k_lo, k_hi, b_hi, (a_lo, a_hi), r_hi = _bgnbd._SAFE_REGIONS[region]
     rng = np.random.default_rng(17 + region)

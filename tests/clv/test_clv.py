@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from customer_value.clv import (
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
     ParetoNBDModel,
     continuous_discount_rate,
     customer_lifetime_value,
@@ -234,7 +235,7 @@ def test_time_unit_given_to_fit_when_a_join_dropped_the_attrs(cdnow_summary: pd.
     with pytest.raises(InvalidDataError, match=r"has no time_unit.*fit\(data, time_unit='W'\)"):
         customer_lifetime_value(lost, gg, joined, horizon=52, discount_rate=0.1)
     stated = BetaGeoModel().fit(joined, time_unit="W")
-    assert stated.time_unit == "W"
+    assert stated.time_unit_ == "W"
     reference = BetaGeoModel().fit(cdnow_summary)
     np.testing.assert_allclose(
         customer_lifetime_value(stated, gg, joined, horizon=52, discount_rate=0.1),
@@ -244,7 +245,7 @@ def test_time_unit_given_to_fit_when_a_join_dropped_the_attrs(cdnow_summary: pd.
     # a unit that contradicts the data's own is refused; an equal spelling is not
     with pytest.raises(InvalidDataError, match=r"time_unit='D' contradicts the data.*'W'"):
         BetaGeoModel().fit(cdnow_summary, time_unit="D")
-    assert BetaGeoModel().fit(cdnow_summary, time_unit="week").time_unit == "week"
+    assert BetaGeoModel().fit(cdnow_summary, time_unit="week").time_unit_ == "week"
 
 
 @pytest.mark.parametrize("unit", ["fortnight", "", 123, True])
@@ -298,3 +299,41 @@ def test_vectorised_steps_equal_the_step_by_step_definition(
     monkeypatch.setattr(_clv, "_GRID_VALUES", 500)  # several blocks of steps
     got = customer_lifetime_value(model, gg, summary, horizon=n_steps, discount_rate=rate)
     np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("model_cls", "total", "first"),
+    [
+        # computed before issue 17 by one hyp2f1 per (x, T) pair and step (25 s)
+        (BetaGeoModel, 298611.75147275545, [156.69763021696676, 21.56767418476611]),
+        (ModifiedBetaGeoModel, 255115.6726600298, [146.8308474079301, 18.101728708366036]),
+    ],
+)
+def test_long_horizons_cost_little_and_give_the_same_values(
+    model_cls: Any,
+    total: float,
+    first: list[float],
+    cdnow_summary: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 17, performance: 5,200 weekly steps took 40x the time of 520, because every
+    # (x, T) pair and step was one hyp2f1 whose cost grows with the horizon. The
+    # expectation is now interpolated in kappa per frequency from a few hundred verified
+    # evaluations: the values stay those of the direct evaluation to 1e-10.
+    from customer_value.clv import _bgnbd
+
+    evaluated = []
+    direct = _bgnbd._expectation_bracket
+
+    def counting(r: Any, a: Any, b_post: Any, x: Any, kappa: Any) -> Any:
+        evaluated.append(np.size(kappa))
+        return direct(r, a, b_post, x, kappa)
+
+    monkeypatch.setattr(_bgnbd, "_expectation_bracket", counting)
+    model = model_cls().fit(cdnow_summary)
+    gg = GammaGammaModel().fit(cdnow_summary)
+    clv = customer_lifetime_value(model, gg, cdnow_summary, horizon=5200, discount_rate=0.10)
+    assert float(clv.sum()) == pytest.approx(total, rel=1e-10)
+    np.testing.assert_allclose(clv.iloc[:2].to_numpy(), first, rtol=1e-10)
+    pairs = cdnow_summary.groupby(["frequency", "T"]).ngroups
+    assert sum(evaluated) < 0.05 * pairs * 5200  # was pairs * 5200

@@ -88,7 +88,7 @@ def test_defaults_to_training_data(cdnow_summary) -> None:
     with pytest.raises(InvalidDataError, match="no training data"):
         model.expected_discounted_transactions(discount_rate=DELTA)
     fitted = BetaGeoModel().fit(cdnow_summary)
-    delta = continuous_discount_rate(0.15, fitted.time_unit)
+    delta = continuous_discount_rate(0.15, fitted.time_unit_)
     dert = fitted.expected_discounted_transactions(discount_rate=delta)
     assert dert.index.equals(cdnow_summary.index)
     assert np.all(np.isfinite(dert))

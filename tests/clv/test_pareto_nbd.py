@@ -326,3 +326,19 @@ def test_gradient_matches_finite_differences_in_both_evaluation_paths(p: list[fl
         down[j] -= h
         numeric = (model._loglik(up, data) - model._loglik(down, data)) / (2 * h)
         np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-5, atol=1e-9)
+
+
+def test_one_gauss_legendre_rule_and_a_truthful_pmf_docstring() -> None:
+    # Issue 17: the module assigned _GL_NODES twice (64 points, then 96) while the pmf's
+    # docstring promised 64; one rule now, and the docstring names the one used.
+    import inspect
+    import re
+
+    from customer_value.clv import _pareto_nbd
+
+    source = inspect.getsource(_pareto_nbd)
+    assert len(re.findall(r"^_GL_NODES\b.*=", source, flags=re.MULTILINE)) == 1
+    assert _pareto_nbd._GL_NODES.size == 96
+    doc = ParetoNBDModel._pmf.__doc__ or ""
+    assert "96-point" in doc
+    assert "64" not in doc

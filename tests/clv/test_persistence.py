@@ -154,4 +154,4 @@ def test_load_reads_bytes_and_refuses_utf16_files(tmp_path: Path) -> None:
     model.save(path)
     assert GammaGammaModel.load(path).params_.tolist() == [6.25, 3.74, 15.44]
     built = BetaGeoModel.from_params(time_unit="W", **FHL)
-    assert BetaGeoModel.from_json(built.to_json()).time_unit == "W"
+    assert BetaGeoModel.from_json(built.to_json()).time_unit_ == "W"

@@ -143,7 +143,7 @@ def lifecycle_stage(
 def _lifecycle_engine(summary: Any, options: dict[str, Any], customer_id_col: str) -> Any:
     """:func:`lifecycle_stage` partition by partition, with the population gap fixed first."""
     model = options["model"]
-    getattr(model, "_params_array", lambda: None)()  # NotFittedError on the driver
+    getattr(model, "params_", None)  # a clv model raises NotFittedError here, on the driver
     gap = population_gap_of(summary)
     options = {**options, "model": shippable(model), "population_gap": gap}
     if options["new_within"] is None:
@@ -151,7 +151,7 @@ def _lifecycle_engine(summary: Any, options: dict[str, Any], customer_id_col: st
     results: dict[str, Any] = {"stage": "string", "stage_zh": "string", "lateness": "float64"}
     if model is not None:
         results["p_alive"] = "float64"
-    columns = list(getattr(model, "_data_columns", ()))
+    columns = list(getattr(model, "data_columns", ()))
     columns += [c for c in ("frequency", "recency", "T") if c not in columns]
 
     def stage(part: pd.DataFrame) -> pd.DataFrame:

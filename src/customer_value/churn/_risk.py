@@ -58,6 +58,14 @@ class AliveModel(Protocol):
         """Expected purchases in the next ``t`` time units per customer."""
 
 
+def _time_unit_of(model: Any) -> str | None:
+    """The model's time unit: ``time_unit_`` (clv models), else a ``time_unit`` attribute."""
+    if hasattr(model, "time_unit_"):
+        return model.time_unit_  # type: ignore[no-any-return]
+    unit = getattr(model, "time_unit", None)
+    return None if unit is None else str(unit)
+
+
 def _check_levels(levels: Mapping[str, float]) -> tuple[float, float]:
     if not isinstance(levels, Mapping) or set(levels) != {"low", "medium"}:
         raise InvalidDataError(
@@ -129,7 +137,7 @@ def churn_risk(
         Anything with ``expected_spend(data)`` (:class:`SpendModel`), such as
         ``customer_value.clv.GammaGammaModel``. Needs ``horizon``.
     horizon : float, optional
-        Forecast horizon in the model's time unit (``model.time_unit``). With it,
+        Forecast horizon in the model's time unit (``model.time_unit_``). With it,
         ``expected_purchases`` is returned; with a spend model also the values.
     levels : mapping, default ``{"low": 0.3, "medium": 0.6}``
         Upper bounds (exclusive) of the churn probability for the levels ``low`` and
@@ -229,7 +237,14 @@ def churn_risk(
             model, data, spend_model, t, {"low": low, "medium": medium}, customer_id_col
         )
 
-    p_alive = _model_series(model.probability_alive(data), "p_alive", None)
+    # A clv frequency model gives both in one pass (data validated and P(alive) computed
+    # once); any other AliveModel through its two methods.
+    both = getattr(model, "alive_and_expected_purchases", None) if t is not None else None
+    if both is not None:
+        frame = both(t, data)
+        p_alive = _model_series(frame["p_alive"], "p_alive", None)
+    else:
+        p_alive = _model_series(model.probability_alive(data), "p_alive", None)
     index = p_alive.index
     p = p_alive.to_numpy()
     check_in_range(p, "p_alive", 0.0, 1.0, index=index, what="model.probability_alive")
@@ -242,7 +257,11 @@ def churn_risk(
         "risk_level_zh": level_zh,
     }
     if t is not None:
-        expected = _model_series(model.expected_purchases(t, data), "expected_purchases", index)
+        expected = _model_series(
+            frame["expected_purchases"] if both is not None else model.expected_purchases(t, data),
+            "expected_purchases",
+            index,
+        )
         e = expected.to_numpy()
         check_nonnegative(e, "expected_purchases", index=index, what="model.expected_purchases")
         out["expected_purchases"] = e
@@ -257,7 +276,7 @@ def churn_risk(
             out["expected_value"] = value
             out["value_at_risk"] = churn * per_alive
     result = pd.DataFrame(out, index=index, copy=False)  # fresh arrays: no copy needed
-    result.attrs["time_unit"] = getattr(model, "time_unit", None)
+    result.attrs["time_unit"] = _time_unit_of(model)
     result.attrs["horizon"] = t
     return result
 
@@ -394,9 +413,9 @@ def _churn_risk_engine(
 ) -> Any:
     """:func:`churn_risk` partition by partition; only the models' parameters travel."""
     for m in (model, spend_model):
-        getattr(m, "_params_array", lambda: None)()  # NotFittedError on the driver
+        getattr(m, "params_", None)  # a clv model raises NotFittedError here, on the driver
     alive, spend = shippable(model), shippable(spend_model)
-    columns = list(getattr(model, "_data_columns", ("frequency", "recency", "T")))
+    columns = list(getattr(model, "data_columns", ("frequency", "recency", "T")))
     results: dict[str, Any] = {
         "p_alive": "float64",
         "churn_probability": "float64",
@@ -406,7 +425,7 @@ def _churn_risk_engine(
     if t is not None:
         results["expected_purchases"] = "float64"
     if spend_model is not None:
-        columns += [c for c in getattr(spend_model, "_data_columns", ()) if c not in columns]
+        columns += [c for c in getattr(spend_model, "data_columns", ()) if c not in columns]
         results.update(
             {"expected_spend": "float64", "expected_value": "float64", "value_at_risk": "float64"}
         )

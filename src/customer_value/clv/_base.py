@@ -163,5 +163,5 @@ class MLEModel(Fitting, FittedState, Persistence):
                 shared_covariates=shared_covariates,
             )
         model._params = model._params_from_user(params, what=f"{cls.__name__}.from_params")
-        model.time_unit = check_time_unit(time_unit, "time_unit")
+        model.time_unit_ = check_time_unit(time_unit, "time_unit")
         return model

@@ -21,7 +21,6 @@ from customer_value._validation import (
     check_integer,
     check_nonnegative,
     check_not_greater,
-    check_positive,
     describe_row,
     first_bad,
     numeric_array,
@@ -61,7 +60,9 @@ class BetaGeoBetaBinomModel(MLEModel):
     ``gamma, delta`` the dropout probability ``theta`` (both beta-distributed across
     customers). Data: ``frequency`` (transactions in the ``n_periods`` opportunities after
     the first), ``recency`` (opportunity of the last transaction, 0 when none) and
-    ``n_periods``.
+    ``n_periods``. A customer with ``n_periods = 0`` (first seen at the last opportunity)
+    carries no information: the row's likelihood is 1, so it does not move the fit, and it
+    is predicted like a new customer (``P(alive) = 1``).
 
     Notes
     -----
@@ -103,7 +104,8 @@ class BetaGeoBetaBinomModel(MLEModel):
         for name, values in (("frequency", x), ("recency", tx), ("n_periods", n)):
             check_nonnegative(values, name, index=index, what=what)
             check_integer(values, name, index=index, what=what)
-        check_positive(n, "n_periods", index=index, what=what)
+        # n_periods = 0 (first seen at the last opportunity) is valid: the row's
+        # likelihood is 1 (log 0, no gradient) and it is predicted like a new customer.
         check_not_greater(x, tx, "frequency", "recency", index=index, what=what)
         check_not_greater(tx, n, "recency", "n_periods", index=index, what=what)
         pos = first_bad((x == 0) & (tx > 0))

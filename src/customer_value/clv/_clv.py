@@ -35,7 +35,7 @@ def continuous_discount_rate(rate: float, time_unit: str, *, per: str = "year") 
     rate : float
         The effective (compound) discount rate per ``per``, >= 0 (0.15 for 15%).
     time_unit : str
-        The model's time unit (for example ``model.time_unit``, ``"W"``).
+        The model's time unit (for example ``model.time_unit_``, ``"W"``).
     per : str, default "year"
         The period the rate is stated for.
 
@@ -269,8 +269,8 @@ def customer_lifetime_value(
     rate = check_scalar(discount_rate, "discount_rate", low=0.0)
     m = check_scalar(margin, "margin", low=0.0, low_inclusive=False)
     spu = check_scalar(steps_per_unit, "steps_per_unit", low=0.0, low_inclusive=False)
-    transaction_model._params_array()  # NotFittedError first
-    period = _period_length(discount_period, transaction_model.time_unit)
+    transaction_model.params_  # noqa: B018 - raises NotFittedError first
+    period = _period_length(discount_period, transaction_model.time_unit_)
     n_float = h * spu
     if n_float > MAX_STEPS:
         raise InvalidDataError(
@@ -298,7 +298,7 @@ def customer_lifetime_value(
             margin=m,
             steps_per_unit=spu,
         )
-    _check_data_unit(data, transaction_model.time_unit)
+    _check_data_unit(data, transaction_model.time_unit_)
     arrays, index = transaction_model._prepare(data)
     spend = spend_model.expected_spend(data).to_numpy(dtype=np.float64)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
@@ -317,17 +317,20 @@ def customer_lifetime_value(
     previous = np.zeros(ux.size)
     # The (pair, step) grid in blocks of steps, each block one vectorised call: the cost is
     # linear in the number of steps and memory stays bounded.
+    # The blocks share the model's interpolants of E[Y(t) | alive] (BG/NBD, MBG/NBD): the
+    # first block fits them over a range that covers the later ones.
     block = max(1, _GRID_VALUES // max(ux.size, 1))
-    for start in range(0, n_steps, block):
-        t_block = times[start : start + block]
-        k = t_block.size
-        block_params = np.repeat(params, k, axis=1) if params.ndim == 2 else params
-        grid = transaction_model._expected_alive(
-            block_params, np.tile(t_block, ux.size), np.repeat(ux, k), np.repeat(uT, k)
-        ).reshape(ux.size, k)
-        steps = np.diff(grid, axis=1, prepend=previous[:, None])
-        per_alive += steps @ discount[start : start + k]
-        previous = grid[:, -1]
+    with transaction_model._shared_interpolants():
+        for start in range(0, n_steps, block):
+            t_block = times[start : start + block]
+            k = t_block.size
+            block_params = np.repeat(params, k, axis=1) if params.ndim == 2 else params
+            grid = transaction_model._expected_alive(
+                block_params, np.tile(t_block, ux.size), np.repeat(ux, k), np.repeat(uT, k)
+            ).reshape(ux.size, k)
+            steps = np.diff(grid, axis=1, prepend=previous[:, None])
+            per_alive += steps @ discount[start : start + k]
+            previous = grid[:, -1]
     alive = transaction_model._p_alive(params, x, tx, T)
     values: FloatArray = m * spend * alive * per_alive[codes]
     return pd.Series(values, index=index, name="clv")
@@ -342,12 +345,10 @@ def _clv_engine(
     **options: Any,
 ) -> Any:
     """``customer_lifetime_value`` partition by partition; only parameters are shipped."""
-    getattr(spend_model, "_params_array", lambda: None)()  # NotFittedError on the driver
+    getattr(spend_model, "params_", None)  # a clv model raises NotFittedError here, on the driver
     tm, sm = shippable(transaction_model), shippable(spend_model)
     columns = list(
-        dict.fromkeys(
-            [*transaction_model._data_columns, *getattr(spend_model, "_data_columns", ())]
-        )
+        dict.fromkeys([*transaction_model._data_columns, *getattr(spend_model, "data_columns", ())])
     )
 
     def value(part: pd.DataFrame) -> pd.Series:

@@ -10,12 +10,14 @@ which joins them, are described in the contract of :mod:`customer_value.clv._bas
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
+from customer_value._deprecation import warn_deprecated
 from customer_value._engine import score, shippable
+from customer_value._estimator import check_is_fitted
 from customer_value._validation import (
     FloatArray,
     as_frame,
@@ -36,6 +38,7 @@ __all__ = ["Data", "ModelCore", "ModelT"]
 
 ModelT = TypeVar("ModelT", bound="ModelCore")
 Data = dict[str, FloatArray]
+_TIME_UNIT_DEPRECATION = {"since": "0.1", "removal": "0.2", "instead": "time_unit_"}
 
 
 class ModelCore:
@@ -71,7 +74,7 @@ class ModelCore:
         self._n: int | None = None
         self._train: Data | None = None
         self._train_index: pd.Index[Any] | None = None
-        self.time_unit: str | None = None
+        self.time_unit_: str | None = None
         self.optimizer_result_: Any = None
 
     # ------------------------------------------------------------------ hooks
@@ -197,8 +200,7 @@ class ModelCore:
         if data is not None:
             return self._validate(data, what=what)
         if self._train is None or self._train_index is None:
-            if self._params is None:
-                self._raise_not_fitted()
+            self._params_array()  # NotFittedError first
             raise InvalidDataError(
                 f"{type(self).__name__} has no training data (it was built from parameters "
                 "or loaded from JSON): pass data with columns "
@@ -235,16 +237,24 @@ class ModelCore:
         )
 
     # ------------------------------------------------------------------ fitted state
-    def _raise_not_fitted(self) -> NoReturn:
-        raise NotFittedError(
-            f"{type(self).__name__} is not fitted: call fit(data) or build it with "
-            f"{type(self).__name__}.from_params(...)"
-        )
-
     def _params_array(self) -> FloatArray:
-        if self._params is None:
-            self._raise_not_fitted()
-        return self._params
+        """The natural-scale parameters; :class:`NotFittedError` before fit (the one shared
+        :func:`~customer_value._estimator.check_is_fitted`)."""
+        check_is_fitted(
+            self, "_params", action=f"fit(data) or {type(self).__name__}.from_params(...)"
+        )
+        return cast("FloatArray", self._params)
+
+    @property
+    def time_unit(self) -> str | None:
+        """Deprecated alias of ``time_unit_`` (fitted state ends in an underscore)."""
+        warn_deprecated(f"{type(self).__name__}.time_unit", **_TIME_UNIT_DEPRECATION)
+        return self.time_unit_
+
+    @time_unit.setter
+    def time_unit(self, value: str | None) -> None:
+        warn_deprecated(f"{type(self).__name__}.time_unit", **_TIME_UNIT_DEPRECATION)
+        self.time_unit_ = value
 
     def _estimated(self) -> FloatArray:
         """Covariance matrix, or NotFittedError when the model was not estimated."""
@@ -300,6 +310,6 @@ class ModelCore:
             parts.append(self._describe_params())
             if self._n is not None:
                 parts.append(f"n={self._n}")
-            if self.time_unit is not None:
-                parts.append(f"time_unit={self.time_unit!r}")
+            if self.time_unit_ is not None:
+                parts.append(f"time_unit={self.time_unit_!r}")
         return f"{type(self).__name__}({', '.join(parts)})"

@@ -86,7 +86,7 @@ class DiscountedTransactionsMixin:
         discount_rate : float
             Continuous discount rate ``delta`` per model time unit, > 0: a transaction
             ``t`` units after the end of observation counts ``exp(-delta t)``. Convert an
-            annual rate with ``continuous_discount_rate(0.15, model.time_unit)``
+            annual rate with ``continuous_discount_rate(0.15, model.time_unit_)``
             (``ln(1.15) / 52`` for weekly data).
 
         Returns

@@ -17,6 +17,51 @@ class FittedState(ModelCore):
     """The public fitted attributes and the per-customer log-likelihood (private)."""
 
     @property
+    def data_columns(self) -> tuple[str, ...]:
+        """Columns of a customer table the model reads (besides covariates).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> BetaGeoModel().data_columns
+        ('frequency', 'recency', 'T')
+        """
+        return tuple(self._data_columns) + tuple(self._design().columns)
+
+    def model_data(self, data: Any = None) -> pd.DataFrame:
+        """The model's columns of ``data``, validated as ``fit`` validates them.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Customers with the model's columns (:attr:`data_columns`); defaults to the
+            training data.
+
+        Returns
+        -------
+        DataFrame
+            One float column per entry of :attr:`data_columns`, indexed like ``data``.
+
+        Raises
+        ------
+        NotFittedError
+            ``data`` is None before ``fit``.
+        InvalidDataError
+            Bad data, as in ``fit``; ``data`` is None and the model has no training data
+            (built with ``from_params`` or loaded from JSON).
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> from customer_value.datasets import load_cdnow_summary
+        >>> model = BetaGeoModel().fit(load_cdnow_summary())
+        >>> model.model_data().shape
+        (2357, 3)
+        """
+        arrays, index = self._prepare(data)
+        return pd.DataFrame({c: arrays[c] for c in self.data_columns}, index=index)
+
+    @property
     def params_(self) -> pd.Series:
         """Fitted (or given) parameters, indexed by name."""
         return pd.Series(self._params_array(), index=list(self._names()), name="estimate")
@@ -24,10 +69,8 @@ class FittedState(ModelCore):
     @property
     def log_likelihood_(self) -> float:
         """Maximised log-likelihood of the training data (weighted sum over customers)."""
-        self._estimated()
-        if self._log_likelihood is None:  # pragma: no cover - set together with covariance
-            self._raise_not_fitted()
-        return float(self._log_likelihood)
+        self._estimated()  # NotFittedError unless estimated (log-likelihood set with it)
+        return float(self._log_likelihood or 0.0)
 
     @property
     def n_(self) -> int:

@@ -271,7 +271,7 @@ class Fitting(IdentificationChecks):
         self._covariance = self._inverse_hessian(params, compressed, cw, result)
         self._n = round(scale)
         self._train, self._train_index = arrays, index
-        self.time_unit = unit
+        self.time_unit_ = unit
         self.optimizer_result_ = result
         _logger.info("%s fitted: %s", type(self).__name__, self._describe_params())
         return self

@@ -9,6 +9,8 @@ implements the array methods ``_expected``, ``_p_alive``, ``_expected_new``, ``_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +52,18 @@ class FrequencyModel(MLEModel):
 
     _data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     _p_alive_at_zero_is_one: ClassVar[bool] = False
+    # interpolants of E[Y | alive] shared between calls, only inside _shared_interpolants
+    _kappa_fits: dict[Any, Any] | None = None
+
+    @contextmanager
+    def _shared_interpolants(self) -> Iterator[None]:
+        """Let the calls inside reuse the interpolants of ``E[Y(t) | alive]`` that a model
+        builds for many rows (the blocks of one CLV horizon), instead of each its own."""
+        previous, self._kappa_fits = self._kappa_fits, {}
+        try:
+            yield
+        finally:
+            self._kappa_fits = previous
 
     # ------------------------------------------------------------------ validation
     def _check_data(self, data: Data, index: pd.Index[Any], what: str) -> None:
@@ -176,14 +190,20 @@ class FrequencyModel(MLEModel):
             return self._score_engine(
                 data, "expected_purchases", "expected_purchases", customer_id_col, t
             )
+        alive, values, index = self._alive_and_expected(t, data)
+        return pd.Series(alive * values, index=index, name="expected_purchases")
+
+    def _alive_and_expected(self, t: Any, data: Any) -> tuple[FloatArray, FloatArray, Any]:
+        """``P(alive)`` and ``E[Y(t) | alive]`` per row (their product is ``E[Y(t)]``)."""
         self._params_array()
         arrays, index = self._prepare(data)
         params = self._row_params(arrays)
         times = self._broadcast_t(t, len(index))
         x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
+        alive = self._p_alive(params, x, tx, T)
         # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) E[Y(t) | alive, x, T]: the costly
-        # second factor once per distinct (x, T) pair, the cheap first once per row (when
-        # T is continuous, nearly every pair is distinct and the grouping is skipped).
+        # second factor once per distinct (x, T) pair when T takes few values (when T is
+        # continuous, nearly every pair is distinct and the grouping is skipped).
         same_t = bool(times.size) and bool(np.all(times == times[0]))
         shared = params.ndim == 1  # with covariates each customer has own parameters
         if (
@@ -192,11 +212,53 @@ class FrequencyModel(MLEModel):
             and pd.unique(T[: min(T.size, 10_000)]).size * 2 <= min(T.size, 10_000)
         ):
             codes, (ux, uT) = distinct_pairs(x, T)
-            per_pair = self._expected_alive(params, np.full(ux.size, times[0]), ux, uT)
-            values = self._p_alive(params, x, tx, T) * per_pair[codes]
+            per_alive = self._expected_alive(params, np.full(ux.size, times[0]), ux, uT)[codes]
         else:
-            values = self._expected(params, times, x, tx, T)
-        return pd.Series(values, index=index, name="expected_purchases")
+            per_alive = self._expected_alive(params, times, x, T)
+        return alive, per_alive, index
+
+    def alive_and_expected_purchases(self, t: Any, data: Any = None) -> pd.DataFrame:
+        """``P(alive)`` and the expected purchases in the next ``t``, in one pass.
+
+        What :meth:`probability_alive` and :meth:`expected_purchases` return, with the
+        data validated and ``P(alive)`` computed once (``E[Y(t)] = P(alive) E[Y(t) |
+        alive]``): the route for scoring many customers, as
+        :func:`customer_value.churn.churn_risk` does.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon(s) in the model's time unit, >= 0 (one per row, or a scalar).
+        data : DataFrame or mapping, optional
+            Customers with ``frequency``, ``recency`` and ``T``; defaults to the training data.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``data``: ``p_alive`` and ``expected_purchases``, equal to the
+            outputs of the two methods.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` or ``from_params``.
+        InvalidDataError
+            Bad ``t`` or bad data.
+
+        Examples
+        --------
+        >>> from customer_value.clv import BetaGeoModel
+        >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> both = model.alive_and_expected_purchases(
+        ...     39, {"frequency": [0, 2], "recency": [0, 30.43], "T": [38.86, 38.86]})
+        >>> both.round(3).to_dict("list")
+        {'p_alive': [1.0, 0.727], 'expected_purchases': [0.195, 1.226]}
+        """
+        alive, per_alive, index = self._alive_and_expected(t, data)
+        return pd.DataFrame(
+            {"p_alive": np.clip(alive, 0.0, 1.0), "expected_purchases": alive * per_alive},
+            index=index,
+        )
 
     def probability_alive(self, data: Any = None, *, customer_id_col: str = "customer_id") -> Any:
         """Probability that each customer is still active at the end of observation.
@@ -436,7 +498,7 @@ class FrequencyModel(MLEModel):
             {"frequency": x, "recency": tx, "T": TT, "dropout_time": death},
             index=pd.RangeIndex(n, name="customer_id"),
         )
-        summary.attrs["time_unit"] = self.time_unit
+        summary.attrs["time_unit"] = self.time_unit_
         if not return_times:
             return summary
         # Given x purchases with the last at t_x, the first x - 1 are uniform on (0, t_x).

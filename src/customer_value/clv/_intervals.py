@@ -47,9 +47,7 @@ _STEP = 1e-4  # central-difference step on the fitting scale
 
 def _fitting_scale(model: MLEModel) -> tuple[FloatArray, FloatArray]:
     """Estimate and covariance on the fitting scale (log of the positive parameters)."""
-    if model._params is None:
-        model._raise_not_fitted()
-    cov = model._estimated()
+    cov = model._estimated()  # NotFittedError before fit
     full = model._params_array()
     k = len(model._param_names)
     theta = full.copy()

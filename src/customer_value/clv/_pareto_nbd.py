@@ -26,7 +26,8 @@ from customer_value.clv._frequency import FrequencyModel
 __all__ = ["ParetoNBDModel"]
 
 _MAX_TERMS = 20_000
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
+# One Gauss-Legendre rule for both quadratures (log G near z = 1, and the pmf mixture).
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(96)
 
 
 def _series(
@@ -86,7 +87,6 @@ def _series(
     return S, Sb, Sc, Sz
 
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(96)
 _Z_QUADRATURE = 1.0 - 1e-3  # beyond this the 2F1 series converges too slowly
 # With per-customer parameters (covariates) nothing is shared between rows and the
 # series loop runs as long as its slowest row: integrate from z = 0.8 on (the
@@ -411,7 +411,7 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
         """Mixture over the Pareto lifetime tau: NB(r, alpha/(alpha+min(tau, t))) at n.
 
         The lifetime's CDF ``F`` is the integration variable, so the density is flat and a
-        64-point Gauss-Legendre rule over ``[0, F(t)]`` suffices.
+        96-point Gauss-Legendre rule over ``[0, F(t)]`` (``_GL_NODES``) suffices.
         """
         from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
 

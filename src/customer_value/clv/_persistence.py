@@ -63,7 +63,7 @@ class Persistence(ModelCore):
             "format": JSON_FORMAT,
             "class": type(self).__name__,
             "version": __version__,
-            "time_unit": self.time_unit,
+            "time_unit": self.time_unit_,
             "config": self._config(),
             "params": {n: float(v) for n, v in zip(self._names(), params, strict=True)},
             "covariance": None
@@ -155,7 +155,7 @@ class Persistence(ModelCore):
         if doc.get("n") is not None:
             model._n = int(expect_number(doc["n"], "$.n", what=what, low=1.0, integer=True))
         try:
-            model.time_unit = check_time_unit(doc.get("time_unit"), "$.time_unit")
+            model.time_unit_ = check_time_unit(doc.get("time_unit"), "$.time_unit")
         except InvalidDataError as exc:
             raise InvalidDataError(f"{what}: {exc}") from None
         return model

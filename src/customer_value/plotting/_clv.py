@@ -45,11 +45,11 @@ def _grid(
 ) -> tuple[pd.DataFrame, int, float]:
     """All valid (frequency, recency) cells for customers observed for ``T``."""
     if T is None or max_frequency is None:
-        arrays, _ = model._prepare(None)
+        arrays = model.model_data()
         if T is None:
-            T = float(arrays["T"].max())
+            T = float(arrays["T"].to_numpy().max())
         if max_frequency is None:
-            max_frequency = int(arrays["frequency"].max())
+            max_frequency = int(arrays["frequency"].to_numpy().max())
     T = check_scalar(T, "T", low=0.0, low_inclusive=False)
     max_frequency = int(check_scalar(max_frequency, "max_frequency", low=1.0))
     recency = np.arange(int(np.floor(T)) + 1, dtype=np.float64)
@@ -80,7 +80,7 @@ def _matrix(
     )
     ax.grid(False)
     ax.figure.colorbar(mappable, ax=ax, label=colorbar)
-    unit = model.time_unit or "time units of the data"
+    unit = model.time_unit_ or "time units of the data"
     return finish(
         ax,
         xlabel=(f"Recency: age at last purchase ({unit})", "最近购买时间"),
@@ -149,7 +149,7 @@ def plot_frequency_recency_matrix(
     horizon = check_scalar(t, "t", low=0.0)
     cells, max_x, age = _grid(fitted, max_frequency, T)
     values = fitted.expected_purchases(horizon, cells)
-    unit = f" {fitted.time_unit}" if fitted.time_unit else ""
+    unit = f" {fitted.time_unit_}" if fitted.time_unit_ else ""
     return _matrix(
         fitted,
         values,
@@ -366,17 +366,18 @@ def plot_period_transactions(
     16
     """
     fitted = _check_model(model)
-    arrays, _ = fitted._prepare(data)
+    arrays = fitted.model_data(data)
     top = int(check_scalar(max_frequency, "max_frequency", low=1.0))
     counts = np.arange(top)
-    T_values, per_T = np.unique(arrays["T"], return_counts=True)
+    T_values, per_T = np.unique(arrays["T"].to_numpy(), return_counts=True)
     expected = np.zeros(top + 1)
     # one pmf per distinct observation length (not per customer)
     for age, size in zip(T_values, per_T, strict=True):
         pmf = fitted.probability_of_purchases(counts, float(age)).to_numpy()
         expected[:top] += size * pmf
         expected[top] += size * max(1.0 - float(pmf.sum()), 0.0)
-    observed = np.bincount(np.minimum(arrays["frequency"].astype(np.int64), top), minlength=top + 1)
+    frequency = arrays["frequency"].to_numpy().astype(np.int64)
+    observed = np.bincount(np.minimum(frequency, top), minlength=top + 1)
     ax = get_ax(ax)
     positions = np.arange(top + 1)
     ax.bar(positions - 0.2, observed, width=0.4, label="actual")
@@ -456,16 +457,16 @@ def plot_cumulative_transactions(
     fitted = _check_model(model)
     frame = as_frame(transactions, what="transactions")
     require_columns(frame, [customer_id_col, datetime_col], what="transactions")
-    if not fitted.time_unit:
+    if not fitted.time_unit_:
         raise InvalidDataError(
             "the model has no time_unit: fit it on a summary from summarize_transactions or "
             "build it with from_params(..., time_unit='W')"
         )
     try:
-        unit_days = pd.Timedelta(1, unit=fitted.time_unit) / pd.Timedelta(days=1)  # type: ignore[arg-type]
+        unit_days = pd.Timedelta(1, unit=fitted.time_unit_) / pd.Timedelta(days=1)  # type: ignore[arg-type]
     except ValueError:
         raise InvalidDataError(
-            f"time_unit {fitted.time_unit!r} is not a fixed-length unit usable here"
+            f"time_unit {fitted.time_unit_!r} is not a fixed-length unit usable here"
         ) from None
     ns = parse_datetimes(frame[datetime_col], datetime_col, index=frame.index, what="transactions")
     days = pd.Series((ns // NS_PER_DAY * NS_PER_DAY).view("datetime64[ns]"))

@@ -75,7 +75,7 @@ def plot_survival_curve(
         raise InvalidDataError(
             f"model must be a customer_value.clv.ShiftedBetaGeoModel, got {type(model).__name__}"
         )
-    model._params_array()  # NotFittedError before fit
+    model.params_  # noqa: B018 - raises NotFittedError before fit
     observed = None
     if survivors is not None:
         observed = numeric_array(
