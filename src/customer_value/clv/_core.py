@@ -38,7 +38,6 @@ __all__ = ["Data", "ModelCore", "ModelT"]
 
 ModelT = TypeVar("ModelT", bound="ModelCore")
 Data = dict[str, FloatArray]
-_TIME_UNIT_DEPRECATION = {"since": "0.1", "removal": "0.2", "instead": "time_unit_"}
 
 
 class ModelCore:
@@ -248,12 +247,16 @@ class ModelCore:
     @property
     def time_unit(self) -> str | None:
         """Deprecated alias of ``time_unit_`` (fitted state ends in an underscore)."""
-        warn_deprecated(f"{type(self).__name__}.time_unit", **_TIME_UNIT_DEPRECATION)
+        warn_deprecated(
+            f"{type(self).__name__}.time_unit", since="0.1", removal="0.2", instead="time_unit_"
+        )
         return self.time_unit_
 
     @time_unit.setter
     def time_unit(self, value: str | None) -> None:
-        warn_deprecated(f"{type(self).__name__}.time_unit", **_TIME_UNIT_DEPRECATION)
+        warn_deprecated(
+            f"{type(self).__name__}.time_unit", since="0.1", removal="0.2", instead="time_unit_"
+        )
         self.time_unit_ = value
 
     def _estimated(self) -> FloatArray:

@@ -408,7 +408,7 @@ def plot_cumulative_transactions(
     Parameters
     ----------
     model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
-        A fitted model whose ``time_unit`` is a fixed pandas unit ("D", "W", "h", ...).
+        A fitted model whose ``time_unit_`` is a fixed pandas unit ("D", "W", "h", ...).
     transactions : DataFrame
         The transaction log (one row per purchase).
     calibration_end : date-like, optional
@@ -428,7 +428,7 @@ def plot_cumulative_transactions(
     NotFittedError
         The model is not fitted.
     InvalidDataError
-        Missing columns, or a model without a fixed-length ``time_unit``.
+        Missing columns, or a model without a fixed-length ``time_unit_``.
 
     Notes
     -----
