@@ -41,7 +41,7 @@ def _zero_coefficient_model(cls: type[Any], plain: Any) -> Any:
     names = cls(**SPEC)._names()
     values = dict(zip(plain.params_.index, plain.params_.to_numpy(), strict=True))
     values.update({n: 0.0 for n in names if n not in values})
-    return cls.from_params(time_unit=plain.time_unit, **SPEC, **values)
+    return cls.from_params(time_unit=plain.time_unit_, **SPEC, **values)
 
 
 @pytest.mark.parametrize("cls", COV_MODELS)
