@@ -52,18 +52,32 @@ def test_bare_package_import_loads_no_subpackage() -> None:
     assert "pandas" not in modules
 
 
-@pytest.mark.parametrize("name", ["customer_value.clv", "customer_value.survey"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "customer_value.clv",
+        "customer_value.survey",
+        "customer_value.experiment",
+        "customer_value.recommend",
+    ],
+)
 def test_model_subpackages_defer_scipy_stats(name: str) -> None:
     heavy = ("scipy.stats", "scipy.optimize", "matplotlib")  # scipy.special is theirs
     assert offenders(loaded_after(f"import {name}"), heavy + ENGINES) == []
 
 
-def test_first_use_loads_scipy_stats_when_needed() -> None:
-    code = (
-        "import customer_value as cv\n"
-        "cv.churn.evaluate_churn([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.4], n_bins=2)\n"
-        "assert 'scipy.stats' in sys.modules"
-    )
+@pytest.mark.parametrize(
+    "call",
+    [
+        "cv.churn.evaluate_churn([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.4], n_bins=2)",
+        "cv.experiment.compare_proportions(30, 100, 20, 100)",
+        "cv.experiment.compare_means([1.0, 2.0, 4.0], [1.0, 1.5, 2.0])",
+        "cv.experiment.sample_size_proportions(0.10, 0.02)",
+        "cv.experiment.mde_means(1.0, 200)",
+    ],
+)
+def test_first_use_loads_scipy_stats_when_needed(call: str) -> None:
+    code = f"import customer_value as cv\n{call}\nassert 'scipy.stats' in sys.modules"
     assert "scipy.stats" in loaded_after(code)
 
 

@@ -194,3 +194,28 @@ def test_get_params_rebuilds_an_unfitted_copy() -> None:
     with pytest.raises(NotFittedError, match="ItemItemRecommender is not fitted yet"):
         copy.similar_items(["a"])
     assert PopularityRecommender(exclude_bought=False).get_params() == {"exclude_bought": False}
+
+
+@pytest.mark.parametrize(("seed", "similarity"), [(0, "cosine"), (1, "tfidf"), (2, "bm25")])
+def test_explain_equals_contributions_row_by_row(seed: int, similarity: str) -> None:
+    model = ItemItemRecommender(similarity=similarity, n_neighbours=5).fit(
+        _log(seed, n_customers=80, n_items=25, lines=600), weight_col="weight"
+    )
+    out = model.explain([*model.customers_[:40], "new"], n=6, n_reasons=2)
+    S = model.similarity_.toarray()
+    checked = 0
+    for row in out.itertuples():
+        if row.source != "item_item":
+            assert row.because == ()
+            assert row.because_share == 0.0
+            continue
+        u, j = model.customers_.get_loc(row.customer_id), model.items_.get_loc(row.item)
+        lo, hi = model.ratings_.indptr[u], model.ratings_.indptr[u + 1]
+        past = model.ratings_.indices[lo:hi]
+        contrib = model.ratings_.data[lo:hi] * S[past, j]
+        ranked = sorted((-c, p) for c, p in zip(contrib, past, strict=True) if c > 0)[:2]
+        assert row.because == tuple(model.items_[p] for _, p in ranked)
+        total = contrib[contrib > 0].sum()
+        assert row.because_share == pytest.approx(-sum(c for c, _ in ranked) / total)
+        checked += 1
+    assert checked > 100

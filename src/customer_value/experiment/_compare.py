@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from customer_value._validation import check_scalar, numeric_array, plain, z_critical
 from customer_value.errors import InvalidDataError
@@ -226,6 +225,8 @@ def compare_proportions(
     pooled = (x1 + x2) / (n1 + n2)
     var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
     if var > 0:
+        from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
         z = (p1 - p2) / np.sqrt(var)
         p_value = float(2 * stats.norm.sf(abs(z)))
     else:
@@ -400,6 +401,8 @@ def compare_means(
         (v1**2 / (x.size - 1) if v1 > 0 else 0.0) + (v2**2 / (y.size - 1) if v2 > 0 else 0.0)
     )
     t = diff / se
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     q = float(stats.t.ppf(0.5 + level / 2, df))
     if n_bootstrap:
         reps = bootstrap_difference(x, y, n_bootstrap=int(n_bootstrap), seed=seed)

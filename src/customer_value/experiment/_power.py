@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
 from customer_value._validation import check_scalar
 from customer_value.errors import InvalidDataError
@@ -95,6 +94,8 @@ def _analysis(
 
 def _normal_power(h: float, n1: float, ratio: float, alpha: float) -> float:
     """Two-sided power of a z test with standardised effect ``h`` (Cohen 1988, ch. 6)."""
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     crit = stats.norm.isf(alpha / 2)
     shift = abs(h) * math.sqrt(n1 * ratio / (1 + ratio))
     return float(stats.norm.sf(crit - shift) + stats.norm.cdf(-crit - shift))
@@ -102,6 +103,8 @@ def _normal_power(h: float, n1: float, ratio: float, alpha: float) -> float:
 
 def _t_power(d: float, n1: float, ratio: float, alpha: float) -> float:
     """Two-sided power of the two-sample t test (noncentral t; Cohen 1988, ch. 2)."""
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
+
     n2 = n1 * ratio
     df = n1 + n2 - 2
     nc = abs(d) * math.sqrt(n1 * n2 / (n1 + n2))
@@ -117,6 +120,8 @@ def _cohen_h(p1: float, p2: float) -> float:
 
 
 def _solve_n(power_of_n: Callable[[float], float], target: float, low: float) -> float:
+    from scipy import optimize  # deferred with scipy.stats
+
     def f(n: float) -> float:
         return power_of_n(n) - target
 
@@ -235,6 +240,8 @@ def mde_proportions(
         raise InvalidDataError(
             f"with {n1:g} treated customers no uplift over {p0:g} reaches power {p:g}"
         )
+    from scipy import optimize  # deferred with scipy.stats
+
     h = float(optimize.brentq(lambda x: _normal_power(x, n1, r, a) - p, 1e-12, h_max, xtol=1e-14))
     p1 = float(np.sin(h / 2 + np.arcsin(np.sqrt(p0))) ** 2)
     return _analysis(int(n1), r, p1 - p0, h, a, p)
@@ -334,5 +341,7 @@ def mde_means(
     high = 1.0
     while _t_power(high, n1, r, a) < p:
         high *= 2
+    from scipy import optimize  # deferred with scipy.stats
+
     d = float(optimize.brentq(lambda x: _t_power(x, n1, r, a) - p, 1e-12, high, xtol=1e-14))
     return _analysis(int(n1), r, d * sd, d, a, p)

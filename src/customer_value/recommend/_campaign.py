@@ -51,14 +51,86 @@ PLAN_COLUMNS = (
 _STAGES = ("acquire", "nurture", "retain", "win_back", "lost")
 
 
-def _offer(stage: str, sensitive: bool, has_items: bool) -> str:
-    if stage in ("win_back", "lost"):
-        return "comeback_coupon"
-    if sensitive:
-        return "time_limited_discount"
-    if has_items:
-        return "product_recommendation"
-    return "loyalty_reward"
+def _joined_items(recommendations: pd.DataFrame, index: pd.Index, size: int) -> Any:
+    """The first ``size`` items of each customer joined with ``|`` ("" for none)."""
+    top = recommendations.loc[recommendations["rank"] <= size, ["customer_id", "rank", "item"]]
+    top = top.sort_values(["customer_id", "rank"], kind="stable")
+    where = index.get_indexer(pd.Index(top["customer_id"]))
+    top = top.loc[where >= 0]
+    where = where[where >= 0]
+    names = top["item"].map(str).to_numpy(dtype=object)
+    place = top.groupby("customer_id", sort=False).cumcount().to_numpy()
+    joined = np.full(len(index), "", dtype=object)
+    # a few positions (size, unless ranks repeat), each vectorised over customers
+    for k in range(int(place.max()) + 1 if place.size else 0):
+        at = place == k
+        glue = "" if k == 0 else "|"
+        joined[where[at]] = joined[where[at]] + glue + names[at]
+    return joined
+
+
+def _labels(values: Any, pick: Any) -> Any:
+    """``pick(value)`` for each distinct value, spread back over ``values`` (object)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    table = np.empty(len(uniques), dtype=object)
+    table[:] = [pick(u) for u in uniques]
+    return table[codes]
+
+
+def _plan_rows(
+    customer_id: pd.Index,
+    stage: Any,
+    segment: Any,
+    sensitive: Any,
+    items: Any,
+    value: Any,
+    skip: set[str],
+) -> pd.DataFrame:
+    """One plan row per contacted customer (stages in ``skip`` left out), vectorised."""
+    book = playbook()
+    take = ~np.isin(stage, list(skip))
+    stage, segment, sensitive = stage[take], segment[take], sensitive[take]
+    items, value = items[take], value[take]
+    missing = pd.isna(pd.Series(segment, dtype=object)).to_numpy()
+    # the playbook entry of the value segment when it has one, else of the stage
+    own_entry = _labels(segment, lambda g: g in book and book[g]["kind"] == "segment")
+    entry_key = np.where(own_entry.astype(bool), segment, stage)
+    has_items = items != ""
+    offer = np.select(
+        [np.isin(stage, ["win_back", "lost"]), sensitive, has_items],
+        ["comeback_coupon", "time_limited_discount", "product_recommendation"],
+        "loyalty_reward",
+    ).astype(object)
+    from_items = (offer == "product_recommendation") | (
+        (offer == "time_limited_discount") & has_items
+    )
+    reason = {}
+    for lang, word, glue, extras in (
+        ("en", "stage: ", "; ", ("segment: ", "price-sensitive", "items from past purchases")),
+        ("zh", "阶段：", "；", ("分群：", "价格敏感", "基于历史购买推荐")),
+    ):
+        text = word + _labels(stage, lambda st, lang=lang: book[st]["name"][lang])
+        names = _labels(
+            segment, lambda g, lang=lang: book[g]["name"][lang] if g in book else str(g)
+        )
+        text = np.where(missing, text, text + glue + extras[0] + names)
+        text = np.where(sensitive, text + glue + extras[1], text)
+        reason[lang] = np.where(from_items, text + glue + extras[2], text)
+    return pd.DataFrame(
+        {
+            "customer_id": customer_id[take],
+            "action": _labels(entry_key, lambda key: book[key]["actions"][0]["en"]),
+            "action_zh": _labels(entry_key, lambda key: book[key]["actions"][0]["zh"]),
+            "offer": offer,
+            "offer_zh": _labels(offer, OFFERS.__getitem__),
+            "items": np.where(offer != "comeback_coupon", items, "").astype(object),
+            "reason": reason["en"].astype(object),
+            "reason_zh": reason["zh"].astype(object),
+            "stage": stage,
+            "segment": segment,
+            "expected_value": value,
+        }
+    )
 
 
 def campaign_plan(
@@ -190,55 +262,11 @@ def campaign_plan(
         if segment_col is not None
         else np.full(len(frame), None, dtype=object)
     )
-    items = pd.Series("", index=frame.index, dtype=object)
+    items = np.full(len(frame), "", dtype=object)
     if recommendations is not None:
         require_columns(recommendations, ["customer_id", "rank", "item"], what="recommendations")
-        top = recommendations.loc[recommendations["rank"] <= size]
-        top = top.sort_values(["customer_id", "rank"], kind="stable")
-        joined = top.groupby("customer_id", sort=False)["item"].agg(lambda s: "|".join(map(str, s)))
-        items = joined.reindex(frame.index).fillna("").astype(object)
-    book = playbook()
-    stage_names = {s: book[s]["name"] for s in _STAGES}
-    rows = []
-    for k, cid in enumerate(frame.index):
-        st = stage[k]
-        if st in skip:
-            continue
-        seg = segment[k]
-        entry = book[seg] if seg in book and book[seg]["kind"] == "segment" else book[st]
-        action = entry["actions"][0]
-        has_items = bool(items.iloc[k])
-        offer = _offer(st, bool(sensitive[k]), has_items)
-        reason = [f"stage: {stage_names[st]['en']}"]
-        reason_zh = [f"阶段：{stage_names[st]['zh']}"]
-        if seg is not None and not pd.isna(seg):
-            label = book[seg]["name"] if seg in book else {"en": str(seg), "zh": str(seg)}
-            reason.append(f"segment: {label['en']}")
-            reason_zh.append(f"分群：{label['zh']}")
-        if sensitive[k]:
-            reason.append("price-sensitive")
-            reason_zh.append("价格敏感")
-        if offer == "product_recommendation" or (offer == "time_limited_discount" and has_items):
-            reason.append("items from past purchases")
-            reason_zh.append("基于历史购买推荐")
-        rows.append(
-            {
-                "customer_id": cid,
-                "action": action["en"],
-                "action_zh": action["zh"],
-                "offer": offer,
-                "offer_zh": OFFERS[offer],
-                "items": items.iloc[k] if offer != "comeback_coupon" else "",
-                "reason": "; ".join(reason),
-                "reason_zh": "；".join(reason_zh),
-                "stage": st,
-                "segment": seg,
-                "expected_value": value[k],
-            }
-        )
-    plan = pd.DataFrame(
-        rows, columns=[c for c in PLAN_COLUMNS if c not in ("channel", "date", "priority_rank")]
-    )
+        items = _joined_items(recommendations, frame.index, size)
+    plan = _plan_rows(frame.index, stage, segment, sensitive, items, value, skip)
     if isinstance(channel, pd.Series):
         plan["channel"] = channel.reindex(plan["customer_id"]).to_numpy()
         if plan["channel"].isna().any():

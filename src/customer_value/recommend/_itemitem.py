@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -17,6 +14,7 @@ from customer_value._validation import as_frame, check_choice, check_scalar, pla
 from customer_value.errors import InvalidDataError
 from customer_value.recommend._encode import encode
 from customer_value.recommend._popularity import PopularityRecommender, check_n, fill_popular
+from customer_value.recommend._similarity import blocks, item_similarity, map_blocks
 from customer_value.recommend._topn import top_n_per_row
 
 __all__ = ["RECOMMENDATION_COLUMNS", "ItemItemRecommender"]
@@ -24,33 +22,7 @@ __all__ = ["RECOMMENDATION_COLUMNS", "ItemItemRecommender"]
 #: Columns of the tables returned by ``recommend`` methods, in order.
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "item", "score", "source")
 
-_BLOCK_FLOPS = 40_000_000  # multiply-adds per block of the similarity product
 _CHUNK_FLOPS = 40_000_000  # multiply-adds per chunk of customers when scoring
-
-
-def _weigh(X: sp.csr_matrix, similarity: str, k1: float, b: float) -> sp.csr_matrix:
-    """Item x customer matrix weighted for the chosen similarity (unnormalised)."""
-    item_rows = X.T.tocsr().astype(np.float64)
-    if similarity == "cosine":
-        return item_rows
-    n_items = float(item_rows.shape[0])
-    coo = item_rows.tocoo()
-    df = np.bincount(coo.col, minlength=item_rows.shape[1]).astype(np.float64)
-    idf = np.log(n_items) - np.log1p(df)
-    if similarity == "tfidf":
-        data = np.sqrt(coo.data) * idf[coo.col]
-    else:  # bm25
-        lengths = np.asarray(item_rows.sum(axis=1)).ravel()
-        norm = (1.0 - b) + b * lengths / lengths.mean()
-        data = coo.data * (k1 + 1.0) / (k1 * norm[coo.row] + coo.data) * idf[coo.col]
-    return sp.csr_matrix((data, (coo.row, coo.col)), shape=item_rows.shape)
-
-
-def _blocks(cost: npt.NDArray[np.float64], budget: float) -> list[tuple[int, int]]:
-    """Split consecutive rows into blocks whose summed cost stays near ``budget``."""
-    edges = np.searchsorted(np.cumsum(cost), np.arange(budget, cost.sum() + budget, budget))
-    bounds = np.unique(np.concatenate([[0], np.minimum(edges + 1, cost.size), [cost.size]]))
-    return [(int(a), int(z)) for a, z in pairwise(bounds) if z > a]
 
 
 class ItemItemRecommender(ParamsMixin):
@@ -226,54 +198,11 @@ class ItemItemRecommender(ParamsMixin):
             if category_col is None
             else _item_categories(transactions, item_col, category_col, self.items_)
         )
-        self.similarity_ = self._similarity(X, kind, shrink, k1, b, jobs)
+        self.similarity_ = item_similarity(
+            X, kind=kind, shrink=shrink, k1=k1, b=b, k=int(self.n_neighbours), jobs=jobs
+        )
         self._jobs = jobs
         return self
-
-    def _similarity(
-        self, X: sp.csr_matrix, kind: str, shrink: float, k1: float, b: float, jobs: int
-    ) -> sp.csr_matrix:
-        weighted = _weigh(X, kind, k1, b)  # items x customers
-        # row norms scaled by the row maximum, so huge or tiny weights neither overflow
-        # nor underflow when squared
-        scale = np.asarray(abs(weighted).max(axis=1).todense()).ravel()
-        scale[scale == 0] = 1.0
-        scaled = sp.diags(1.0 / scale) @ weighted
-        norms = scale * np.sqrt(np.asarray(scaled.multiply(scaled).sum(axis=1)).ravel())
-        if kind != "bm25" and shrink == 0:
-            # plain cosine: normalise once, so the products are the similarities
-            inverse = np.zeros_like(norms)
-            np.divide(1.0, norms, out=inverse, where=norms > 0)  # all-zero rows stay zero
-            weighted = sp.diags(inverse) @ weighted
-        other = weighted.T.tocsr()  # customers x items
-        n_items = weighted.shape[0]
-        degree = np.diff(other.indptr).astype(np.float64)
-        cost = weighted.copy()
-        cost.data = np.ones_like(cost.data)
-        cost_per_item = cost @ degree + 1.0
-        k = int(self.n_neighbours)
-
-        def block(bounds: tuple[int, int]) -> tuple[Any, Any, Any]:
-            lo, hi = bounds
-            dots = (weighted[lo:hi] @ other).tocsr()
-            if kind != "bm25" and shrink > 0:
-                rows = np.repeat(np.arange(lo, hi), np.diff(dots.indptr))
-                dots.data = dots.data / (norms[rows] * norms[dots.indices] + shrink)
-            # one extra candidate per row, then drop the item itself (never its own
-            # neighbour) and keep k: cheaper than masking the diagonal of the product
-            r, c, v = top_n_per_row(dots, k + 1)
-            r = r + lo
-            other_item = c != r
-            r, c, v = r[other_item], c[other_item], v[other_item]
-            rank = np.arange(r.size) - np.searchsorted(r, r)
-            first = rank < k
-            return r[first], c[first], v[first]
-
-        parts = _map(block, _blocks(cost_per_item, _BLOCK_FLOPS), jobs)
-        rows = np.concatenate([p[0] for p in parts])
-        cols = np.concatenate([p[1] for p in parts])
-        vals = np.concatenate([p[2] for p in parts])
-        return sp.csr_matrix((vals, (rows, cols)), shape=(n_items, n_items))
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "similarity_", action="fit(transactions)")
@@ -291,15 +220,27 @@ class ItemItemRecommender(ParamsMixin):
             )
         return wanted, pos
 
-    def _scores(self, pos: npt.NDArray[np.int64]) -> sp.csr_matrix:
-        """Scores of known customers ``pos`` (rows), bought items set to -inf if excluded."""
+    def _scoring_matrix(self) -> sp.csr_matrix:
+        """The right-hand side of :meth:`_scores`: similarities, then -inf on the diagonal."""
+        if not self.exclude_bought:
+            return self.similarity_
+        n_items = len(self.items_)
+        banned = sp.diags(np.full(n_items, -np.inf), format="csr")
+        out: sp.csr_matrix = sp.vstack([self.similarity_, banned], format="csr")
+        return out
+
+    def _scores(self, pos: npt.NDArray[np.int64], right: sp.csr_matrix) -> sp.csr_matrix:
+        """Scores of known customers ``pos`` (rows), bought items -inf if excluded.
+
+        ``right`` is :meth:`_scoring_matrix`. Excluding bought items rides on the same
+        sparse product, ``[R | B] @ [S ; -inf I]`` with ``B`` the 0/1 pattern of ``R``,
+        instead of a second pass that adds a mask to the scores.
+        """
         R = self.ratings_[pos]
-        S = (R @ self.similarity_).tocsr()
         if self.exclude_bought:
-            mask = R.copy()
-            mask.data = np.full_like(mask.data, -np.inf)
-            S = (S + mask).tocsr()
-        out: sp.csr_matrix = S
+            bought = sp.csr_matrix((np.ones(R.nnz), R.indices, R.indptr), shape=R.shape, copy=False)
+            R = sp.hstack([R, bought], format="csr")
+        out: sp.csr_matrix = (R @ right).tocsr()
         return out
 
     def recommend(
@@ -346,11 +287,13 @@ class ItemItemRecommender(ParamsMixin):
         wanted, pos = self._positions(customers, unknown)
         known = np.flatnonzero(pos >= 0)
 
+        right = self._scoring_matrix()
+
         def score(chunk: npt.NDArray[np.int64]) -> tuple[Any, Any, Any]:
-            r, c, v = top_n_per_row(self._scores(pos[known][chunk]), size)
+            r, c, v = top_n_per_row(self._scores(pos[known][chunk], right), size)
             return known[chunk][r], c, v
 
-        parts = _map(score, self._chunks(pos[known]), int(self.n_jobs))
+        parts = map_blocks(score, self._chunks(pos[known]), int(self.n_jobs))
         parts_r = [p[0] for p in parts]
         parts_c = [p[1] for p in parts]
         parts_v = [p[2] for p in parts]
@@ -378,7 +321,7 @@ class ItemItemRecommender(ParamsMixin):
             return []
         degree = np.diff(self.ratings_.indptr)[pos].astype(np.float64)
         fan = np.diff(self.similarity_.indptr).mean() if self.similarity_.nnz else 1.0
-        bounds = _blocks(degree * fan + 1.0, _CHUNK_FLOPS)
+        bounds = blocks(degree * fan + 1.0, _CHUNK_FLOPS)
         return [np.arange(a, z) for a, z in bounds]
 
     def explain(
@@ -423,27 +366,55 @@ class ItemItemRecommender(ParamsMixin):
         """
         reasons = check_n(n_reasons, "n_reasons")
         recs = self.recommend(customers, n=n, segments=segments)
+        out = recs.copy()
+        out["because"], out["because_share"] = self._reasons(recs, reasons)
+        return out
+
+    def _reasons(self, recs: pd.DataFrame, reasons: int) -> tuple[list[tuple[Any, ...]], Any]:
+        """Past items behind each item-item row of ``recs``, vectorised over all rows.
+
+        Every (recommendation, past item) pair is laid out once; its contribution
+        :math:`r_{ui} s_{ij}` is looked up in the sorted (row, column) keys of the
+        similarity matrix; one sort by (row, -contribution, past item) ranks them.
+        """
         because: list[tuple[Any, ...]] = [()] * len(recs)
         share = np.zeros(len(recs))
-        item_pos = self.items_.get_indexer(pd.Index(recs["item"]))
-        cust_pos = self.customers_.get_indexer(pd.Index(recs["customer_id"]))
-        for row in np.flatnonzero(recs["source"].to_numpy() == "item_item"):
-            u, j = cust_pos[row], item_pos[row]
-            lo, hi = self.ratings_.indptr[u], self.ratings_.indptr[u + 1]
-            past = self.ratings_.indices[lo:hi]
-            contrib = (
-                self.ratings_.data[lo:hi]
-                * np.asarray(self.similarity_[past, np.full(past.size, j)]).ravel()
-            )
-            order = np.lexsort((past, -contrib))[:reasons]
-            order = order[contrib[order] > 0]
-            because[row] = tuple(self.items_[past[order]])
-            total = contrib[contrib > 0].sum()
-            share[row] = contrib[order].sum() / total if total > 0 else 0.0
-        out = recs.copy()
-        out["because"] = because
-        out["because_share"] = share
-        return out
+        rows = np.flatnonzero(recs["source"].to_numpy() == "item_item")
+        if rows.size == 0 or self.similarity_.nnz == 0:
+            return because, share  # no similarity: no past item contributes
+        R, S = self.ratings_, self.similarity_
+        n_items = S.shape[1]
+        user = self.customers_.get_indexer(pd.Index(recs["customer_id"].to_numpy()[rows]))
+        item = self.items_.get_indexer(pd.Index(recs["item"].to_numpy()[rows]))
+        degree = np.diff(R.indptr)[user]
+        pair_rec = np.repeat(np.arange(rows.size), degree)
+        start = np.repeat(R.indptr[user] - (np.cumsum(degree) - degree), degree)
+        entry = start + np.arange(pair_rec.size)
+        past = R.indices[entry].astype(np.int64)
+        # similarity s_{past, item}: binary search of the pair's key among S's keys
+        S_sorted = S.copy()
+        S_sorted.sort_indices()
+        key_rows = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(S_sorted.indptr))
+        keys = key_rows * n_items + S_sorted.indices
+        wanted = past * n_items + item[pair_rec]
+        at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+        sim = np.where(keys[at] == wanted, S_sorted.data[at], 0.0)
+        contrib = R.data[entry] * sim
+        positive = contrib > 0
+        total = np.bincount(pair_rec[positive], weights=contrib[positive], minlength=rows.size)
+        pair_rec, past, contrib = pair_rec[positive], past[positive], contrib[positive]
+        order = np.lexsort((past, -contrib, pair_rec))
+        pair_rec, past, contrib = pair_rec[order], past[order], contrib[order]
+        rank = np.arange(pair_rec.size) - np.searchsorted(pair_rec, pair_rec)
+        top = rank < reasons
+        pair_rec, past, contrib = pair_rec[top], past[top], contrib[top]
+        kept = np.bincount(pair_rec, weights=contrib, minlength=rows.size)
+        share[rows] = np.where(total > 0, kept / np.where(total > 0, total, 1.0), 0.0)
+        labels = np.asarray(self.items_, dtype=object)[past]
+        bounds = np.searchsorted(pair_rec, np.arange(1, rows.size))
+        for row, chunk in zip(rows, np.split(labels, bounds), strict=True):
+            because[row] = tuple(chunk)
+        return because, share
 
     def similar_items(self, items: Any, *, n: int = 10) -> pd.DataFrame:
         """The ``n`` nearest neighbours of each of ``items``.
@@ -544,8 +515,9 @@ class ItemItemRecommender(ParamsMixin):
             shape=(codes.size, len(levels)),
         )
         parts: list[pd.DataFrame] = []
+        right = self._scoring_matrix()
         for chunk in self._chunks(pos):
-            S = self._scores(pos[chunk])
+            S = self._scores(pos[chunk], right)
             S.data[~np.isfinite(S.data)] = 0.0
             S.eliminate_zeros()
             r, c, v = top_n_per_row((S @ C).tocsr(), size)
@@ -561,13 +533,6 @@ class ItemItemRecommender(ParamsMixin):
                 )
             )
         return pd.concat(parts, ignore_index=True)
-
-
-def _map(func: Any, items: Sequence[Any], jobs: int) -> list[Any]:
-    if jobs == 1 or len(items) < 2:
-        return [func(x) for x in items]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(func, items))
 
 
 def _as_list(values: Any) -> list[Any]:
