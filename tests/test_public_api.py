@@ -242,6 +242,7 @@ PINNED: dict[str, set[str]] = {
         "CustomerAnalysis",
         "DataNote",
         "analyze_customers",
+        "choose_model",
         "clean_transactions",
         "customer_report",
         "holdout_error",

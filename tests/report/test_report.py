@@ -12,6 +12,7 @@ from customer_value.errors import InvalidDataError
 from customer_value.report import (
     SECTIONS,
     analyze_customers,
+    choose_model,
     clean_transactions,
     customer_report,
     holdout_error,
@@ -71,11 +72,40 @@ def test_data_section_counts_match_the_data(cdnow_report, cdnow_transactions):
     assert f"<dd>{len(cdnow_transactions):,}</dd>" in html
 
 
-def test_chosen_model_has_the_smallest_holdout_error(cdnow_analysis):
+def test_model_is_chosen_on_the_compare_models_table(cdnow_analysis):
+    from customer_value.clv import (
+        BetaGeoModel,
+        ModifiedBetaGeoModel,
+        ParetoNBDModel,
+        compare_models,
+    )
+
+    split = cdnow_analysis.split
     table = cdnow_analysis.comparison
-    assert cdnow_analysis.model_name == table["holdout_error"].idxmin()
-    assert set(table.index) == {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
+    calibration = split[["frequency_cal", "recency_cal", "T_cal"]].rename(columns=lambda c: c[:-4])
+    candidates = {"BG/NBD": BetaGeoModel, "MBG/NBD": ModifiedBetaGeoModel}
+    candidates["Pareto/NBD"] = ParetoNBDModel
+    expected = compare_models({k: cls().fit(calibration) for k, cls in candidates.items()}, split)
+    pd.testing.assert_frame_equal(table, expected, rtol=1e-6)
+    assert cdnow_analysis.model_name == table["holdout_mae"].idxmin()
     assert type(cdnow_analysis.model) is type(cdnow_analysis.calibration_model)
+
+
+def test_choose_model_breaks_ties_by_bic_then_order():
+    table = pd.DataFrame(
+        {"holdout_mae": [0.5, 0.4, 0.4, 0.4], "bic": [10.0, 12.0, 11.0, 11.0]},
+        index=pd.Index(["a", "b", "c", "d"], name="model"),
+    )
+    assert choose_model(table) == "c"
+    assert choose_model(table.drop(index=["b", "c", "d"])) == "a"
+
+
+def test_comparison_table_is_on_the_page(cdnow_report, cdnow_analysis):
+    _, html = cdnow_report
+    for header in ("Parameters", "AIC", "BIC", "Holdout MAE", "Holdout RMSE"):
+        assert re.search(f"<th[^>]*>{header}", html), header
+    assert "compare_models" in html
+    assert f"{cdnow_analysis.model_name} ✓" in html
 
 
 def test_holdout_error_by_hand(cdnow_analysis):

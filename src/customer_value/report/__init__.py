@@ -10,6 +10,7 @@ from customer_value.report._analysis import (
     CustomerAnalysis,
     DataNote,
     analyze_customers,
+    choose_model,
     clean_transactions,
     holdout_error,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "CustomerAnalysis",
     "DataNote",
     "analyze_customers",
+    "choose_model",
     "clean_transactions",
     "customer_report",
     "holdout_error",

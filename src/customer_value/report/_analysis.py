@@ -1,9 +1,8 @@
 """One pass from a transaction table to the numbers the report and the command line show.
 
 Only public names of the other subpackages are used. The purchase model is chosen
-between BG/NBD, MBG/NBD and Pareto/NBD by a simple, documented criterion (see
-:func:`choose_model`); that function is the seam where the library's model-comparison
-table will take over.
+between BG/NBD, MBG/NBD and Pareto/NBD on the table of
+:func:`customer_value.clv.compare_models` (see :func:`choose_model`).
 """
 
 from __future__ import annotations
@@ -61,8 +60,9 @@ class CustomerAnalysis:
     model : fitted model or None
         The chosen model refitted on the whole period.
     comparison : DataFrame or None
-        One row per candidate: holdout error, predicted and actual holdout purchases,
-        calibration log-likelihood.
+        :func:`customer_value.clv.compare_models` of the candidates that could be
+        fitted on the calibration period: parameters, log-likelihood, AIC, BIC, holdout
+        MAE and RMSE per customer, predicted and actual holdout purchases.
     split : DataFrame or None
         The calibration/holdout summary the models were compared on.
     calibration_model : fitted model or None
@@ -280,13 +280,30 @@ def holdout_error(model: Any, split: pd.DataFrame, *, top: int = 7) -> tuple[flo
 
 
 def choose_model(comparison: pd.DataFrame) -> str:
-    """Name of the candidate with the smallest holdout error (the first on ties).
+    """Name of the model with the smallest holdout error per customer.
 
-    This is the seam for the library's model-comparison function: when it is public,
-    the report should rank candidates by it and print its table instead.
+    Parameters
+    ----------
+    comparison : DataFrame
+        :func:`customer_value.clv.compare_models` output (index: model names).
+
+    Returns
+    -------
+    str
+        The row with the smallest ``holdout_mae``; ties go to the smaller ``bic``, then
+        to the earlier row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from customer_value.report import choose_model
+    >>> table = pd.DataFrame({"holdout_mae": [0.79, 0.75, 0.75], "bic": [19196, 19221, 19195]},
+    ...                      index=pd.Index(["BG/NBD", "Pareto/NBD", "MBG/NBD"], name="model"))
+    >>> choose_model(table)
+    'MBG/NBD'
     """
-    fitted = comparison[comparison["holdout_error"].notna()]
-    return str(fitted["holdout_error"].idxmin())
+    ranked = comparison.reset_index().sort_values(["holdout_mae", "bic"], kind="stable")
+    return str(ranked.iloc[0][comparison.index.name or "index"])
 
 
 def _fit_models(
@@ -315,27 +332,21 @@ def _fit_models(
     calibration = split[["frequency_cal", "recency_cal", "T_cal"]].rename(
         columns=lambda c: c.removesuffix("_cal")
     )
-    rows = []
     fitted: dict[str, Any] = {}
     for name, cls in _candidates().items():
         progress(f"fitting {name} on the calibration period")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = cls().fit(calibration)
-            error, predicted = holdout_error(model, split)
-            fitted[name] = model
-            rows.append((name, error, predicted, model.log_likelihood_))
+                fitted[name] = cls().fit(calibration)
         except CustomerValueError as exc:
-            rows.append((name, np.nan, np.nan, np.nan))
             notes[f"fit:{name}"] = str(exc).splitlines()[0]
-    comparison = pd.DataFrame(
-        rows, columns=["model", "holdout_error", "predicted_holdout", "log_likelihood"]
-    ).set_index("model")
-    comparison["actual_holdout"] = float(split["frequency_holdout"].sum())
-    if comparison["holdout_error"].notna().sum() == 0:
+    if not fitted:
         notes["model"] = "no_model"
-        return None, None, comparison, split
+        return None, None, None, split
+    from customer_value.clv import compare_models
+
+    comparison = compare_models(fitted, split)
     chosen = choose_model(comparison)
     split.attrs["calibration_end"] = end
     return chosen, fitted[chosen], comparison, split
@@ -390,8 +401,9 @@ def analyze_customers(
     Notes
     -----
     Candidates BG/NBD (Fader, Hardie & Lee 2005), MBG/NBD (Batislam et al. 2007) and
-    Pareto/NBD (Schmittlein et al. 1987) are fitted on the calibration period and the
-    one with the smallest holdout error (:func:`holdout_error`) is refitted on all data.
+    Pareto/NBD (Schmittlein et al. 1987) are fitted on the calibration period, compared
+    with :func:`customer_value.clv.compare_models`, and the one with the smallest
+    holdout error per customer (:func:`choose_model`) is refitted on all data.
 
     Examples
     --------

@@ -114,12 +114,14 @@ def model_section(analysis: CustomerAnalysis, words: Words) -> Section:
         rows.append(
             [
                 str(name) + (" ✓" if name == analysis.model_name else ""),
-                words.number(float(row["holdout_error"]), 3),
-                words.integer(float(row["predicted_holdout"]))
-                if np.isfinite(row["predicted_holdout"])
-                else "–",
-                words.integer(float(row["actual_holdout"])),
+                words.integer(float(row["n_params"])),
                 words.number(float(row["log_likelihood"]), 1),
+                words.number(float(row["aic"]), 1),
+                words.number(float(row["bic"]), 1),
+                words.number(float(row["holdout_mae"]), 3),
+                words.number(float(row["holdout_rmse"]), 3),
+                words.integer(float(row["predicted_holdout_total"])),
+                words.integer(float(row["actual_holdout_total"])),
             ]
         )
     section.tables.append(
@@ -127,13 +129,17 @@ def model_section(analysis: CustomerAnalysis, words: Words) -> Section:
             words("comparison"),
             [
                 words("model_col"),
-                words("holdout_error"),
+                words("n_params"),
+                words("log_likelihood"),
+                words("aic"),
+                words("bic"),
+                words("holdout_mae"),
+                words("holdout_rmse"),
                 words("predicted_total"),
                 words("actual_total"),
-                words("log_likelihood"),
             ],
             rows,
-            [False, True, True, True, True],
+            [False] + [True] * 8,
         )
     )
     for key, reason in analysis.skipped.items():

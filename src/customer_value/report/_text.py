@@ -64,14 +64,21 @@ TEXT: dict[str, dict[str, str]] = {
     # model
     "chosen_model": {"en": "Chosen model", "zh": "选用模型"},
     "criterion": {
-        "en": "The model with the smallest calibration/holdout error was chosen: the mean absolute difference between predicted and actual holdout purchases per customer, by number of calibration purchases (a simple criterion until the library's model comparison is used here).",
-        "zh": "选用校准期/验证期误差最小的模型：按校准期购买次数分组，验证期每位客户预测与实际购买次数之差的平均绝对值。",
+        "en": "The candidates were fitted on the calibration period and compared on the holdout period (customer_value.clv.compare_models); the model with the smallest mean absolute difference between each customer's predicted and actual holdout purchases was chosen (ties: the smaller BIC) and refitted on all the data.",
+        "zh": "各候选模型在校准期拟合，并在验证期比较（customer_value.clv.compare_models）；选用每位客户验证期预测与实际购买次数之差的平均绝对值最小的模型（相同时取 BIC 较小者），再用全部数据重新拟合。",
     },
     "comparison": {"en": "Candidate models", "zh": "候选模型"},
     "model_col": {"en": "Model", "zh": "模型"},
-    "holdout_error": {
-        "en": "Holdout error (purchases per customer)",
-        "zh": "验证期误差（每位客户购买次数）",
+    "n_params": {"en": "Parameters", "zh": "参数个数"},
+    "aic": {"en": "AIC", "zh": "AIC"},
+    "bic": {"en": "BIC", "zh": "BIC"},
+    "holdout_mae": {
+        "en": "Holdout MAE (purchases per customer)",
+        "zh": "验证期平均绝对误差（每位客户购买次数）",
+    },
+    "holdout_rmse": {
+        "en": "Holdout RMSE (purchases per customer)",
+        "zh": "验证期均方根误差（每位客户购买次数）",
     },
     "predicted_total": {"en": "Predicted holdout purchases", "zh": "预测验证期购买"},
     "actual_total": {"en": "Actual holdout purchases", "zh": "实际验证期购买"},
