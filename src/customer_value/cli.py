@@ -216,7 +216,7 @@ def read_table(path: Path, *, sep: str = ",", id_col: str | None = None) -> Any:
 
     if not path.exists():
         raise CommandError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if _is_parquet(path):
         try:
             import polars
 
@@ -338,13 +338,26 @@ def _summary(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     return 0
 
 
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
 def _score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     from customer_value.report import analyze_customers
 
-    analysis = analyze_customers(_load(args), **_analysis_options(args, say))
+    scores = None
+    if _is_parquet(args.file) and args.file.exists() and args.date_format is None:
+        # the engine path: the transactions stay in Polars/DuckDB (None: not covered)
+        from customer_value.report._engine_path import score_parquet
+
+        options = _analysis_options(args, say)
+        del options["date_format"]
+        scores = score_parquet(args.file, **options)
+    if scores is None:
+        scores = analyze_customers(_load(args), **_analysis_options(args, say)).scores
     say(f"writing {args.output}")
-    write_table(analysis.scores, args.output)
-    _out(f"wrote {args.output} ({len(analysis.scores):,} customers)")
+    write_table(scores, args.output)
+    _out(f"wrote {args.output} ({len(scores):,} customers)")
     return 0
 
 

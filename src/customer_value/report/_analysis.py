@@ -302,8 +302,8 @@ def choose_model(comparison: pd.DataFrame) -> str:
     >>> choose_model(table)
     'MBG/NBD'
     """
-    ranked = comparison.reset_index().sort_values(["holdout_mae", "bic"], kind="stable")
-    return str(ranked.iloc[0][comparison.index.name or "index"])
+    order = np.lexsort((comparison["bic"].to_numpy(), comparison["holdout_mae"].to_numpy()))
+    return str(comparison.index[order[0]])
 
 
 def _fit_models(

@@ -1,0 +1,286 @@
+"""Per-customer scores of a Parquet file without loading its transactions into pandas.
+
+The ``customer-value score`` command's path for Parquet (issue 19): the file is scanned
+lazily by Polars (or DuckDB), and everything that grows with transactions runs in that
+engine, written once with narwhals and the library's engine functions (issue 14):
+the customer summaries of the whole period and of the calibration period, the holdout
+purchase counts, the sufficient statistics the models are fitted on, and the
+per-customer scoring (``churn_risk``, ``customer_lifetime_value``, ``lifecycle_stage``,
+``expected_purchases``, mapped over the engine's batches). Only per-customer results
+and the compressed tables reach pandas.
+
+The numbers are those of :func:`analyze_customers` (same cleaning, same calibration
+split, same model choice on :func:`customer_value.clv.compare_models`); parameters
+agree to the optimiser's tolerance because they are fitted on sufficient statistics.
+Files the engine path does not cover exactly - text dates, missing values, too little
+history for a model - return ``None`` and the caller uses the pandas path, which also
+owns the error messages that name a row.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from customer_value.errors import CustomerValueError
+
+__all__ = ["score_parquet"]
+
+_MIN_WEEKS = 8.0
+_MIN_REPEAT = 10
+_CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD")
+
+
+def _scan(path: Path) -> Any:
+    """A narwhals LazyFrame over the file (Polars preferred, then DuckDB), or None."""
+    import narwhals as nw
+
+    try:
+        import polars as pl
+
+        return nw.from_native(pl.scan_parquet(path))
+    except ImportError:
+        pass
+    try:
+        import duckdb
+
+        return nw.from_native(duckdb.read_parquet(str(path)))
+    except ImportError:
+        return None
+
+
+def _materialise(native: Any) -> Any:
+    """Compute a lazy engine result once inside its engine and keep it there (native)."""
+    if hasattr(native, "collect"):  # Polars LazyFrame
+        return native.collect().lazy()
+    import duckdb
+
+    return duckdb.from_arrow(native.arrow())
+
+
+def _pandas(frame: Any) -> pd.DataFrame:
+    """A (per-customer) engine result, native or narwhals, as pandas by customer id."""
+    import narwhals as nw
+
+    if not isinstance(frame, (nw.DataFrame, nw.LazyFrame)):
+        frame = nw.from_native(frame)
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect(backend="pandas")
+    out: pd.DataFrame = frame.to_pandas()
+    return out.set_index("customer_id")
+
+
+def score_parquet(
+    path: Path,
+    *,
+    customer_id_col: str,
+    date_col: str,
+    amount_col: str | None,
+    calibration_end: Any,
+    horizon: float,
+    discount_rate: float,
+    margin: float,
+    progress: Callable[[str], None],
+) -> pd.DataFrame | None:
+    """The ``scores`` table of :func:`analyze_customers` for a Parquet file, or None.
+
+    Parameters
+    ----------
+    path : Path
+        Parquet file, one row per purchase.
+    customer_id_col, date_col, amount_col : str
+        Columns (the amount is required here; without it, None).
+    calibration_end, horizon, discount_rate, margin
+        As in :func:`analyze_customers`.
+    progress : callable
+        Called with a short message before each long step.
+
+    Returns
+    -------
+    DataFrame or None
+        Indexed by customer id with the columns of ``analyze_customers(...).scores``;
+        None when the file needs the pandas path (see the module notes).
+    """
+    import narwhals as nw
+
+    if amount_col is None:
+        return None
+    lf = _scan(path)
+    if lf is None:
+        return None
+    schema = lf.collect_schema()
+    if any(c not in schema for c in (customer_id_col, date_col, amount_col)):
+        return None  # the pandas path names what is missing
+    if not (schema[date_col].is_temporal() and schema[amount_col].is_numeric()):
+        return None  # text dates: parsed (and refused row by row) by the pandas path
+    progress("scanning the transactions")
+    date = nw.col(date_col)
+    lf = lf.select(
+        nw.col(customer_id_col).alias("customer_id"),
+        (date.cast(nw.Datetime("us")) if schema[date_col] == nw.Date else date).alias("date"),
+        nw.col(amount_col).cast(nw.Float64).alias("amount"),
+    )
+    amount = nw.col("amount")
+    checks = (
+        lf.select(
+            nw.len().alias("n"),
+            nw.col("customer_id").is_null().sum().alias("null_id"),
+            nw.col("date").is_null().sum().alias("null_date"),
+            (amount.is_null() | ~amount.is_finite()).sum().alias("bad_amount"),
+            nw.col("date").min().alias("start"),
+            nw.col("date").max().alias("stop"),
+        )
+        .collect(backend="pandas")
+        .to_native()
+        .iloc[0]
+    )
+    if checks["n"] == 0 or checks[["null_id", "null_date", "bad_amount"]].sum() > 0:
+        return None  # dropped with a note (or refused) row by row on the pandas path
+    lf = lf.filter(amount >= 0)  # returns: dropped, as the pandas path does
+    start, stop = pd.Timestamp(checks["start"]), pd.Timestamp(checks["stop"])
+    if (stop - start) / pd.Timedelta(weeks=1) < _MIN_WEEKS:
+        return None
+    end = (
+        pd.Timestamp(calibration_end)
+        if calibration_end is not None
+        else (start + (stop - start) / 2).normalize()
+    )
+    chosen = _choose(lf, end, stop, progress)
+    if chosen is None:
+        return None
+    return _score(lf, chosen, stop, horizon, discount_rate, margin, progress)
+
+
+def _choose(lf: Any, end: pd.Timestamp, stop: pd.Timestamp, say: Callable[[str], None]) -> Any:
+    """The candidate chosen on the calibration/holdout comparison, as its class."""
+    import narwhals as nw
+
+    from customer_value.clv import (
+        BetaGeoModel,
+        ModifiedBetaGeoModel,
+        ParetoNBDModel,
+        compare_models,
+    )
+    from customer_value.data import summarize_transactions
+    from customer_value.report._analysis import choose_model
+
+    say("summarising the calibration period")
+    calibration = _pandas(
+        summarize_transactions(
+            nw.to_native(lf), observation_end=end, after_end="drop", time_unit="W"
+        )
+    )
+    if int((calibration["frequency"] > 0).sum()) < _MIN_REPEAT:
+        return None
+    cutoff = end.normalize() + pd.Timedelta(days=1)  # the calibration window ends with its day
+    holdout = _pandas(
+        lf.filter(nw.col("date") >= cutoff.to_pydatetime())
+        .with_columns(nw.col("date").dt.date().alias("day"))
+        .group_by("customer_id")
+        .agg(nw.col("day").n_unique().alias("frequency_holdout"))
+    )
+    split = calibration.add_suffix("_cal")
+    split["frequency_holdout"] = (
+        holdout["frequency_holdout"].reindex(split.index).fillna(0).astype(np.float64)
+    )
+    days = (stop.normalize() - end.normalize()) / pd.Timedelta(days=1)
+    split["duration_holdout"] = days / 7.0
+    stats = _stats(calibration)
+    classes = dict(
+        zip(_CANDIDATES, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), strict=True)
+    )
+    fitted: dict[str, Any] = {}
+    for name, cls in classes.items():
+        say(f"fitting {name} on the calibration period")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted[name] = cls().fit(stats, weights="n_customers", time_unit="W")
+        except CustomerValueError:
+            return None  # the pandas path reports which model failed and why
+    return classes[choose_model(compare_models(fitted, split))]
+
+
+def _stats(summary: Any, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> Any:
+    from customer_value.data import sufficient_statistics
+
+    return sufficient_statistics(summary, columns=columns)
+
+
+def _score(
+    lf: Any,
+    model_class: Any,
+    stop: pd.Timestamp,
+    horizon: float,
+    discount_rate: float,
+    margin: float,
+    say: Callable[[str], None],
+) -> pd.DataFrame | None:
+    import narwhals as nw
+
+    from customer_value.churn import RISK_LABELS_ZH, STAGES, churn_risk, lifecycle_stage
+    from customer_value.clv import GammaGammaModel, customer_lifetime_value
+    from customer_value.data import summarize_transactions
+    from customer_value.segmentation import CLASSIC_SEGMENTS, rfm_scores
+
+    say("summarising all customers")
+    summary = _materialise(
+        summarize_transactions(nw.to_native(lf), monetary_value_col="amount", time_unit="W")
+    )
+    frequency, spend = nw.col("frequency"), nw.col("monetary_value")
+    both = nw.from_native(summary)
+    repeat = both.filter((frequency > 0) & (spend > 0))
+    paying = nw.to_native(both.filter(~((frequency > 0) & (spend <= 0))))
+    say("fitting the chosen model and the spend model on sufficient statistics")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = model_class().fit(_stats(summary), weights="n_customers", time_unit="W")
+        spend_stats = _stats(nw.to_native(repeat), ("frequency", "monetary_value"))
+        spend_stats = nw.from_native(spend_stats)
+        if isinstance(spend_stats, nw.LazyFrame):
+            spend_stats = spend_stats.collect(backend="pandas")
+        spend_table = spend_stats.to_pandas()
+        if int(spend_table["n_customers"].sum()) < _MIN_REPEAT:
+            return None
+        try:
+            spend_model = GammaGammaModel().fit(spend_table, weights="n_customers")
+        except CustomerValueError:
+            return None
+    say("scoring every customer in the engine")
+    scores = _pandas(summary)
+    scores["p_alive"] = _pandas(model.probability_alive(summary))["probability_alive"]
+    scores["expected_purchases"] = _pandas(model.expected_purchases(horizon, summary))[
+        "expected_purchases"
+    ]
+    clv = customer_lifetime_value(
+        model, spend_model, paying, horizon=horizon, discount_rate=discount_rate, margin=margin
+    )
+    scores["clv"] = _pandas(clv)["clv"].reindex(scores.index).fillna(0.0)
+    risk = _pandas(churn_risk(model, summary))
+    at_risk = _pandas(churn_risk(model, paying, spend_model=spend_model, horizon=horizon))
+    scores["churn_probability"] = risk["churn_probability"]
+    levels = pd.CategoricalDtype(list(RISK_LABELS_ZH), ordered=True)
+    scores["risk_level"] = risk["risk_level"].astype(levels)
+    scores["value_at_risk"] = at_risk["value_at_risk"].reindex(scores.index).fillna(0.0)
+    say("scoring RFM segments")
+    rfm = _pandas(
+        lf.group_by("customer_id").agg(
+            nw.col("date").max().alias("last"),
+            nw.len().alias("frequency"),
+            nw.col("amount").sum().alias("monetary"),
+        )
+    )
+    last_day = pd.to_datetime(rfm.pop("last")).to_numpy().astype("datetime64[D]")
+    rfm["recency"] = (np.datetime64(stop.normalize(), "D") - last_day).astype(np.float64)
+    rfm["frequency"] = rfm["frequency"].astype(np.float64)
+    segments = CLASSIC_SEGMENTS.assign(rfm_scores(rfm))
+    scores["segment"] = segments["segment"].reindex(scores.index)
+    stages = _pandas(lifecycle_stage(summary, model=model))
+    stage_levels = pd.CategoricalDtype(list(STAGES), ordered=True)
+    scores["stage"] = stages["stage"].reindex(scores.index).astype(stage_levels)
+    return scores.sort_index()
