@@ -348,7 +348,7 @@ def _score(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     scores = None
     if _is_parquet(args.file) and args.file.exists() and args.date_format is None:
         # the engine path: the transactions stay in Polars/DuckDB (None: not covered)
-        from customer_value.report._engine_path import score_parquet
+        from customer_value._cli_parquet import score_parquet
 
         options = _analysis_options(args, say)
         del options["date_format"]

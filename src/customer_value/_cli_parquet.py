@@ -1,6 +1,7 @@
 """Per-customer scores of a Parquet file without loading its transactions into pandas.
 
-The ``customer-value score`` command's path for Parquet (issue 19): the file is scanned
+The ``customer-value score`` command's path for Parquet (issue 19; a module of the
+command line, kept apart from ``cli.py`` to keep both small): the file is scanned
 lazily by Polars (or DuckDB), and everything that grows with transactions runs in that
 engine, written once with narwhals and the library's engine functions (issue 14):
 the customer summaries of the whole period and of the calibration period, the holdout
@@ -9,9 +10,10 @@ per-customer scoring (``churn_risk``, ``customer_lifetime_value``, ``lifecycle_s
 ``expected_purchases``, mapped over the engine's batches). Only per-customer results
 and the compressed tables reach pandas.
 
-The numbers are those of :func:`analyze_customers` (same cleaning, same calibration
-split, same model choice on :func:`customer_value.clv.compare_models`); parameters
-agree to the optimiser's tolerance because they are fitted on sufficient statistics.
+The numbers are those of :func:`customer_value.report.analyze_customers` (same
+cleaning, same calibration split, same model choice on
+:func:`customer_value.clv.compare_models`); parameters agree to the optimiser's
+tolerance because they are fitted on sufficient statistics.
 Files the engine path does not cover exactly - text dates, missing values, too little
 history for a model - return ``None`` and the caller uses the pandas path, which also
 owns the error messages that name a row.
@@ -87,7 +89,7 @@ def score_parquet(
     margin: float,
     progress: Callable[[str], None],
 ) -> pd.DataFrame | None:
-    """The ``scores`` table of :func:`analyze_customers` for a Parquet file, or None.
+    """The ``scores`` of :func:`customer_value.report.analyze_customers` for a Parquet file.
 
     Parameters
     ----------
@@ -96,7 +98,7 @@ def score_parquet(
     customer_id_col, date_col, amount_col : str
         Columns (the amount is required here; without it, None).
     calibration_end, horizon, discount_rate, margin
-        As in :func:`analyze_customers`.
+        As in :func:`customer_value.report.analyze_customers`.
     progress : callable
         Called with a short message before each long step.
 
@@ -167,7 +169,7 @@ def _choose(lf: Any, end: pd.Timestamp, stop: pd.Timestamp, say: Callable[[str],
         compare_models,
     )
     from customer_value.data import summarize_transactions
-    from customer_value.report._analysis import choose_model
+    from customer_value.report import choose_model
 
     say("summarising the calibration period")
     calibration = _pandas(
