@@ -91,6 +91,10 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 WHERE remaining > 0""",
             """CREATE INDEX lots_member_pending ON {s}.lots (member_id, available_at)
                 WHERE remaining > 0""",
+            # the never-expiring pass in consumption order: PostgreSQL does not take
+            # "expires_at IS NULL" as an equality for the order of lots_member_open
+            """CREATE INDEX lots_member_never ON {s}.lots (member_id, earned_at, lot_id)
+                WHERE remaining > 0 AND expires_at IS NULL""",
             "CREATE INDEX entries_member_recorded ON {s}.entries (member_id, recorded_at)",
         ),
     ),
