@@ -51,6 +51,32 @@ def reference(cdnow_transactions):
     return summary, customer_lifetime_value(bg, gg, summary, horizon=52, discount_rate=0.10)
 
 
+def _check_transformations(engine: str, namespace: dict, transactions: pd.DataFrame) -> None:
+    """The recipes' engine-side transformations equal the pandas path."""
+    from customer_value._engine import collect_pandas
+    from customer_value.churn import cohort_retention
+    from customer_value.data import calibration_holdout_split
+    from customer_value.segmentation import behavioural_features, rfm_scores
+
+    tx = transactions[["customer_id", "date", "amount"]]
+    if engine == "duckdb":
+        pairs = [("rfm", rfm_scores(tx, observation_end="1997-09-30"))]
+        cohorts = namespace["cohorts"]
+        pd.testing.assert_frame_equal(cohorts, cohort_retention(tx, cohort="M", period="M"))
+    else:
+        split = calibration_holdout_split(
+            tx, calibration_end="1997-09-30", observation_end="1998-06-30", time_unit="W"
+        )
+        pairs = [("split", split), ("features", behavioural_features(tx))]
+    for name, expected in pairs:
+        ours = collect_pandas(namespace[name]).sort_values("customer_id")
+        ours = ours.set_index("customer_id")
+        assert list(ours.columns) == list(expected.columns)
+        np.testing.assert_array_equal(ours.index.to_numpy(), expected.index.to_numpy())
+        for column in expected.select_dtypes("number").columns:
+            np.testing.assert_allclose(ours[column], expected[column], rtol=1e-12)
+
+
 @pytest.mark.parametrize("engine", sorted(SECTIONS))
 def test_recipe_runs_and_matches_pandas(
     engine, reference, request, require_engine, tmp_path, monkeypatch, cdnow_transactions
@@ -73,6 +99,7 @@ def test_recipe_runs_and_matches_pandas(
         ours = pd.read_parquet(workdir / "clv.parquet").sort_values("customer_id")
         np.testing.assert_array_equal(ours["customer_id"].to_numpy(), clv.index.to_numpy())
         np.testing.assert_allclose(ours["clv"].to_numpy(), clv.to_numpy(), rtol=1e-6)
+        _check_transformations(engine, namespace, cdnow_transactions)
     elif engine == "spark":
         risk = pd.read_parquet(workdir / "churn_risk.parquet").sort_values("customer_id")
         assert len(risk) == len(summary)

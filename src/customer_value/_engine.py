@@ -369,3 +369,48 @@ def totals(data: Any, exprs: Mapping[str, Any]) -> dict[str, Any]:
         frame = frame.collect()
     row = frame.to_pandas().iloc[0]
     return {k: row[k] for k in exprs}
+
+
+# ---------------------------------------------------------------------------- checks
+def collect_small(frame: Any) -> pd.DataFrame:
+    """A narwhals frame (eager or lazy) that is small by construction, as pandas."""
+    if hasattr(frame, "collect"):
+        frame = frame.collect(backend="pandas")
+    return pd.DataFrame(frame.to_pandas())
+
+
+def first_row(frame: Any) -> dict[str, Any]:
+    """First row of a small narwhals frame as plain values (missing ones as None)."""
+    native = collect_small(frame)
+    if len(native) == 0:
+        return {}
+    return {str(k): (None if pd.isna(v) else v) for k, v in native.iloc[0].to_dict().items()}
+
+
+def raise_first_bad(
+    frame: Any,
+    problems: Sequence[tuple[Any, str]],
+    shown: Sequence[str],
+    *,
+    what: str,
+) -> None:
+    """Raise for the first ``(mask, message)`` that holds on some row, naming one such row.
+
+    All masks are counted in one pass of the engine; only the counts, and for the first
+    failing check one example row, reach the driver.
+    """
+    import narwhals as nw
+
+    if not problems:
+        return
+    counts = first_row(
+        frame.select(**{f"_bad{i}": m.cast(nw.Int64).sum() for i, (m, _) in enumerate(problems)})
+    )
+    for i, (mask, message) in enumerate(problems):
+        found = counts.get(f"_bad{i}")
+        if found:
+            example = first_row(frame.filter(mask).select(list(shown)).head(1))
+            values = ", ".join(f"{c}={example.get(c)!r}" for c in shown)
+            raise InvalidDataError(
+                f"{what}: {message}; {int(found)} row(s), for example the row with {values}"
+            )

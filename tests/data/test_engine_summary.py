@@ -7,12 +7,17 @@ import pandas as pd
 import pytest
 
 from customer_value import InvalidDataError
-from customer_value.data import summarize_transactions
+from customer_value.data import calibration_holdout_split, summarize_transactions
 
 CASES = [
     {"period": "D", "time_unit": "W", "monetary_value_col": "amount"},
     {"period": "W", "time_unit": "D", "monetary_value_col": "amount"},
     {"period": "D", "time_unit": "D", "include_first_transaction": True},
+    # calendar periods: months counted in months and in days, weeks ending on Monday
+    {"period": "M", "time_unit": "M", "monetary_value_col": "amount"},
+    {"period": "M", "time_unit": "D"},
+    {"period": "W-MON", "time_unit": "W", "monetary_value_col": "amount"},
+    {"period": "Q", "time_unit": "D", "include_first_transaction": True},
 ]
 
 
@@ -29,8 +34,8 @@ def _collect(backend, native) -> pd.DataFrame:
 
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_engine_summary_equals_pandas(backend, tx, case):
-    if backend.kind == "spark" and case > 0:
-        pytest.skip("Spark runs the first case only, to keep the suite fast; same code path")
+    if backend.kind == "spark" and case not in {0, 3}:
+        pytest.skip("Spark runs one fixed and one calendar case, to keep the suite fast")
     options = {"observation_end": "1997-09-30", "after_end": "drop", **CASES[case]}
     expected = summarize_transactions(tx, **options)
     native = backend.frame(tx) if backend.kind != "pandas" else tx
@@ -102,12 +107,56 @@ def test_engine_summary_bad_input(backend, change, options, match):
         )
 
 
-def test_engine_summary_refuses_strings_and_calendar_periods(backend):
+SPLITS = [
+    {"period": "D", "time_unit": "W", "monetary_value_col": "amount"},
+    {"period": "M", "time_unit": "D", "include_first_transaction": True},
+]
+
+
+@pytest.mark.parametrize("case", range(len(SPLITS)))
+def test_engine_calibration_holdout_split_equals_pandas(backend, tx, case):
+    if backend.kind == "spark" and case > 0:
+        pytest.skip("Spark runs the first case only, to keep the suite fast; same code path")
+    options = {"calibration_end": "1997-09-30", "observation_end": "1998-03-31", **SPLITS[case]}
+    expected = calibration_holdout_split(tx, **options)
+    native = backend.frame(tx) if backend.kind != "pandas" else tx
+    ours = _collect(backend, calibration_holdout_split(native, **options))
+    assert list(ours.columns) == list(expected.columns)
+    np.testing.assert_array_equal(ours.index.to_numpy(), expected.index.to_numpy())
+    for column in expected.columns:
+        np.testing.assert_allclose(ours[column], expected[column], rtol=1e-12, atol=0)
+    assert ours["frequency_holdout"].sum() > 0  # the holdout is not empty
+
+
+def test_engine_calibration_holdout_split_bad_input(backend):
+    if backend.kind in {"pandas", "spark"}:
+        pytest.skip("pandas has its own tests; Spark shares this code path (kept fast)")
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "date": pd.to_datetime(["1997-01-01", "1997-02-01", "1997-03-01"]),
+            "amount": [1.0, -2.0, 3.0],
+        }
+    )
+    with pytest.raises(InvalidDataError, match=r"'amount' must be >= 0.*customer_id=1"):
+        calibration_holdout_split(
+            backend.frame(tx),
+            calibration_end="1997-01-15",
+            observation_end="1997-12-31",
+            monetary_value_col="amount",
+        )
+    with pytest.raises(InvalidDataError, match=r"no transaction on or before calibration_end"):
+        calibration_holdout_split(
+            backend.frame(tx), calibration_end="1996-01-15", observation_end="1997-12-31"
+        )
+
+
+def test_engine_summary_refuses_strings_and_business_days(backend):
     if backend.kind in {"pandas", "spark"}:
         pytest.skip("pandas parses strings itself; Spark shares this code path (kept fast)")
     tx = pd.DataFrame({"customer_id": [1], "date": ["1997-01-01"]})
     with pytest.raises(InvalidDataError, match=r"'date' must be a date or datetime column"):
         summarize_transactions(backend.frame(tx))
     tx["date"] = pd.to_datetime(tx["date"])
-    with pytest.raises(InvalidDataError, match=r"period='M' is a calendar unit"):
-        summarize_transactions(backend.frame(tx), period="M", time_unit="M")
+    with pytest.raises(InvalidDataError, match=r"period='B' is neither a fixed length nor"):
+        summarize_transactions(backend.frame(tx), period="B", time_unit="D")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine
 from customer_value._time import (
     check_period,
     encode_ids,
@@ -15,6 +16,7 @@ from customer_value._time import (
     period_numbers,
 )
 from customer_value._validation import (
+    FloatArray,
     IntArray,
     as_frame,
     check_choice,
@@ -23,6 +25,7 @@ from customer_value._validation import (
     require_columns,
     require_present,
 )
+from customer_value.churn._engine_cohorts import cohort_engine
 from customer_value.errors import InvalidDataError
 
 __all__ = ["cohort_retention"]
@@ -56,9 +59,11 @@ def cohort_retention(
 
     Parameters
     ----------
-    transactions : DataFrame or mapping of column name to array
+    transactions : DataFrame, mapping of column name to array, or engine frame
         One row per purchase with a customer id and a timestamp (and an amount for
-        ``measure="revenue"``).
+        ``measure="revenue"``). A Polars (eager or lazy), DuckDB, Spark or Dask frame
+        is aggregated inside its engine: only one row per (cohort, age) reaches the
+        driver, and the matrix, small by construction, is returned as pandas.
     cohort : str, default "M"
         Pandas period alias grouping customers by the period of their first purchase.
     period : str, default "M"
@@ -126,13 +131,24 @@ def cohort_retention(
     check_period(cohort, "cohort")
     check_period(period, "period")
     check_choice(measure, "measure", ("customers", "revenue"))
+    if measure == "revenue" and monetary_value_col is None:
+        raise InvalidDataError(
+            "measure='revenue' needs monetary_value_col= naming the amount column"
+        )
+    if is_engine(transactions):
+        return cohort_engine(
+            transactions,
+            cohort=cohort,
+            period=period,
+            measure=measure,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+            monetary_value_col=monetary_value_col,
+            assemble=retention_matrix,
+        )
     frame = as_frame(transactions, what=what)
     columns = [customer_id_col, datetime_col]
-    if measure == "revenue":
-        if monetary_value_col is None:
-            raise InvalidDataError(
-                "measure='revenue' needs monetary_value_col= naming the amount column"
-            )
+    if monetary_value_col is not None and measure == "revenue":
         columns.append(monetary_value_col)
     require_columns(frame, columns, what=what)
     ns = parse_datetimes(
@@ -157,35 +173,69 @@ def cohort_retention(
     if measure == "customers":
         pairs = _distinct_pairs(codes, ages, n, span)
         cells = cohort_code[pairs // span] * span + pairs % span
-        counts = np.bincount(cells, minlength=n_cohorts * span).reshape(n_cohorts, span)
-        values = counts / np.maximum(sizes, 1)[:, None]
+        totals: FloatArray = np.bincount(cells, minlength=n_cohorts * span).astype(np.float64)
     else:
         amount_col = str(monetary_value_col)
         amounts = numeric_column(frame, amount_col, what=what)
         check_nonnegative(amounts, amount_col, index=frame.index, what=what)
         cells = cohort_code[codes] * span + ages
         revenue = np.bincount(cells, weights=amounts, minlength=n_cohorts * span)
-        revenue = revenue.reshape(n_cohorts, span)
-        base = revenue[:, 0]
+        totals = np.asarray(revenue, dtype=np.float64)
+    last_first = np.full(n_cohorts, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_first, cohort_code, first_period)
+    return retention_matrix(
+        totals.reshape(n_cohorts, span),
+        sizes,
+        last_first,
+        first_cohort=c0,
+        end=int(periods.max()),
+        measure=measure,
+        cohort=cohort,
+        period=period,
+        monetary_value_col=monetary_value_col,
+    )
+
+
+def retention_matrix(
+    totals: FloatArray,
+    sizes: IntArray,
+    last_first: IntArray,
+    *,
+    first_cohort: int,
+    end: int,
+    measure: str,
+    cohort: str,
+    period: str,
+    monetary_value_col: str | None,
+) -> pd.DataFrame:
+    """The matrix from per (cohort, age) totals: active customers or revenue.
+
+    Row ``i`` is cohort number ``first_cohort + i`` with ``sizes[i]`` customers whose
+    latest first purchase is in period ``last_first[i]``; ``end`` is the last period of
+    the data. Shared by the pandas and the engine paths.
+    """
+    what = "transactions"
+    span = totals.shape[1]
+    if measure == "customers":
+        values = totals / np.maximum(sizes, 1)[:, None]
+    else:
+        base = totals[:, 0]
         empty = (base <= 0) & (sizes > 0)
         if empty.any():
-            label = period_index(np.array([c0 + int(np.flatnonzero(empty)[0])]), cohort)[0]
+            first = np.array([first_cohort + int(np.flatnonzero(empty)[0])])
+            label = period_index(first, cohort)[0]
             raise InvalidDataError(
                 f"{what}: cohort {str(label)!r} has no revenue in its first period "
                 f"(column {monetary_value_col!r} sums to 0), so revenue retention is undefined"
             )
-        values = revenue / np.where(base > 0, base, 1.0)[:, None]
-
+        values = totals / np.where(base > 0, base, 1.0)[:, None]
     # observable: latest first purchase of the cohort + age <= last period in the data
-    last_first = np.full(n_cohorts, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_first, cohort_code, first_period)
-    end = int(periods.max())
     observable = last_first[:, None] + np.arange(span)[None, :] <= end
     values = np.where(observable, values, np.nan)
     present = sizes > 0
     result = pd.DataFrame(
         values[present],
-        index=period_index(np.flatnonzero(present) + c0, cohort).rename("cohort"),
+        index=period_index(np.flatnonzero(present) + first_cohort, cohort).rename("cohort"),
         columns=pd.RangeIndex(span, name="periods_since_first"),
     )
     result.attrs.update(

@@ -1,252 +1,252 @@
-"""``summarize_transactions`` inside an engine (Polars, DuckDB, Spark, Dask), written once.
+"""``summarize_transactions`` and ``calibration_holdout_split`` inside an engine, written once.
 
-The same arithmetic as the pandas path in ``_summary.py``: integer period numbers from
-integer time since the epoch, distinct (customer, period) pairs, first/last period and
-the number of periods per customer, elapsed time as ``period_count * (period / unit)``.
-Only checks (a handful of counts) and, on bad input, one example row reach the driver;
-the summary itself stays in the engine (lazy inputs give lazy outputs).
+The same arithmetic as the pandas path in ``_summary.py``: integer period numbers (fixed
+lengths and calendar periods alike, see ``_engine_time``), distinct (customer, period)
+pairs, first/last period and the number of periods per customer, elapsed time between
+period starts. Only checks (a handful of counts) and, on bad input, one example row reach
+the driver; the summary itself stays in the engine (lazy inputs give lazy outputs).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from customer_value._engine import frame_kind, require_engine_columns, to_narwhals
+from customer_value._engine import (
+    first_row,
+    raise_first_bad,
+    require_engine_columns,
+    to_narwhals,
+)
+from customer_value._engine_time import PeriodPlan, add_micros, start_us_of
 from customer_value.errors import InvalidDataError
 
-__all__ = ["summarize_engine"]
+__all__ = ["EngineColumns", "EnginePeriods", "calibration_holdout_engine", "summarize_engine"]
 
-_US_PER_DAY = 86_400 * 10**6
-_EPOCH = dt.datetime(1970, 1, 1)
-
-
-def _collect_row(frame: Any) -> dict[str, Any]:
-    """First row of a small narwhals frame (eager or lazy) as a dict of plain values."""
-    if hasattr(frame, "collect"):
-        frame = frame.collect(backend="pandas")
-    native = frame.to_pandas()
-    if len(native) == 0:
-        return {}
-    return {k: (None if pd.isna(v) else v) for k, v in native.iloc[0].to_dict().items()}
+_WHAT = "transactions"
 
 
-def _fixed_us(ns: int | None, name: str, value: str) -> int:
-    if ns is None:
-        raise InvalidDataError(
-            f"{name}={value!r} is a calendar unit of varying length; on Polars, DuckDB, Spark "
-            "and Dask frames only fixed-length periods and units ('D', 'W', 'h', '7D', ...) "
-            "are supported. Summarise calendar periods with the pandas path"
+@dataclass(frozen=True)
+class EngineColumns:
+    """Column names and options shared by both engine functions."""
+
+    customer_id: str
+    datetime: str
+    amount: str | None
+    include_first_transaction: bool
+    negative_amounts: str
+
+
+@dataclass(frozen=True)
+class EnginePeriods:
+    """Period numbering and elapsed time, as ``_summary._Periods`` on pandas."""
+
+    plan: PeriodPlan
+    period_ns: int | None  # fixed length of the period (None: calendar or anchored week)
+    unit_ns: int | None  # fixed length of time_unit (None: calendar unit == period)
+    number: Callable[[pd.Timestamp], int]  # the pandas period number of one instant
+    cutoff: Callable[[pd.Timestamp], int]  # first ns after the window ending on a day
+
+    def cut_us(self, end: pd.Timestamp) -> int:
+        return -(-self.cutoff(end) // 1000)
+
+    def add_elapsed(self, frame: Any, start: str, end: str | int, target: str) -> Any:
+        """``frame`` with ``target``: time in ``time_unit`` from period ``start`` to ``end``.
+
+        ``end`` is a column of period numbers or one period number; elapsed time is
+        measured between period starts, as the pandas path does.
+        """
+        import narwhals as nw
+
+        end_col = nw.col(end) if isinstance(end, str) else nw.lit(end)
+        diff = (end_col - nw.col(start)).cast(nw.Float64)
+        if self.unit_ns is None:  # calendar unit == period: whole periods
+            return frame.with_columns(diff.alias(target))
+        if self.period_ns is not None:
+            return frame.with_columns((diff * (self.period_ns / self.unit_ns)).alias(target))
+        # calendar periods in a fixed unit: from the periods' start instants
+        frame = self.plan.add_start_us(frame, start, "_start0")
+        if isinstance(end, str):
+            frame = self.plan.add_start_us(frame, end, "_start1")
+            end_us = nw.col("_start1")
+        else:
+            end_us = nw.lit(start_us_of(self.plan, end))
+        gap = ((end_us - nw.col("_start0")) * 1000).cast(nw.Float64) / self.unit_ns
+        return frame.with_columns(gap.alias(target)).drop(
+            "_start0", *(["_start1"] if isinstance(end, str) else [])
         )
-    if ns % 1000:
-        raise InvalidDataError(f"{name}={value!r} must be a whole number of microseconds")
-    return ns // 1000
 
 
-def summarize_engine(
-    transactions: Any,
-    *,
-    customer_id_col: str,
-    datetime_col: str,
-    monetary_value_col: str | None,
-    observation_end: Any,
-    period: str,
-    time_unit: str,
-    period_ns: int | None,
-    unit_ns: int | None,
-    week_origin: bool,
-    end_of: Callable[[Any], pd.Timestamp],
-    cutoff_of: Callable[[pd.Timestamp], int],
-    include_first_transaction: bool,
-    after_end: str,
-    negative_amounts: str,
-) -> Any:
-    """The engine path of :func:`summarize_transactions` (arguments already validated)."""
+def _prepared(transactions: Any, cols: EngineColumns, periods: EnginePeriods) -> Any:
+    """The log as narwhals with ``_us`` and ``_p`` (period number), every row validated."""
     import narwhals as nw
 
-    what = "transactions"
-    columns = [customer_id_col, datetime_col]
-    if monetary_value_col is not None:
-        columns.append(monetary_value_col)
-    require_engine_columns(transactions, columns, what=what)
-    if period.upper().startswith("W") and not week_origin:
-        period_ns = None  # anchored weeks (W-MON, 2W): calendar-like, pandas path only
-    period_us = _fixed_us(period_ns, "period", period)
-    if unit_ns is None and time_unit != period:
-        _fixed_us(None, "time_unit", time_unit)
-    ratio = 1.0 if unit_ns is None else (period_ns or 0) / unit_ns
-    origin_us = -3 * _US_PER_DAY if week_origin else 0
-
-    frame = to_narwhals(transactions, what=what).select(columns)
-    dtype = frame.collect_schema()[datetime_col]
-    if not isinstance(dtype, (nw.Datetime, nw.Date)):
-        raise InvalidDataError(
-            f"{what}: column {datetime_col!r} must be a date or datetime column in an engine "
-            f"frame, found {dtype}; parse it in the engine first (Polars "
-            "str.to_datetime(format=...), DuckDB strptime, Spark to_timestamp)"
-        )
-    date = nw.col(datetime_col)
-    spark = frame_kind(transactions) == "spark"  # TIMESTAMP: wall clock in the session zone
-    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None and not spark:
-        raise InvalidDataError(
-            f"{what}: column {datetime_col!r} has time zone {dtype.time_zone!r}; in an engine "
-            "frame convert it to naive wall-clock time first (periods are counted on the "
-            "wall clock, as the pandas path does)"
-        )
-    if isinstance(dtype, nw.Date):
-        date = date.cast(nw.Datetime("us"))
-    if spark:  # narwhals has no duration arithmetic for Spark: its own epoch microseconds
-        frame = _spark_micros(frame, datetime_col)
-    else:
-        frame = frame.with_columns(_us=(date - nw.lit(_EPOCH)).dt.total_microseconds())
-    frame = frame.with_columns(_p=(nw.col("_us") - origin_us) // period_us)
-
-    amount = None if monetary_value_col is None else nw.col(monetary_value_col)
-    checks: dict[str, Any] = {
-        "n": nw.len(),
-        "missing_id": nw.col(customer_id_col).is_null().cast(nw.Int64).sum(),
-        "missing_date": nw.col(datetime_col).is_null().cast(nw.Int64).sum(),
-        "max_us": nw.col("_us").max(),
-    }
-    if amount is not None:
-        checks["bad_amount"] = (amount.is_null() | amount.is_nan()).cast(nw.Int64).sum()
-        checks["negative"] = (amount < 0).cast(nw.Int64).sum()
-    found = _collect_row(frame.select(**checks))
-    if not found.get("n"):
-        raise InvalidDataError(f"{what} is empty: at least one row is needed")
-    _raise_first(frame, found, customer_id_col, datetime_col, monetary_value_col, negative_amounts)
-
-    if observation_end is None:
-        end_ts = pd.Timestamp(int(found["max_us"]) * 1000)
-    else:
-        end_ts = end_of(observation_end)
-    end_us = int(end_ts.value // 1000)
-    end_period = (end_us - origin_us) // period_us
-    # the window ends with the day of observation_end (or its sub-day period), as pandas
-    cut_us = -(-cutoff_of(end_ts) // 1000)
-    late = frame.filter(nw.col("_us") >= cut_us)
-    late_row = _collect_row(late.select(nw.len().alias("n")))
-    if late_row.get("n"):
-        if after_end == "error":
-            example = _collect_row(late.select(customer_id_col, datetime_col).head(1))
-            raise InvalidDataError(
-                f"{what}: {int(late_row['n'])} transaction(s) fall after observation_end="
-                f"{end_ts.date()}; one is customer {example.get(customer_id_col)!r} with "
-                f"{datetime_col}={example.get(datetime_col)!r}. Pass after_end='drop' to "
-                "leave them out, or use calibration_holdout_split"
+    columns = [cols.customer_id, cols.datetime] + ([cols.amount] if cols.amount else [])
+    require_engine_columns(transactions, columns, what=_WHAT)
+    frame = to_narwhals(transactions, what=_WHAT).select(columns)
+    frame = add_micros(frame, cols.datetime, what=_WHAT, native=transactions)
+    frame = periods.plan.add_number(frame, "_us", "_p")
+    if not first_row(frame.select(nw.len().alias("n"))).get("n"):
+        raise InvalidDataError(f"{_WHAT} is empty: at least one row is needed")
+    problems: list[tuple[Any, str]] = [
+        (nw.col(cols.customer_id).is_null(), f"column {cols.customer_id!r} must not be missing"),
+        (nw.col(cols.datetime).is_null(), f"column {cols.datetime!r} is missing"),
+    ]
+    if cols.amount is not None:
+        amount = nw.col(cols.amount)
+        problems.append(
+            (
+                amount.is_null() | amount.is_nan(),
+                f"column {cols.amount!r} must be finite (no NaN or missing)",
             )
-        frame = frame.filter(nw.col("_us") < cut_us)
+        )
+        if cols.negative_amounts == "error":
+            problems.append(
+                (
+                    amount < 0,
+                    f"column {cols.amount!r} must be >= 0 (refunds "
+                    "are rejected unless negative_amounts='net')",
+                )
+            )
+    shown = [c for c in (cols.customer_id, cols.datetime, cols.amount) if c is not None]
+    raise_first_bad(frame, problems, shown, what=_WHAT)
+    return frame
 
-    spend = [amount.sum().alias("_amount")] if amount is not None else []
-    pairs = frame.group_by(customer_id_col, "_p").agg(nw.len().alias("_rows"), *spend)
-    if monetary_value_col is not None and negative_amounts == "net":
-        _raise_negative_period(pairs, customer_id_col, monetary_value_col)
-    if amount is not None and not include_first_transaction:
-        pairs = pairs.with_columns(_first=nw.col("_p").min().over(customer_id_col)).with_columns(
+
+def _pairs(frame: Any, cols: EngineColumns) -> Any:
+    """Distinct (customer, period) pairs with the period's amount."""
+    import narwhals as nw
+
+    spend = [nw.col(cols.amount).sum().alias("_amount")] if cols.amount is not None else []
+    return frame.group_by(cols.customer_id, "_p").agg(nw.len().alias("_rows"), *spend)
+
+
+def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period: int) -> Any:
+    """One row per customer: frequency, recency, T (and monetary_value) from the pairs."""
+    import narwhals as nw
+
+    cid, has_amount = cols.customer_id, cols.amount is not None
+    if cols.amount is not None and cols.negative_amounts == "net":
+        example = first_row(pairs.filter(nw.col("_amount") < -1e-9).select(cid, "_amount").head(1))
+        if example:
+            raise InvalidDataError(
+                f"{_WHAT}: the net amount of customer {example[cid]!r} in one "
+                f"period is negative ({example['_amount']:g}): a refund in column "
+                f"{cols.amount!r} exceeds that period's purchases"
+            )
+    if has_amount and not cols.include_first_transaction:
+        pairs = pairs.with_columns(_first=nw.col("_p").min().over(cid)).with_columns(
             _amount=nw.when(nw.col("_p") == nw.col("_first"))
             .then(nw.lit(0.0))
             .otherwise(nw.col("_amount"))
         )
-    per = pairs.group_by(customer_id_col).agg(
+    per = pairs.group_by(cid).agg(
         nw.col("_p").min().alias("_first"),
         nw.col("_p").max().alias("_last"),
         nw.len().alias("_count"),
-        *([nw.col("_amount").sum().alias("_spend")] if amount is not None else []),
+        *([nw.col("_amount").sum().alias("_spend")] if has_amount else []),
     )
-    repeat = nw.col("_count") - (0 if include_first_transaction else 1)
+    per = periods.add_elapsed(per, "_first", "_last", "recency")
+    per = periods.add_elapsed(per, "_first", end_period, "T")
+    repeat = nw.col("_count") - (0 if cols.include_first_transaction else 1)
     out = [
-        nw.col(customer_id_col),
+        nw.col(cid),
         repeat.cast(nw.Float64).alias("frequency"),
-        ((nw.col("_last") - nw.col("_first")).cast(nw.Float64) * ratio).alias("recency"),
-        ((nw.lit(end_period) - nw.col("_first")).cast(nw.Float64) * ratio).alias("T"),
+        nw.col("recency"),
+        nw.col("T"),
     ]
-    if amount is not None:
-        spend_n = nw.col("_count") - (0 if include_first_transaction else 1)
+    if has_amount:
         out.append(
-            nw.when(spend_n > 0)
-            .then(nw.col("_spend") / spend_n.cast(nw.Float64))
+            nw.when(repeat > 0)
+            .then(nw.col("_spend") / repeat.cast(nw.Float64))
             .otherwise(nw.lit(0.0))
             .alias("monetary_value")
         )
-    return per.select(out).to_native()
+    return per.select(out)
 
 
-def _raise_first(
-    frame: Any,
-    found: dict[str, Any],
-    customer_id_col: str,
-    datetime_col: str,
-    monetary_value_col: str | None,
-    negative_amounts: str,
-) -> None:
-    """Raise for the first kind of bad value found, naming one offending row's values."""
+def summarize_engine(
+    transactions: Any,
+    cols: EngineColumns,
+    periods: EnginePeriods,
+    *,
+    end_of: Callable[[Any], pd.Timestamp],
+    observation_end: Any,
+    after_end: str,
+) -> Any:
+    """The engine path of :func:`summarize_transactions` (options already validated)."""
     import narwhals as nw
 
-    what = "transactions"
-    problems: list[tuple[str, Any, str]] = [
-        (
-            "missing_id",
-            nw.col(customer_id_col).is_null(),
-            f"column {customer_id_col!r} must not be missing",
-        ),
-        ("missing_date", nw.col(datetime_col).is_null(), f"column {datetime_col!r} is missing"),
-    ]
-    if monetary_value_col is not None:
-        amount = nw.col(monetary_value_col)
-        problems.append(
-            (
-                "bad_amount",
-                amount.is_null() | amount.is_nan(),
-                f"column {monetary_value_col!r} must be finite (no NaN or missing)",
-            )
-        )
-        if negative_amounts == "error":
-            problems.append(
-                (
-                    "negative",
-                    amount < 0,
-                    f"column {monetary_value_col!r} must be >= 0 (refunds "
-                    "are rejected unless negative_amounts='net')",
-                )
-            )
-    shown = [c for c in (customer_id_col, datetime_col, monetary_value_col) if c is not None]
-    for key, mask, message in problems:
-        if found.get(key):
-            example = _collect_row(frame.filter(mask).select(shown).head(1))
-            values = ", ".join(f"{c}={example.get(c)!r}" for c in shown)
+    frame = _prepared(transactions, cols, periods)
+    if observation_end is None:
+        end_us = first_row(frame.select(nw.col("_us").max().alias("m")))["m"]
+        end_ts = pd.Timestamp(int(end_us) * 1000)
+    else:
+        end_ts = end_of(observation_end)
+    # the window ends with the day of observation_end (or its sub-day period), as pandas
+    cut_us = periods.cut_us(end_ts)
+    late = frame.filter(nw.col("_us") >= cut_us)
+    n_late = first_row(late.select(nw.len().alias("n"))).get("n")
+    if n_late:
+        if after_end == "error":
+            example = first_row(late.select(cols.customer_id, cols.datetime).head(1))
             raise InvalidDataError(
-                f"{what}: {message}; {int(found[key])} row(s), for example the row with {values}"
+                f"{_WHAT}: {int(n_late)} transaction(s) fall after observation_end="
+                f"{end_ts.date()}; one is customer {example.get(cols.customer_id)!r} with "
+                f"{cols.datetime}={example.get(cols.datetime)!r}. Pass after_end='drop' to "
+                "leave them out, or use calibration_holdout_split"
             )
+        frame = frame.filter(nw.col("_us") < cut_us)
+    end_period = periods.number(end_ts)
+    return _summary(_pairs(frame, cols), cols, periods, end_period).to_native()
 
 
-def _raise_negative_period(pairs: Any, customer_id_col: str, monetary_value_col: str) -> None:
+def calibration_holdout_engine(
+    transactions: Any,
+    cols: EngineColumns,
+    periods: EnginePeriods,
+    *,
+    calibration_end: pd.Timestamp,
+    observation_end: pd.Timestamp,
+    duration: float,
+) -> Any:
+    """The engine path of :func:`calibration_holdout_split` (options already validated)."""
     import narwhals as nw
 
-    bad = pairs.filter(nw.col("_amount") < -1e-9)
-    example = _collect_row(bad.select(customer_id_col, "_amount").head(1))
-    if example:
+    frame = _prepared(transactions, cols, periods)
+    cal_cut, end_cut = periods.cut_us(calibration_end), periods.cut_us(observation_end)
+    in_cal = frame.filter(nw.col("_us") < cal_cut)
+    if not first_row(in_cal.select(nw.len().alias("n"))).get("n"):
         raise InvalidDataError(
-            f"transactions: the net amount of customer {example[customer_id_col]!r} in one "
-            f"period is negative ({example['_amount']:g}): a refund in column "
-            f"{monetary_value_col!r} exceeds that period's purchases"
+            f"{_WHAT}: no transaction on or before calibration_end={calibration_end.date()}"
         )
-
-
-def _spark_micros(frame: Any, datetime_col: str) -> Any:
-    """Add ``_us``: microseconds since 1970-01-01 of the timestamp's wall-clock time.
-
-    Spark's TIMESTAMP is an instant shown in the session time zone: its wall-clock time
-    is taken in that zone (``spark.sql.session.timeZone``), so a session in UTC reads
-    pandas' naive timestamps back unchanged.
-    """
-    import narwhals as nw
-    from pyspark.sql import functions as sf
-
-    native = frame.to_native()
-    zone = native.sparkSession.conf.get("spark.sql.session.timeZone")
-    column = sf.col(datetime_col).cast("timestamp")
-    native = native.withColumn("_us", sf.unix_micros(sf.to_utc_timestamp(column, zone)))
-    return nw.from_native(native)
+    cal_period = periods.number(calibration_end)
+    calibration = _summary(_pairs(in_cal, cols), cols, periods, cal_period)
+    calibration = calibration.rename({c: f"{c}_cal" for c in calibration.columns[1:]})
+    held = frame.filter((nw.col("_us") >= cal_cut) & (nw.col("_us") < end_cut))
+    holdout_cols = EngineColumns(
+        cols.customer_id, cols.datetime, cols.amount, True, negative_amounts="error"
+    )
+    hold = (
+        _pairs(held, holdout_cols)
+        .group_by(cols.customer_id)
+        .agg(
+            nw.len().alias("frequency_holdout"),
+            *([nw.col("_amount").sum().alias("_spend")] if cols.amount is not None else []),
+        )
+    )
+    out = calibration.join(hold, on=cols.customer_id, how="left")
+    frequency = nw.col("frequency_holdout").cast(nw.Float64).fill_null(0.0)
+    result = [*calibration.columns, frequency.alias("frequency_holdout")]
+    if cols.amount is not None:
+        result.append(
+            nw.when(frequency > 0)
+            .then(nw.col("_spend") / frequency)
+            .otherwise(nw.lit(0.0))
+            .alias("monetary_value_holdout")
+        )
+    result.append(nw.lit(duration).alias("duration_holdout"))
+    return out.select(result).to_native()

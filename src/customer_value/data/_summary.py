@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value._engine import is_engine
+from customer_value._engine_time import period_plan
 from customer_value._time import (
     NS_PER_DAY,
     encode_ids,
@@ -27,7 +28,12 @@ from customer_value._validation import (
     require_columns,
     require_present,
 )
-from customer_value.data._engine_summary import summarize_engine
+from customer_value.data._engine_summary import (
+    EngineColumns,
+    EnginePeriods,
+    calibration_holdout_engine,
+    summarize_engine,
+)
 from customer_value.errors import InvalidDataError
 
 __all__ = ["calibration_holdout_split", "summarize_transactions"]
@@ -79,6 +85,20 @@ class _Periods:
         gap = end_ns.as_unit("ns").asi8 - start_ns.as_unit("ns").asi8
         elapsed: FloatArray = gap.astype(np.float64) / self.unit_ns
         return elapsed
+
+    def number_of(self, instant: pd.Timestamp) -> int:
+        """Period number of one instant."""
+        return int(self.number(np.array([instant.value], dtype=np.int64))[0])
+
+    def engine(self) -> EnginePeriods:
+        """The same numbering inside an engine (calendar periods included)."""
+        return EnginePeriods(
+            period_plan(self.period),
+            self.period_ns,
+            self.unit_ns,
+            number=self.number_of,
+            cutoff=self.cutoff,
+        )
 
 
 def _prepare(
@@ -261,23 +281,19 @@ def summarize_transactions(
     if is_engine(transactions):
         check_choice(after_end, "after_end", ("error", "drop"))
         check_choice(negative_amounts, "negative_amounts", ("error", "net"))
-        periods_of = _Periods(period, time_unit)
         return summarize_engine(
             transactions,
-            customer_id_col=customer_id_col,
-            datetime_col=datetime_col,
-            monetary_value_col=monetary_value_col,
-            observation_end=observation_end,
-            period=period,
-            time_unit=time_unit,
-            period_ns=periods_of.period_ns,
-            unit_ns=periods_of.unit_ns,
-            week_origin=period.upper() in {"W", "1W", "W-SUN"},
+            EngineColumns(
+                customer_id_col,
+                datetime_col,
+                monetary_value_col,
+                include_first_transaction,
+                negative_amounts,
+            ),
+            _Periods(period, time_unit).engine(),
             end_of=lambda text: parse_timestamp(text, "observation_end", date_format=date_format),
-            cutoff_of=periods_of.cutoff,
-            include_first_transaction=include_first_transaction,
+            observation_end=observation_end,
             after_end=after_end,
-            negative_amounts=negative_amounts,
         )
     frame, ns, amounts = _prepare(
         transactions,
@@ -294,7 +310,7 @@ def summarize_transactions(
         end_ts = pd.Timestamp(int(ns.max()), unit="ns")
     else:
         end_ts = parse_timestamp(observation_end, "observation_end", date_format=date_format)
-    end_period = int(periods_of.number(np.array([end_ts.value], dtype=np.int64))[0])
+    end_period = periods_of.number_of(end_ts)
     late = ns >= periods_of.cutoff(end_ts)
     if late.any():
         if after_end == "error":
@@ -366,13 +382,15 @@ def calibration_holdout_split(
     include_first_transaction: bool = False,
     negative_amounts: Literal["error", "net"] = "error",
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Split a transaction log into a calibration summary and holdout counts.
 
     Parameters
     ----------
-    transactions : DataFrame or mapping of column name to array
-        One row per purchase.
+    transactions : DataFrame, mapping of column name to array, or engine frame
+        One row per purchase. A Polars (eager or lazy), DuckDB, Spark or Dask frame is
+        split inside its engine and gives a frame of the same kind with a
+        ``customer_id_col`` column instead of the index (rows in no particular order).
     calibration_end : date-like
         Last day of the calibration period (inclusive).
     observation_end : date-like
@@ -419,6 +437,28 @@ def calibration_holdout_split(
         raise InvalidDataError(
             f"calibration_end ({cal_ts.date()}) must be before observation_end ({end_ts.date()})"
         )
+    if is_engine(transactions):
+        check_choice(negative_amounts, "negative_amounts", ("error", "net"))
+        periods_of = _Periods(period, time_unit)
+        return calibration_holdout_engine(
+            transactions,
+            EngineColumns(
+                customer_id_col,
+                datetime_col,
+                monetary_value_col,
+                include_first_transaction,
+                negative_amounts,
+            ),
+            periods_of.engine(),
+            calibration_end=cal_ts,
+            observation_end=end_ts,
+            duration=float(
+                periods_of.elapsed(
+                    np.array([periods_of.number_of(cal_ts)]),
+                    np.array([periods_of.number_of(end_ts)]),
+                )[0]
+            ),
+        )
     frame, ns, amounts = _prepare(
         transactions,
         customer_id_col=customer_id_col,
@@ -430,8 +470,8 @@ def calibration_holdout_split(
     )
     periods_of = _Periods(period, time_unit)
     periods = periods_of.number(ns)
-    cal_period = int(periods_of.number(np.array([cal_ts.value], dtype=np.int64))[0])
-    end_period = int(periods_of.number(np.array([end_ts.value], dtype=np.int64))[0])
+    cal_period = periods_of.number_of(cal_ts)
+    end_period = periods_of.number_of(end_ts)
     cal_cutoff = periods_of.cutoff(cal_ts)
     in_cal = ns < cal_cutoff
     if not in_cal.any():

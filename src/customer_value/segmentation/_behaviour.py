@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine
 from customer_value._time import NS_PER_DAY, encode_ids, parse_datetimes, parse_timestamp
 from customer_value._validation import (
     IntArray,
@@ -17,6 +18,7 @@ from customer_value._validation import (
     require_present,
 )
 from customer_value.errors import InvalidDataError
+from customer_value.segmentation._engine_features import behavioural_engine
 
 __all__ = ["behavioural_features"]
 
@@ -46,13 +48,16 @@ def behavioural_features(
     channel_col: str | None = None,
     observation_end: Any = None,
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Behavioural features per customer, ready for :class:`ClusterSegmenter` or rules.
 
     Parameters
     ----------
-    transactions : DataFrame or mapping
-        One row per purchase (or order line).
+    transactions : DataFrame, mapping or engine frame
+        One row per purchase (or order line). A Polars (eager or lazy), DuckDB, Spark or
+        Dask frame is summarised inside its engine and gives a frame of the same kind
+        with a ``customer_id_col`` column (rows in no particular order; the gap
+        statistics of one-day customers are missing values).
     customer_id_col, datetime_col, monetary_value_col : str
         Columns of the log.
     discount_col : str, optional
@@ -108,6 +113,21 @@ def behavioural_features(
     1218
     """
     what = "transactions"
+    if is_engine(transactions):
+        end = None
+        if observation_end is not None:
+            end = parse_timestamp(observation_end, "observation_end", date_format=date_format)
+        return behavioural_engine(
+            transactions,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+            monetary_value_col=monetary_value_col,
+            discount_col=discount_col,
+            category_col=category_col,
+            channel_col=channel_col,
+            observation_end=observation_end,
+            end=end,
+        )
     frame = as_frame(transactions, what=what)
     optional = [c for c in (discount_col, category_col, channel_col) if c is not None]
     require_columns(

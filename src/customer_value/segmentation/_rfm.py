@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from customer_value._engine import is_engine
 from customer_value._time import NS_PER_DAY, encode_ids, parse_datetimes, parse_timestamp
 from customer_value._validation import (
     FloatArray,
@@ -21,6 +22,7 @@ from customer_value._validation import (
     require_present,
 )
 from customer_value.errors import InvalidDataError
+from customer_value.segmentation._engine_features import rfm_engine, spend_key
 
 __all__ = ["percentile_scores", "quintile_from_percentile", "rfm_scores"]
 
@@ -148,12 +150,12 @@ def rfm_scores(
     monetary: Literal["total", "mean"] = "total",
     monetary_col: str | None = None,
     date_format: str | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Recency, frequency and monetary value per customer, scored so that higher is better.
 
     Parameters
     ----------
-    transactions : DataFrame or mapping
+    transactions : DataFrame, mapping or engine frame
         Either a transaction log (one row per purchase, with ``customer_id_col``,
         ``datetime_col`` and ``monetary_value_col``) or a customer summary that already
         holds ``recency``, ``frequency`` and a monetary column (used when
@@ -219,6 +221,11 @@ def rfm_scores(
     on the best value nobody reaches score 5. A column in which every value is equal
     scores 0 (score 1) throughout.
 
+    Spend from a transaction log is ranked in whole millionths of the currency unit:
+    totals and means depend, in their last bit, on the order in which the amounts are
+    added, which differs between pandas and a distributed engine, and equal spends must
+    tie everywhere. The ``monetary`` column keeps the unrounded value.
+
     References
     ----------
     Hughes, A. M. (1994). *Strategic Database Marketing*. Probus (RFM quintiles).
@@ -238,8 +245,24 @@ def rfm_scores(
     """
     check_choice(scale, "scale", ("quintile", "percentile"))
     check_choice(monetary, "monetary", ("total", "mean"))
+    if is_engine(transactions):
+        end = None
+        if observation_end is not None:
+            end = parse_timestamp(observation_end, "observation_end", date_format=date_format)
+        return rfm_engine(
+            transactions,
+            customer_id_col=customer_id_col,
+            datetime_col=datetime_col,
+            monetary_value_col=monetary_value_col,
+            observation_end=observation_end,
+            end=end,
+            scale=scale,
+            monetary=monetary,
+            monetary_col=monetary_col,
+        )
     frame = as_frame(transactions, what="data")
-    if datetime_col in frame.columns or "recency" not in frame.columns:
+    from_log = datetime_col in frame.columns or "recency" not in frame.columns
+    if from_log:
         index, recency, frequency, spend = _from_transactions(
             frame,
             customer_id_col=customer_id_col,
@@ -255,7 +278,7 @@ def rfm_scores(
         )
     r = _score(recency, higher_is_better=False, scale=scale)
     f = _score(frequency, higher_is_better=True, scale=scale)
-    m = _score(spend, higher_is_better=True, scale=scale)
+    m = _score(spend_key(spend) if from_log else spend, higher_is_better=True, scale=scale)
     out = pd.DataFrame(
         {
             "recency": recency,
