@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
 
@@ -240,83 +241,76 @@ def map_partitions(
     native = _native(data)
     cols = list(dict.fromkeys([*keep, *columns]))
     require_engine_columns(native, cols)
-    run = _wrap(fn, keep, results)
-    if kind in {"polars", "polars-lazy"}:
-        return _map_polars(native, run, cols, keep, results, lazy=kind == "polars-lazy")
-    if kind == "duckdb":
-        return _map_duckdb(native, run, cols, keep, results)
-    if kind == "spark":
-        return _map_spark(native, run, cols, keep, results)
-    if kind == "dask":
-        meta = _empty({k: native.dtypes[k] for k in keep}, results)
-        return native[cols].map_partitions(run, meta=meta)
-    check_supported(data)
-    raise InvalidDataError(f"expected an engine frame, got {type(data).__name__}")
+    mapper = _MAPPERS.get(kind or "")
+    if mapper is None:
+        check_supported(data)
+        raise InvalidDataError(f"expected an engine frame, got {type(data).__name__}")
+    return mapper(native, _Job(_wrap(fn, keep, results), cols, list(keep), dict(results)))
 
 
-def _map_polars(
-    native: Any,
-    run: Callable[[pd.DataFrame], pd.DataFrame],
-    cols: list[str],
-    keep: Sequence[str],
-    results: Mapping[str, ResultType],
-    *,
-    lazy: bool,
-) -> Any:
+@dataclass(frozen=True)
+class _Job:
+    """One partition-wise computation: the wrapped function and its columns in and out."""
+
+    run: Callable[[pd.DataFrame], pd.DataFrame]
+    cols: list[str]
+    keep: list[str]
+    results: dict[str, ResultType]
+
+
+def _map_polars(native: Any, job: _Job, *, lazy: bool) -> Any:
     pl = require("polars", "polars")
     require("pyarrow", "polars")
     kinds = {"float64": pl.Float64, "int64": pl.Int64, "bool": pl.Boolean, "string": pl.String}
-    input_schema = native.select(cols).collect_schema()
-    schema = {k: input_schema[k] for k in keep}
-    schema.update({name: kinds[kind] for name, kind in results.items()})
+    input_schema = native.select(job.cols).collect_schema()
+    schema = {k: input_schema[k] for k in job.keep}
+    schema.update({name: kinds[kind] for name, kind in job.results.items()})
 
     def batch(frame: Any) -> Any:
-        out = pl.from_pandas(run(frame.to_pandas()))
-        return out.cast(schema)
+        return pl.from_pandas(job.run(frame.to_pandas())).cast(schema)
 
     if lazy:
-        return native.select(cols).map_batches(batch, schema=schema, streamable=True)
-    pieces = [batch(piece) for piece in native.select(cols).iter_slices(_BATCH_ROWS)]
-    if not pieces:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(pieces)
+        return native.select(job.cols).map_batches(batch, schema=schema, streamable=True)
+    pieces = [batch(piece) for piece in native.select(job.cols).iter_slices(_BATCH_ROWS)]
+    return pl.concat(pieces) if pieces else pl.DataFrame(schema=schema)
 
 
-def _map_duckdb(
-    native: Any,
-    run: Callable[[pd.DataFrame], pd.DataFrame],
-    cols: list[str],
-    keep: Sequence[str],
-    results: Mapping[str, ResultType],
-) -> Any:
+def _map_duckdb(native: Any, job: _Job) -> Any:
     duckdb = require("duckdb", "duckdb")
     pa = require("pyarrow", "duckdb")
-    reader = native.select(*cols).to_arrow_reader(_BATCH_ROWS)
-    tables = [pa.Table.from_pandas(run(b.to_pandas()), preserve_index=False) for b in reader]
+    reader = native.select(*job.cols).to_arrow_reader(_BATCH_ROWS)
+    tables = [pa.Table.from_pandas(job.run(b.to_pandas()), preserve_index=False) for b in reader]
     if not tables:  # an empty relation: an empty, typed result
-        tables = [pa.Table.from_pandas(run(reader.schema.empty_table().to_pandas()))]
-    table = pa.concat_tables(tables, promote_options="permissive")
-    return duckdb.from_arrow(table)
+        tables = [pa.Table.from_pandas(job.run(reader.schema.empty_table().to_pandas()))]
+    return duckdb.from_arrow(pa.concat_tables(tables, promote_options="permissive"))
 
 
-def _map_spark(
-    native: Any,
-    run: Callable[[pd.DataFrame], pd.DataFrame],
-    cols: list[str],
-    keep: Sequence[str],
-    results: Mapping[str, ResultType],
-) -> Any:
+def _map_spark(native: Any, job: _Job) -> Any:
     require("pyspark", "spark")
     require("pyarrow", "spark")
     types = {"float64": "double", "int64": "bigint", "bool": "boolean", "string": "string"}
-    fields = [f"`{k}` {native.schema[k].dataType.simpleString()}" for k in keep]
-    fields += [f"`{name}` {types[kind]}" for name, kind in results.items()]
+    fields = [f"`{k}` {native.schema[k].dataType.simpleString()}" for k in job.keep]
+    fields += [f"`{name}` {types[kind]}" for name, kind in job.results.items()]
 
     def each(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for part in batches:
-            yield run(part)
+            yield job.run(part)
 
-    return native.select(*cols).mapInPandas(each, ", ".join(fields))
+    return native.select(*job.cols).mapInPandas(each, ", ".join(fields))
+
+
+def _map_dask(native: Any, job: _Job) -> Any:
+    meta = _empty({k: native.dtypes[k] for k in job.keep}, job.results)
+    return native[job.cols].map_partitions(job.run, meta=meta)
+
+
+_MAPPERS: dict[str, Callable[[Any, _Job], Any]] = {
+    "polars": lambda native, job: _map_polars(native, job, lazy=False),
+    "polars-lazy": lambda native, job: _map_polars(native, job, lazy=True),
+    "duckdb": _map_duckdb,
+    "spark": _map_spark,
+    "dask": _map_dask,
+}
 
 
 def shippable(model: Any) -> Any:

@@ -49,6 +49,35 @@ def _check_spend(x: FloatArray, m: FloatArray, index: pd.Index[Any] | None, what
         )
 
 
+def _by_frequency(
+    xs: FloatArray, p: float, q: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """gammaln(px + q), gammaln(px), digamma(px + q), digamma(px) for each row.
+
+    Frequencies are whole numbers; when their range is small compared with the number
+    of rows (always, for a compressed table of many customers), the four functions are
+    tabulated on 0..max and gathered, instead of evaluated on every row.
+    """
+    top = float(xs.max()) if xs.size else 0.0
+    if xs.size < 64 or top > 4 * xs.size or top > 10_000_000:
+        px = p * xs
+        return (
+            special.gammaln(px + q),
+            special.gammaln(px),
+            special.digamma(px + q),
+            special.digamma(px),
+        )
+    k = xs.astype(np.int64)
+    grid = p * np.arange(int(top) + 1, dtype=np.float64)
+    grid[0] = p  # frequency 0 never occurs here (rows with x = 0 use xs = 1)
+    return (
+        special.gammaln(grid + q)[k],
+        special.gammaln(grid)[k],
+        special.digamma(grid + q)[k],
+        special.digamma(grid)[k],
+    )
+
+
 class GammaGammaModel(MLEModel):
     """Gamma-Gamma spend model: expected average transaction value per customer.
 
@@ -129,18 +158,20 @@ class GammaGammaModel(MLEModel):
         m = np.where(used, data["monetary_value"], 1.0)
         px = p * xs
         log_xm_v = np.log(xs * m + v)
+        # gammaln/digamma depend on the frequency alone: evaluate them once per distinct
+        # frequency (a table when frequencies are small integers) and look them up
+        g_pxq, g_px, psi_pxq, psi_px = _by_frequency(xs, p, q)
         ll = (
-            special.gammaln(px + q)
-            - special.gammaln(px)
+            g_pxq
+            - g_px
             - special.gammaln(q)
             + q * math.log(v)
             + (px - 1.0) * np.log(m)
             + px * np.log(xs)
             - (px + q) * log_xm_v
         )
-        psi_pxq = special.digamma(px + q)
         grad = np.empty((x.size, 3))
-        grad[:, 0] = xs * (psi_pxq - special.digamma(px) + np.log(m) + np.log(xs) - log_xm_v)
+        grad[:, 0] = xs * (psi_pxq - psi_px + np.log(m) + np.log(xs) - log_xm_v)
         grad[:, 1] = psi_pxq - special.digamma(q) + math.log(v) - log_xm_v
         grad[:, 2] = q / v - (px + q) / (xs * m + v)
         ll = np.where(used, ll, 0.0)

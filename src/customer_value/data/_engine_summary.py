@@ -17,6 +17,7 @@ import pandas as pd
 
 from customer_value._engine import (
     first_row,
+    frame_kind,
     raise_first_bad,
     require_engine_columns,
     to_narwhals,
@@ -27,6 +28,10 @@ from customer_value.errors import InvalidDataError
 __all__ = ["EngineColumns", "EnginePeriods", "calibration_holdout_engine", "summarize_engine"]
 
 _WHAT = "transactions"
+# engines whose narwhals backend aggregates "the first value in period order" in one
+# group-by (DuckDB arg_min, Polars sort_by().first()); the others take a window instead,
+# which DuckDB would run as a second aggregation of all pairs (twice the cost)
+_ORDERED_FIRST = {"polars", "polars-lazy", "duckdb"}
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,9 @@ def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period
                 f"period is negative ({example['_amount']:g}): a refund in column "
                 f"{cols.amount!r} exceeds that period's purchases"
             )
-    if has_amount and not cols.include_first_transaction:
+    exclude_first = has_amount and not cols.include_first_transaction
+    ordered_first = exclude_first and frame_kind(pairs.to_native()) in _ORDERED_FIRST
+    if exclude_first and not ordered_first:
         pairs = pairs.with_columns(_first=nw.col("_p").min().over(cid)).with_columns(
             _amount=nw.when(nw.col("_p") == nw.col("_first"))
             .then(nw.lit(0.0))
@@ -148,7 +155,10 @@ def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period
         nw.col("_p").max().alias("_last"),
         nw.len().alias("_count"),
         *([nw.col("_amount").sum().alias("_spend")] if has_amount else []),
+        *([nw.col("_amount").first(order_by="_p").alias("_lead")] if ordered_first else []),
     )
+    if ordered_first:  # one pass over the pairs: the total less the first period's amount
+        per = per.with_columns(_spend=nw.col("_spend") - nw.col("_lead"))
     per = periods.add_elapsed(per, "_first", "_last", "recency")
     per = periods.add_elapsed(per, "_first", end_period, "T")
     repeat = nw.col("_count") - (0 if cols.include_first_transaction else 1)

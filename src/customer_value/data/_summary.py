@@ -265,6 +265,13 @@ def summarize_transactions(
     of the data's zone); mixed offsets, numbers and ambiguous day/month strings are
     refused unless ``date_format`` says how to read them.
 
+    **Engine frames** (Polars, DuckDB, Spark, Dask) are summarised inside the engine
+    and give a frame of the same kind with a ``customer_id_col`` column. Their date
+    column must already be a date or naive datetime column. Every period pandas numbers
+    as fixed lengths, weeks with any anchor, or whole months (``"M"``, ``"Q-JAN"``,
+    ``"Y"``) is numbered in the engine exactly as here; business-day periods raise. See
+    the user guide page "Running at scale".
+
     Examples
     --------
     >>> from customer_value.datasets import load_cdnow_transactions
