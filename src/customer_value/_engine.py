@@ -387,19 +387,18 @@ def raise_first_bad(
     shown: Sequence[str],
     *,
     what: str,
-) -> None:
+    also: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Raise for the first ``(mask, message)`` that holds on some row, naming one such row.
 
-    All masks are counted in one pass of the engine; only the counts, and for the first
+    All masks are counted in one pass of the engine, together with the scalar
+    aggregations ``also`` (returned by name); only these numbers, and for the first
     failing check one example row, reach the driver.
     """
     import narwhals as nw
 
-    if not problems:
-        return
-    counts = first_row(
-        frame.select(**{f"_bad{i}": m.cast(nw.Int64).sum() for i, (m, _) in enumerate(problems)})
-    )
+    exprs = {f"_bad{i}": m.cast(nw.Int64).sum() for i, (m, _) in enumerate(problems)}
+    counts = first_row(frame.select(**exprs, **(also or {})))
     for i, (mask, message) in enumerate(problems):
         found = counts.get(f"_bad{i}")
         if found:
@@ -408,3 +407,4 @@ def raise_first_bad(
             raise InvalidDataError(
                 f"{what}: {message}; {int(found)} row(s), for example the row with {values}"
             )
+    return {name: counts.get(name) for name in also or {}}

@@ -43,8 +43,25 @@ def test_percentile_is_share_of_others_strictly_worse(cdnow_rfm_percentile):
         ("frequency", "f_score", True),
         ("monetary", "m_score", True),
     ):
-        expected = brute_force_percentile(rfm[raw].to_numpy(), higher)
+        values = rfm[raw].to_numpy()
+        if raw == "monetary":  # spend is compared in whole millionths (see the next test)
+            values = np.floor(values * 1e6 + 0.2371)
+        expected = brute_force_percentile(values, higher)
         np.testing.assert_allclose(rfm[score].to_numpy(), expected, atol=1e-9)
+
+
+def test_equal_spends_tie_whatever_the_float_noise():
+    # 0.1 + 0.2 != 0.3 in float64: ranked on the raw sums, customer 1 would beat customer 2
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-01"]),
+            "amount": [0.1, 0.2, 0.3, 0.05],
+        }
+    )
+    rfm = rfm_scores(tx, scale="percentile")
+    assert rfm.loc[1, "monetary"] != rfm.loc[2, "monetary"]  # the raw sums differ ...
+    assert rfm.loc[1, "m_score"] == rfm.loc[2, "m_score"] == 50.0  # ... the scores do not
 
 
 @pytest.mark.parametrize("column", ["recency", "frequency", "monetary"])

@@ -17,7 +17,6 @@ import pandas as pd
 
 from customer_value._engine import (
     collect_small,
-    first_row,
     raise_first_bad,
     require_engine_columns,
     to_narwhals,
@@ -58,9 +57,9 @@ def cohort_engine(
         value = nw.col(amount)
         problems.append((value.is_null() | value.is_nan(), f"column {amount!r} must be finite"))
         problems.append((value < 0, f"column {amount!r} must be >= 0"))
-    raise_first_bad(frame, problems, columns, what=what)
     frame = by_period.add_number(frame, "_us", "_p")
-    end = first_row(frame.select(nw.col("_p").max().alias("end"))).get("end")
+    checked = raise_first_bad(frame, problems, columns, what=what, also={"end": nw.col("_p").max()})
+    end = checked["end"]
     if end is None:
         raise InvalidDataError(f"{what} is empty: at least one row is needed")
 

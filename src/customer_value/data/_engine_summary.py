@@ -85,8 +85,14 @@ class EnginePeriods:
         )
 
 
-def _prepared(transactions: Any, cols: EngineColumns, periods: EnginePeriods) -> Any:
-    """The log as narwhals with ``_us`` and ``_p`` (period number), every row validated."""
+def _prepared(
+    transactions: Any, cols: EngineColumns, periods: EnginePeriods, cut_us: int | None
+) -> tuple[Any, dict[str, Any]]:
+    """The log as narwhals with ``_us`` and ``_p`` (period number), every row validated.
+
+    One pass of the engine checks every row and counts the rows, the rows at or after
+    ``cut_us`` and the last instant (returned as ``n``, ``late`` and ``max_us``).
+    """
     import narwhals as nw
 
     columns = [cols.customer_id, cols.datetime] + ([cols.amount] if cols.amount else [])
@@ -94,8 +100,9 @@ def _prepared(transactions: Any, cols: EngineColumns, periods: EnginePeriods) ->
     frame = to_narwhals(transactions, what=_WHAT).select(columns)
     frame = add_micros(frame, cols.datetime, what=_WHAT, native=transactions)
     frame = periods.plan.add_number(frame, "_us", "_p")
-    if not first_row(frame.select(nw.len().alias("n"))).get("n"):
-        raise InvalidDataError(f"{_WHAT} is empty: at least one row is needed")
+    also: dict[str, Any] = {"n": nw.len(), "max_us": nw.col("_us").max()}
+    if cut_us is not None:
+        also["late"] = (nw.col("_us") >= cut_us).cast(nw.Int64).sum()
     problems: list[tuple[Any, str]] = [
         (nw.col(cols.customer_id).is_null(), f"column {cols.customer_id!r} must not be missing"),
         (nw.col(cols.datetime).is_null(), f"column {cols.datetime!r} is missing"),
@@ -117,8 +124,10 @@ def _prepared(transactions: Any, cols: EngineColumns, periods: EnginePeriods) ->
                 )
             )
     shown = [c for c in (cols.customer_id, cols.datetime, cols.amount) if c is not None]
-    raise_first_bad(frame, problems, shown, what=_WHAT)
-    return frame
+    found = raise_first_bad(frame, problems, shown, what=_WHAT, also=also)
+    if not found["n"]:
+        raise InvalidDataError(f"{_WHAT} is empty: at least one row is needed")
+    return frame, found
 
 
 def _pairs(frame: Any, cols: EngineColumns) -> Any:
@@ -190,16 +199,15 @@ def summarize_engine(
     """The engine path of :func:`summarize_transactions` (options already validated)."""
     import narwhals as nw
 
-    frame = _prepared(transactions, cols, periods)
-    if observation_end is None:
-        end_us = first_row(frame.select(nw.col("_us").max().alias("m")))["m"]
-        end_ts = pd.Timestamp(int(end_us) * 1000)
-    else:
-        end_ts = end_of(observation_end)
+    end_ts = None if observation_end is None else end_of(observation_end)
     # the window ends with the day of observation_end (or its sub-day period), as pandas
-    cut_us = periods.cut_us(end_ts)
+    cut_us = None if end_ts is None else periods.cut_us(end_ts)
+    frame, found = _prepared(transactions, cols, periods, cut_us)
+    if end_ts is None or cut_us is None:  # the last transaction's day: nothing is after it
+        end_ts = pd.Timestamp(int(found["max_us"]) * 1000)
+        cut_us = periods.cut_us(end_ts)
+    n_late = found.get("late")
     late = frame.filter(nw.col("_us") >= cut_us)
-    n_late = first_row(late.select(nw.len().alias("n"))).get("n")
     if n_late:
         if after_end == "error":
             example = first_row(late.select(cols.customer_id, cols.datetime).head(1))
@@ -226,10 +234,10 @@ def calibration_holdout_engine(
     """The engine path of :func:`calibration_holdout_split` (options already validated)."""
     import narwhals as nw
 
-    frame = _prepared(transactions, cols, periods)
     cal_cut, end_cut = periods.cut_us(calibration_end), periods.cut_us(observation_end)
+    frame, found = _prepared(transactions, cols, periods, cal_cut)
     in_cal = frame.filter(nw.col("_us") < cal_cut)
-    if not first_row(in_cal.select(nw.len().alias("n"))).get("n"):
+    if found["late"] == found["n"]:
         raise InvalidDataError(
             f"{_WHAT}: no transaction on or before calibration_end={calibration_end.date()}"
         )

@@ -59,18 +59,20 @@ def _log(
         (amount < 0, f"column {monetary_value_col!r} must be >= 0"),
     ]
     problems += [(nw.col(c).is_null(), f"column {c!r} must not be missing") for c in extra]
-    raise_first_bad(frame, problems, [customer_id_col, datetime_col, monetary_value_col], what=what)
+    also: dict[str, Any] = {"n": nw.len(), "last": nw.col("_day").max()}
+    if end_day is not None:
+        also["kept"] = (nw.col("_day") <= end_day).cast(nw.Int64).sum()
+    shown = [customer_id_col, datetime_col, monetary_value_col]
+    found = raise_first_bad(frame, problems, shown, what=what, also=also)
+    if not found["n"]:
+        raise InvalidDataError(f"{what} is empty: at least one row is needed")
     if end_day is None:
-        last = first_row(frame.select(nw.col("_day").max().alias("d"))).get("d")
-        if last is None:
-            raise InvalidDataError(f"{what} is empty: at least one row is needed")
-        return frame, int(last)
-    kept = frame.filter(nw.col("_day") <= end_day)
-    if not first_row(kept.select(nw.len().alias("n"))).get("n"):
+        return frame, int(found["last"])
+    if not found["kept"]:
         raise InvalidDataError(
             f"{what}: every transaction is after observation_end={observation_end!r}"
         )
-    return kept, end_day
+    return frame.filter(nw.col("_day") <= end_day), end_day
 
 
 def end_day_of(end: pd.Timestamp | None) -> int | None:
