@@ -298,3 +298,31 @@ def test_extreme_covariate_values_give_finite_predictions(value: float, cls: typ
         model.expected_discounted_transactions(data, discount_rate=0.01),
     ):
         assert np.all(np.isfinite(series.to_numpy())), series
+
+
+@pytest.mark.parametrize("cls", COV_MODELS)
+def test_covariate_hessian_equals_the_elementwise_difference_hessian(
+    cls: type[Any], cdnow_cov: pd.DataFrame
+) -> None:
+    # the per-row Hessian (k + 1 gradient evaluations) against forward differences of the
+    # full gradient in every element of the full vector (what the plain models use)
+    model = cls(**SPEC, shared_covariates=["k"], l2_purchase=0.01, l2_dropout=0.02)
+    frame = cdnow_cov.assign(k=cdnow_cov["h"] ** 2)
+    model.fit(frame)
+    arrays, _ = model._validate(frame)
+    data = model._augment_all(arrays)
+    weights = np.ones(len(frame))
+    params = model._params_array()
+    fast = model._hessian(params, data, weights)
+    base = model._grad_natural(params, data, weights)
+    slow = np.empty_like(fast)
+    for i in range(params.size):
+        h = 1e-6 * max(1.0, abs(float(params[i])))
+        up = params.copy()
+        up[i] += h
+        slow[i] = (model._grad_natural(up, data, weights) - base) / h
+    slow = (slow + slow.T) / 2
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-4 * np.abs(slow).max())
+    se_fast = np.sqrt(np.diag(np.linalg.inv(fast)))
+    se_slow = np.sqrt(np.diag(np.linalg.inv(slow)))
+    np.testing.assert_allclose(se_fast, se_slow, rtol=1e-4)

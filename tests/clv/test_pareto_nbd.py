@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from customer_value.clv import ParetoNBDModel
+from customer_value.clv import ParetoNBDModel, _pareto_nbd
 from customer_value.clv._pareto_nbd import _series
 
 PUBLISHED = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
@@ -235,6 +235,40 @@ def test_series_equals_scipy_hyp2f1(b: float, c: float, z: float) -> None:
     fd_c = (special.hyp2f1(1.0, b, c + h, z) - special.hyp2f1(1.0, b, c - h, z)) / (2 * h)
     assert Sb[0] == pytest.approx(fd_b, rel=1e-5, abs=1e-9)
     assert Sc[0] == pytest.approx(fd_c, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize(("b", "c"), [(0.55, 2.16), (40.55, 42.16), (1.61, 3.16), (300.5, 302.2)])
+def test_grouped_taylor_series_equals_the_term_by_term_series(b: float, c: float) -> None:
+    # the covariate fast path (Taylor polynomials per bucket of z) against _series,
+    # on every bucket up to z = 0.95, including both edges of each bucket
+    edges = _pareto_nbd._Z_EDGES
+    z = np.unique(np.r_[edges, np.linspace(0.0, 0.95, 400)])
+    n = z.size
+    fast = _pareto_nbd._series_by_group(np.full(n, b), np.full(n, c), z, np.zeros(n, dtype=np.intp))
+    slow = _series(np.full(n, b), np.full(n, c), z)
+    for got, want in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * np.abs(want).max())
+
+
+def test_covariate_log_g_matches_the_plain_path_per_row() -> None:
+    # per-row parameters (covariates) through the grouped path vs the exact series
+    rng = np.random.default_rng(1)
+    m = 5000
+    x = rng.poisson(3, m).astype(float)
+    u = rng.uniform(0, 60, m) * rng.integers(0, 2, m)
+    params = np.asarray(
+        [
+            np.full(m, 0.55),
+            10 * np.exp(rng.normal(0, 1.2, m)),
+            np.full(m, 0.61),
+            11 * np.exp(rng.normal(0, 1.2, m)),
+        ]
+    )
+    code = np.unique(x, return_inverse=True)[1]
+    want, want_g = _pareto_nbd._log_g(params, x, u, grad=True, z_quadrature=0.999)
+    got, got_g = _pareto_nbd._log_g(params, x, u, grad=True, z_quadrature=0.8, x_code=code)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got_g, want_g, rtol=1e-10, atol=1e-13)
 
 
 def test_pmf_mean_and_monte_carlo() -> None:

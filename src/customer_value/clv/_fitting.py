@@ -18,7 +18,11 @@ from customer_value._engine import collect_if_engine
 from customer_value._progress import Progress, get_logger
 from customer_value._validation import FloatArray, as_frame, check_weights, require_columns
 from customer_value.clv._core import Data
-from customer_value.clv._covariates import check_identifiable, covariate_matrix
+from customer_value.clv._covariates import (
+    check_identifiable,
+    covariate_matrix,
+    hessian_natural,
+)
 from customer_value.clv._identification import IdentificationChecks, wsum, wsum_rows
 from customer_value.clv._units import check_time_unit, same_unit
 from customer_value.errors import ConvergenceError, InvalidDataError
@@ -231,8 +235,17 @@ class Fitting(IdentificationChecks):
             transform, _ = design.standardising_transform(covariate_matrix(design, compressed), cw)
         # On large tables: start from a fit to a subset, in coordinates whitened by the
         # subset's Hessian, so that the full-data optimisation takes a few iterations.
+        first: tuple[float, FloatArray] | None = None
         if initial_params is None and cw.size > _WARM_START_ROWS:
             shift, transform = self._warm_start(distinct, cw, theta0, bounds, transform)
+            # L-BFGS-B's first trial step has unit length; in the whitened coordinates the
+            # Newton step has length |g|, so scale them by it: the first trial is then the
+            # Newton step instead of a far probe the line search has to walk back from.
+            value0, grad0 = self._objective(shift, compressed, cw, scale)
+            norm = float(np.linalg.norm(transform.T @ grad0))
+            if math.isfinite(value0) and norm > 1e-12:
+                transform = transform * norm
+                first = (value0, grad0)
         from scipy import optimize  # deferred: keeps `import customer_value.clv` light
 
         box: list[tuple[float, float]] | None = bounds
@@ -251,6 +264,8 @@ class Fitting(IdentificationChecks):
                 )
 
             def objective(y: FloatArray) -> tuple[float, FloatArray]:
+                if first is not None and not np.any(y):  # the start, evaluated above
+                    return first[0], transform.T @ first[1]
                 value, grad = self._objective(shift + transform @ y, compressed, cw, scale)
                 return value, transform.T @ grad
 
@@ -390,6 +405,9 @@ class Fitting(IdentificationChecks):
         Forward differences of the analytic gradient with relative steps of 1e-6 (error
         of order 1e-6 relative, far below the sampling error it describes), symmetrised.
         """
+        design = self._design()
+        if not design.empty:
+            return self._covariate_hessian(params, data, weights)
         k = params.size
         hess = np.empty((k, k))
         base = self._grad_natural(params, data, weights)
@@ -400,6 +418,23 @@ class Fitting(IdentificationChecks):
             up[i] += h
             hess[i] = (self._grad_natural(up, data, weights) - base) / h
         return np.asarray((hess + hess.T) / 2, dtype=np.float64)
+
+    def _covariate_hessian(self, params: FloatArray, data: Data, weights: FloatArray) -> FloatArray:
+        """:meth:`_hessian` with covariates: ``k + 1`` per-row gradient evaluations
+        (:func:`~customer_value.clv._covariates.hessian_natural`) plus the penalty."""
+        design = self._design()
+
+        def row_grad(P: FloatArray) -> tuple[FloatArray, FloatArray]:
+            ll, g = self._loglik_grad(P, data)
+            g = np.asarray(g, dtype=np.float64)
+            return ll, g.T if g.shape[0] != ll.shape[0] else g
+
+        X = covariate_matrix(design, data)
+        hess = hessian_natural(design, params, X, weights, row_grad)
+        k = len(self._param_names)
+        lam = np.asarray(design.penalty, dtype=np.float64)
+        hess[k:, k:] += np.diag(2.0 * float(weights.sum()) * lam)
+        return hess
 
     def _inverse_hessian(
         self,
