@@ -133,6 +133,54 @@ def test_frequency_model_predictions(backend, customers, cdnow_summary, models, 
     _close(expected["expected_purchases"], model.expected_purchases(39, cdnow_summary))
 
 
+def test_covariate_models_score_with_each_customers_covariates(backend, customers, cdnow_summary):
+    # the covariate columns travel to the workers with frequency, recency and T (issue 15)
+    if backend.kind in ("spark", "dask"):
+        pytest.skip("the covariate columns take the same map_partitions path on every engine")
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 2, len(customers)).astype(float)
+    h = rng.normal(size=len(customers))
+    table = customers.assign(g=g, h=h)
+    pandas_table = cdnow_summary.assign(g=g, h=h)
+    spec = {"purchase_covariates": ["g", "h"], "dropout_covariates": ["g"]}
+    pnbd = ParetoNBDModel.from_params(
+        r=0.553,
+        alpha=10.58,
+        s=0.606,
+        beta=11.67,
+        time_unit="W",
+        **spec,
+        **{"purchase.g": 0.4, "purchase.h": -0.2, "dropout.g": 0.5},
+    )
+    bg = BetaGeoModel.from_params(
+        r=0.243,
+        alpha=4.414,
+        a=0.793,
+        b=2.426,
+        time_unit="W",
+        **spec,
+        **{"purchase.g": 0.4, "purchase.h": -0.2, "dropout.a.g": 0.3, "dropout.b.g": -0.3},
+    )
+    gg = GammaGammaModel().fit(cdnow_summary)
+    native = backend.frame(table)
+    for model in (pnbd, bg):
+        alive = backend.collect(model.probability_alive(native), sort_by="customer_id")
+        _close(alive["probability_alive"], model.probability_alive(pandas_table))
+        expected = backend.collect(model.expected_purchases(39, native), sort_by="customer_id")
+        _close(expected["expected_purchases"], model.expected_purchases(39, pandas_table))
+    clv = backend.collect(
+        customer_lifetime_value(bg, gg, native, horizon=52, discount_rate=0.1),
+        sort_by="customer_id",
+    )
+    want = customer_lifetime_value(bg, gg, pandas_table, horizon=52, discount_rate=0.1)
+    np.testing.assert_allclose(clv.iloc[:, -1].to_numpy(), want.to_numpy(), rtol=1e-10)
+    risk = backend.collect(churn_risk(pnbd, native), sort_by="customer_id")
+    _close(risk["p_alive"], pnbd.probability_alive(pandas_table))
+    # a frame without a covariate column is refused, naming it
+    with pytest.raises(InvalidDataError, match="'h'"):
+        backend.collect(bg.probability_alive(backend.frame(customers.assign(g=g))))
+
+
 def test_clv_churn_and_lifecycle(backend, customers, cdnow_summary, models):
     bg, pnbd, gg = models["bg"], models["pnbd"], models["gg"]
     native = backend.frame(customers)

@@ -21,6 +21,7 @@ from customer_value.clv import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
     customer_lifetime_value,
+    purchase_count_intervals,
 )
 from customer_value.errors import InvalidDataError
 
@@ -326,3 +327,64 @@ def test_covariate_hessian_equals_the_elementwise_difference_hessian(
     se_fast = np.sqrt(np.diag(np.linalg.inv(fast)))
     se_slow = np.sqrt(np.diag(np.linalg.inv(slow)))
     np.testing.assert_allclose(se_fast, se_slow, rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", COV_MODELS)
+def test_new_customer_predictions_use_each_customers_covariates(cls: type[Any]) -> None:
+    base = (
+        {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
+        if cls is ParetoNBDModel
+        else {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    )
+    model = cls.from_params(purchase_covariates=["app"], **base, **{"purchase.app": 0.5})
+    new = pd.DataFrame({"app": [0.0, 1.0, 2.0]}, index=["a", "b", "c"])
+    got = model.expected_purchases_new_customer(39, new)
+    assert got.index.tolist() == ["a", "b", "c"]
+    pmf = model.probability_of_purchases([0, 1, 2, 5], 39, new)
+    assert pmf.shape == (3, 4)
+    for row, app in zip(new.index, new["app"], strict=True):
+        # a customer with app=v is the plain model with alpha scaled by exp(-0.5 v)
+        plain = cls.from_params(**{**base, "alpha": base["alpha"] * math.exp(-0.5 * app)})
+        want = float(plain.expected_purchases_new_customer(39).iloc[0])
+        assert got[row] == pytest.approx(want, rel=1e-12)
+        np.testing.assert_allclose(
+            pmf.loc[row].to_numpy(),
+            plain.probability_of_purchases([0, 1, 2, 5], 39).to_numpy(),
+            rtol=1e-10,
+        )
+    with pytest.raises(InvalidDataError, match=r"covariates.*'app'.*pass data"):
+        model.expected_purchases_new_customer(39)
+    with pytest.raises(InvalidDataError, match="'app'"):
+        model.probability_of_purchases([0, 1], 39, pd.DataFrame({"other": [1.0]}))
+
+
+@pytest.mark.parametrize("cls", COV_MODELS)
+def test_purchase_count_intervals_are_quantiles_of_the_count_distribution(
+    cls: type[Any],
+) -> None:
+    base = (
+        {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
+        if cls is ParetoNBDModel
+        else {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    )
+    model = cls.from_params(purchase_covariates=["app"], **base, **{"purchase.app": 1.5})
+    new = pd.DataFrame({"app": [0.0, 1.0, 1.0, 2.0]})
+    out = purchase_count_intervals(model, 39, new, level=0.8)
+    assert out.columns.tolist() == ["expected", "lower", "upper"]
+    np.testing.assert_allclose(out["expected"], model.expected_purchases_new_customer(39, new))
+    cdf = model.probability_of_purchases(np.arange(400), 39, new).cumsum(axis=1).to_numpy()
+    for i in range(len(new)):
+        assert out["lower"].iloc[i] == int(np.argmax(cdf[i] >= 0.1))
+        assert out["upper"].iloc[i] == int(np.argmax(cdf[i] >= 0.9))
+    assert out["upper"].iloc[3] > out["upper"].iloc[0]  # more purchases with app=2
+    # coverage by simulation of new customers with app = 1
+    plain = cls.from_params(**{**base, "alpha": base["alpha"] * math.exp(-1.5)})
+    counts = plain.simulate(20_000, 39.0, random_state=3)["frequency"].to_numpy()
+    lo, hi = out["lower"].iloc[1], out["upper"].iloc[1]
+    inside = float(np.mean((counts >= lo) & (counts <= hi)))
+    pmf = model.probability_of_purchases(np.arange(lo, hi + 1), 39, new.iloc[[1]])
+    assert inside == pytest.approx(float(pmf.to_numpy().sum()), abs=0.015)
+    assert float(pmf.to_numpy().sum()) >= 0.8
+    plain_out = purchase_count_intervals(cls.from_params(**base), 39, level=0.8)
+    assert plain_out.index.tolist() == [39.0]
+    assert plain_out["upper"].iloc[0] == out["upper"].iloc[0]

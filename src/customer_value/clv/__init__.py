@@ -23,7 +23,11 @@ from customer_value.clv._gamma_gamma import (
     SpendCorrelation,
     frequency_spend_correlation,
 )
-from customer_value.clv._intervals import clv_intervals, prediction_intervals
+from customer_value.clv._intervals import (
+    clv_intervals,
+    prediction_intervals,
+    purchase_count_intervals,
+)
 from customer_value.clv._pareto_nbd import ParetoNBDModel
 from customer_value.clv._sbg import ShiftedBetaGeoModel, cohort_from_survivors
 from customer_value.clv._units import UNITS_PER_YEAR, units_per_year
@@ -47,5 +51,6 @@ __all__ = [
     "customer_lifetime_value",
     "frequency_spend_correlation",
     "prediction_intervals",
+    "purchase_count_intervals",
     "units_per_year",
 ]

@@ -348,7 +348,7 @@ def _clv_engine(
     getattr(spend_model, "params_", None)  # a clv model raises NotFittedError here, on the driver
     tm, sm = shippable(transaction_model), shippable(spend_model)
     columns = list(
-        dict.fromkeys([*transaction_model._data_columns, *getattr(spend_model, "data_columns", ())])
+        dict.fromkeys([*transaction_model.data_columns, *getattr(spend_model, "data_columns", ())])
     )
 
     def value(part: pd.DataFrame) -> pd.Series:

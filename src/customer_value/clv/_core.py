@@ -181,6 +181,12 @@ class ModelCore:
         frame = as_frame(data, what=what)
         return covariate_arrays(frame, self._design().columns, what=what), frame.index
 
+    @property
+    def _columns(self) -> tuple[str, ...]:
+        """Columns a prediction reads: the model's own, then its covariates (what an
+        engine frame must ship to the workers)."""
+        return tuple(dict.fromkeys(self._data_columns + self._design().columns))
+
     def _base_params(self) -> FloatArray:
         """The model's own parameters (for a customer whose covariates are all zero)."""
         return self._params_array()[: len(self._param_names)]
@@ -231,7 +237,7 @@ class ModelCore:
             data,
             predict,
             customer_id_col=customer_id_col,
-            columns=self._data_columns,
+            columns=list(self._columns),
             results={name: "float64"},
         )
 

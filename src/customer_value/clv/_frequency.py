@@ -36,6 +36,9 @@ from customer_value.errors import InvalidDataError
 __all__ = ["FrequencyModel"]
 
 
+_PMF_CHUNK = 200_000  # customer x count cells per evaluation of the count distribution
+
+
 def _as_times(t: Any, name: str = "t") -> FloatArray:
     """Non-negative finite scalar or 1-d array of horizons."""
     arr = numeric_array(np.atleast_1d(np.asarray(t, dtype=object)), name, what=name)
@@ -315,25 +318,31 @@ class FrequencyModel(MLEModel):
         values = self._p_alive(params, arrays["frequency"], arrays["recency"], arrays["T"])
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_alive")
 
-    def expected_purchases_new_customer(self, t: Any) -> pd.Series:
+    def expected_purchases_new_customer(self, t: Any, data: Any = None) -> pd.Series:
         """Expected repeat purchases of a new customer in ``(0, t]``: ``E[X(t)]``.
 
         Parameters
         ----------
         t : float or array-like
-            Horizon(s) in the model's time unit, >= 0.
+            Horizon(s) in the model's time unit, >= 0. With ``data``: a scalar or one
+            horizon per row.
+        data : DataFrame or mapping, optional
+            New customers, one row each with the model's covariate columns (required for
+            a model with covariates: each customer is predicted with their own rates).
 
         Returns
         -------
         Series
-            One value per horizon, indexed by ``t``.
+            Without ``data``: one value per horizon, indexed by ``t``. With ``data``: one
+            value per customer, indexed like ``data``.
 
         Raises
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
         InvalidDataError
-            Negative or non-finite ``t``.
+            Negative or non-finite ``t``; a model with covariates called without
+            ``data``, or ``data`` missing a covariate column or with a bad value.
 
         Notes
         -----
@@ -352,13 +361,38 @@ class FrequencyModel(MLEModel):
         >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
         >>> model.expected_purchases_new_customer([39, 78]).round(3).tolist()
         [1.197, 1.861]
-        """
-        params = self._base_params()
-        times = _as_times(t)
-        values = self._expected_new(params, times)
-        return pd.Series(values, index=pd.Index(times, name="t"), name="expected_purchases")
 
-    def probability_of_purchases(self, n: Any, t: Any) -> pd.Series:
+        With covariates, per new customer:
+
+        >>> cov = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426,
+        ...     purchase_covariates=["app"], **{"purchase.app": 0.5})
+        >>> cov.expected_purchases_new_customer(39, {"app": [0, 1]}).round(3).tolist()
+        [1.197, 1.654]
+        """
+        if data is None:
+            params = self._new_customer_params("expected_purchases_new_customer")
+            times = _as_times(t)
+            values = self._expected_new(params, times)
+            return pd.Series(values, index=pd.Index(times, name="t"), name="expected_purchases")
+        self._params_array()
+        cov_arrays, index = self._covariates_of(data, what="data")
+        params = self._row_params(cov_arrays)
+        values = self._expected_new(params, self._broadcast_t(t, len(index)))
+        return pd.Series(values, index=index, name="expected_purchases")
+
+    def _new_customer_params(self, method: str) -> FloatArray:
+        """The model's parameters for a new customer; a covariate model needs their data."""
+        params = self._base_params()
+        columns = self._design().columns
+        if columns:
+            raise InvalidDataError(
+                f"{type(self).__name__}.{method}: the model has covariates "
+                f"({', '.join(repr(c) for c in columns)}), so a new customer's purchases "
+                "depend on them: pass data with one row per new customer and those columns"
+            )
+        return params
+
+    def probability_of_purchases(self, n: Any, t: Any, data: Any = None) -> Any:
         """Probability that a new customer makes exactly ``n`` repeat purchases in ``(0, t]``.
 
         Parameters
@@ -367,18 +401,23 @@ class FrequencyModel(MLEModel):
             Number(s) of purchases, >= 0.
         t : float
             Horizon in the model's time unit, >= 0.
+        data : DataFrame or mapping, optional
+            New customers, one row each with the model's covariate columns (required for
+            a model with covariates).
 
         Returns
         -------
-        Series
-            ``P(X(t) = n)`` indexed by ``n``.
+        Series or DataFrame
+            Without ``data``: ``P(X(t) = n)`` indexed by ``n``. With ``data``: one row per
+            customer (indexed like ``data``), one column per ``n``.
 
         Raises
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
         InvalidDataError
-            Negative or fractional ``n``, bad ``t``.
+            Negative or fractional ``n``, bad ``t``; a model with covariates called
+            without ``data``, or bad covariates.
 
         Notes
         -----
@@ -398,17 +437,40 @@ class FrequencyModel(MLEModel):
         >>> round(float(model.probability_of_purchases(range(200), 39).sum()), 6)
         1.0
         """
-        params = self._base_params()
+        if data is None:
+            params = self._new_customer_params("probability_of_purchases")
         counts = numeric_array(np.atleast_1d(np.asarray(n, dtype=object)), "n", what="n")
         check_nonnegative(counts, "n", what="n")
         check_integer(counts, "n", what="n")
         horizon = check_scalar(t, "t", low=0.0)
-        values = self._pmf(params, counts, np.full(counts.shape, horizon))
-        return pd.Series(
-            np.clip(values, 0.0, 1.0),
-            index=pd.Index(counts.astype(np.int64), name="n"),
-            name="probability",
-        )
+        if data is None:
+            values = self._pmf(params, counts, np.full(counts.shape, horizon))
+            return pd.Series(
+                np.clip(values, 0.0, 1.0),
+                index=pd.Index(counts.astype(np.int64), name="n"),
+                name="probability",
+            )
+        self._params_array()
+        cov_arrays, index = self._covariates_of(data, what="data")
+        table = self._pmf_table(self._row_params(cov_arrays), counts, horizon, len(index))
+        return pd.DataFrame(table, index=index, columns=pd.Index(counts.astype(np.int64), name="n"))
+
+    def _pmf_table(
+        self, params: FloatArray, counts: FloatArray, horizon: float, n_rows: int
+    ) -> FloatArray:
+        """``P(X(t) = n)`` for every customer (rows) and count (columns), in chunks."""
+        out = np.empty((n_rows, counts.size))
+        if params.ndim == 1:  # no covariates: one distribution for everyone
+            out[:] = np.clip(self._pmf(params, counts, np.full(counts.shape, horizon)), 0, 1)
+            return out
+        per_chunk = max(1, _PMF_CHUNK // max(counts.size, 1))
+        for lo in range(0, n_rows, per_chunk):
+            rows = slice(lo, min(n_rows, lo + per_chunk))
+            m = rows.stop - rows.start
+            rep = np.repeat(params[:, rows], counts.size, axis=1)
+            flat = self._pmf(rep, np.tile(counts, m), np.full(m * counts.size, horizon))
+            out[rows] = np.clip(flat.reshape(m, counts.size), 0.0, 1.0)
+        return out
 
     def simulate(
         self,

@@ -33,7 +33,7 @@ from customer_value.clv._frequency import FrequencyModel
 from customer_value.clv._gamma_gamma import GammaGammaModel
 from customer_value.errors import InvalidDataError
 
-__all__ = ["clv_intervals", "prediction_intervals"]
+__all__ = ["clv_intervals", "prediction_intervals", "purchase_count_intervals"]
 
 _QUANTITIES = (
     "expected_purchases",
@@ -41,7 +41,7 @@ _QUANTITIES = (
     "expected_discounted_transactions",
     "expected_spend",
 )
-_ROWS_PER_CHUNK = 1_000_000  # customer x draw rows evaluated at once (bounded memory)
+_ROWS_PER_CHUNK = 4_000_000  # customer x draw rows evaluated at once (bounded memory: 32 MB)
 _STEP = 1e-4  # central-difference step on the fitting scale
 
 
@@ -108,11 +108,50 @@ def _formula(
     return np.asarray(values, dtype=np.float64)
 
 
+def _distinct(arrays: Data) -> tuple[Data, Any]:
+    """The distinct rows of the 1-D ``arrays`` and each row's index into them.
+
+    Each column is factorised by hashing and the codes combined into one integer key
+    (as :func:`customer_value.clv._base._compress`); with too many distinct values for
+    one 64-bit key every row is kept.
+    """
+    keys = [k for k, v in arrays.items() if v.ndim == 1]
+    n = arrays[keys[0]].size if keys else 0
+    if n == 0:
+        return arrays, np.arange(n)
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for k in keys:
+        code, unique = pd.factorize(arrays[k])
+        radix *= max(len(unique), 1)
+        if radix >= 2**62:
+            return arrays, np.arange(n)
+        key = key * len(unique) + code
+    inverse, distinct = pd.factorize(key)
+    if len(distinct) > 0.9 * n:
+        return arrays, np.arange(n)
+    first = np.zeros(len(distinct), dtype=np.intp)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # first row of each distinct key
+    return {k: v[first] if v.ndim == 1 else v for k, v in arrays.items()}, inverse
+
+
 def _interval_from_draws(
     values: FloatArray, point: FloatArray, level: float
 ) -> tuple[FloatArray, FloatArray]:
     tail = (1.0 - level) / 2.0
-    lower, upper = np.quantile(values, [tail, 1.0 - tail], axis=0)
+    n = values.shape[0]
+    positions = ((n - 1) * tail, (n - 1) * (1.0 - tail))
+    needed = sorted({int(f(p)) for p in positions for f in (np.floor, np.ceil)})
+    # numpy's "linear" quantiles from a partition along the contiguous axis (about
+    # twice as fast as np.quantile along axis 0)
+    part = np.partition(np.ascontiguousarray(values.T), needed, axis=1)
+
+    def at(pos: float) -> FloatArray:
+        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+        out: FloatArray = part[:, lo] + (part[:, hi] - part[:, lo]) * (pos - lo)
+        return out
+
+    lower, upper = at(positions[0]), at(positions[1])
     return np.minimum(lower, point), np.maximum(upper, point)
 
 
@@ -227,7 +266,7 @@ def prediction_intervals(
         Bootstrap draws.
     random_state : int or numpy Generator, optional
         Seed of the bootstrap draws.
-    chunk_rows : int, default 1,000,000
+    chunk_rows : int, default 4,000,000
         Customers x evaluations computed at once; bounds the memory.
 
     Returns
@@ -296,8 +335,11 @@ def prediction_intervals(
             discount_rate, "discount_rate", low=0.0, low_inclusive=False
         )
     theta, V = _fitting_scale(model)
-    arrays, index = model._prepare(data)
-    n = len(index)
+    all_arrays, index = model._prepare(data)
+    # customers with equal histories (and covariates) share every value: evaluate each
+    # distinct row once
+    arrays, inverse = _distinct(all_arrays)
+    n = next(iter(arrays.values())).size if arrays else 0
 
     def evaluate(thetas: FloatArray, rows: slice) -> FloatArray:
         chunk = {k: v[rows] for k, v in arrays.items()}
@@ -315,7 +357,10 @@ def prediction_intervals(
         probability=quantity == "probability_alive",
         chunk_rows=int(check_scalar(chunk_rows, "chunk_rows", low=1.0)),
     )
-    return pd.DataFrame({"estimate": point, "lower": lower, "upper": upper}, index=index)
+    return pd.DataFrame(
+        {"estimate": point[inverse], "lower": lower[inverse], "upper": upper[inverse]},
+        index=index,
+    )
 
 
 def clv_intervals(
@@ -423,4 +468,115 @@ def clv_intervals(
     )
     return pd.DataFrame(
         {"estimate": point_series.to_numpy(), "lower": lower, "upper": upper}, index=index
+    )
+
+
+_COUNT_BLOCK = 64  # counts added per round while a customer's upper quantile is not reached
+_MAX_COUNT = 100_000
+
+
+def purchase_count_intervals(
+    model: FrequencyModel, t: float, data: Any = None, *, level: float = 0.90
+) -> pd.DataFrame:
+    """Interval for the number of purchases a *new* customer will make in ``(0, t]``.
+
+    Unlike :func:`prediction_intervals` (the uncertainty of an expectation), this is a
+    range for the random count itself: the equal-tailed quantiles of the count
+    distribution :meth:`probability_of_purchases` at the estimated parameters.
+
+    Parameters
+    ----------
+    model : fitted purchase-frequency model
+        ``BetaGeoModel``, ``ModifiedBetaGeoModel`` or ``ParetoNBDModel`` (fitted or
+        from ``from_params``), with or without covariates.
+    t : float
+        Horizon in the model's time unit, >= 0.
+    data : DataFrame or mapping, optional
+        New customers with the model's covariate columns (required with covariates);
+        without it the result has one row, for a customer of the plain model.
+    level : float, default 0.90
+        Probability that the count falls inside ``[lower, upper]`` (at least this much:
+        counts are whole numbers).
+
+    Returns
+    -------
+    DataFrame
+        ``expected`` (``E[X(t)]``), ``lower`` and ``upper`` (whole numbers), indexed like
+        ``data`` (or by ``t``).
+
+    Raises
+    ------
+    NotFittedError
+        Before ``fit`` or ``from_params``.
+    InvalidDataError
+        Bad ``t`` or ``level``, a model that is not a purchase-frequency model, or bad
+        covariates.
+
+    Notes
+    -----
+    ``lower`` is the smallest ``n`` with ``P(X(t) <= n) >= (1 - level) / 2`` and
+    ``upper`` the smallest with ``P(X(t) <= n) >= (1 + level) / 2``. The distribution
+    is evaluated once per distinct covariate row, for counts in blocks of 64 until the
+    upper quantile is reached (at most 100,000): cheap for a plain model or a few
+    distinct attribute combinations, costlier for many continuous covariate values (the
+    Pareto/NBD count distribution is a 96-point quadrature per count). Parameter
+    uncertainty is not included; for existing customers the count given their history
+    is not covered.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers" the
+    easy way. *Marketing Science* 24(2), 275-284 (eq. 8, the count distribution).
+
+    Examples
+    --------
+    >>> from customer_value.clv import BetaGeoModel, purchase_count_intervals
+    >>> model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> purchase_count_intervals(model, 39, level=0.8).round(3)
+          expected  lower  upper
+    t
+    39.0     1.197      0      3
+    """
+    if not isinstance(model, FrequencyModel):
+        raise InvalidDataError(
+            f"purchase_count_intervals needs a purchase-frequency model, got {type(model).__name__}"
+        )
+    lvl = check_scalar(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    horizon = check_scalar(t, "t", low=0.0)
+    if data is None:
+        params = model._new_customer_params("purchase_count_intervals")[:, None]
+        index: pd.Index[Any] = pd.Index([horizon], name="t")
+        inverse = np.zeros(1, dtype=np.intp)
+    else:
+        model._params_array()
+        cov_arrays, index = model._covariates_of(data, what="data")
+        distinct, inverse = (
+            _distinct(cov_arrays) if cov_arrays else ({}, np.zeros(len(index), dtype=np.intp))
+        )
+        params = model._row_params(distinct) if cov_arrays else model._base_params()[:, None]
+    n_rows = params.shape[1]
+    tail = (1.0 - lvl) / 2.0
+    lower = np.full(n_rows, -1, dtype=np.int64)
+    upper = np.full(n_rows, -1, dtype=np.int64)
+    cdf = np.zeros(n_rows)
+    todo = np.arange(n_rows)
+    start = 0
+    while todo.size and start < _MAX_COUNT:
+        counts = np.arange(start, start + _COUNT_BLOCK, dtype=np.float64)
+        table = model._pmf_table(params[:, todo], counts, horizon, todo.size)
+        cum = cdf[todo, None] + np.cumsum(table, axis=1)
+        for bound, q in ((lower, tail), (upper, 1.0 - tail)):
+            open_rows = bound[todo] < 0
+            reached = open_rows & (cum[:, -1] >= q)
+            first = np.argmax(cum >= q, axis=1)
+            bound[todo[reached]] = start + first[reached]
+        cdf[todo] = cum[:, -1]
+        todo = todo[upper[todo] < 0]
+        start += _COUNT_BLOCK
+    upper = np.where(upper < 0, _MAX_COUNT, upper)
+    lower = np.where(lower < 0, _MAX_COUNT, lower)
+    new_params = params[:, inverse] if params.shape[1] > 1 or data is not None else params
+    expected = model._expected_new(new_params, np.full(new_params.shape[1], horizon))
+    return pd.DataFrame(
+        {"expected": expected, "lower": lower[inverse], "upper": upper[inverse]}, index=index
     )

@@ -104,15 +104,28 @@ _BLOCK_ROWS = 1 << 15  # rows per matrix product (bounded memory)
 @functools.cache
 def _recentre(bucket: int) -> tuple[FloatArray, int, float]:
     """``B`` with ``B[n, m] = C(n, m) z0^(n-m)`` (Taylor coefficients at ``z0`` from
-    those at 0, all terms positive), the number of Taylor terms, and ``z0``."""
+    those at 0, all terms positive), the number of Taylor terms, and ``z0``.
+
+    ``B`` keeps the rows ``n`` up to where every column's terms have fallen below
+    1e-20 of the column's total ``(1 - z0)^-(m+1)`` (the coefficients at 0 are at most
+    1, times harmonic sums below 10).
+    """
     z0 = 0.5 * float(_Z_EDGES[bucket] + _Z_EDGES[bucket + 1])
     ratio = 0.5 * float(_Z_EDGES[bucket + 1] - _Z_EDGES[bucket]) / (1.0 - z0)
     m_terms = int(np.ceil(np.log(1e-17) / np.log(ratio))) + 2
     n = np.arange(_N_ORIGIN + 1, dtype=np.float64)[:, None]
     m = np.arange(m_terms + 2, dtype=np.float64)[None, :]
-    with np.errstate(under="ignore"):
-        recentre = special.binom(n, m) * z0 ** np.maximum(n - m, 0.0)
-    return np.where(n >= m, recentre, 0.0), m_terms, z0
+    with np.errstate(under="ignore", divide="ignore"):
+        log_b = (
+            special.gammaln(n + 1)
+            - special.gammaln(m + 1)
+            - special.gammaln(np.maximum(n - m, 0) + 1)
+        ) + np.maximum(n - m, 0.0) * np.log(z0)
+        recentre = np.where(n >= m, np.exp(log_b), 0.0)
+    negligible = log_b + (m + 1) * np.log1p(-z0) < np.log(1e-21)
+    past = (n >= m) & ~negligible
+    last = int(np.max(np.nonzero(past.any(axis=1))[0])) + 1
+    return recentre[: last + 1], m_terms, z0
 
 
 def _coefficients(b: float, c: float, n_terms: int) -> FloatArray:
@@ -153,6 +166,11 @@ def _series_by_group(
     cuts = np.r_[0, np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1, key.size]
     res = np.empty((4, z.size))  # in sorted order: every bucket is a contiguous slice
     origins: dict[int, FloatArray] = {}
+    needed: dict[int, int] = {}  # series terms at 0 each group's buckets need
+    for seg_key in sorted_key[cuts[:-1]].tolist():
+        if seg_key >= 0:
+            g, k = divmod(seg_key, _N_BUCKETS)
+            needed[g] = max(needed.get(g, 0), _recentre(k)[0].shape[0] - 1)
     for lo_cut, hi_cut in itertools.pairwise(cuts):
         this = int(sorted_key[lo_cut])
         if this < 0:
@@ -160,11 +178,12 @@ def _series_by_group(
             res[:, lo_cut:hi_cut] = np.vstack(_series(b[rows], c[rows], z[rows]))
             continue
         g, k = divmod(this, _N_BUCKETS)
+        recentre, m_terms, z0 = _recentre(k)
         if g not in origins:
             first = int(order[lo_cut])
-            origins[g] = _coefficients(float(b[first]), float(c[first]), _N_ORIGIN)
-        recentre, m_terms, z0 = _recentre(k)
-        taylor = recentre.T @ origins[g]  # (m_terms + 2, 3)
+            origins[g] = _coefficients(float(b[first]), float(c[first]), needed[g])
+        origin = origins[g]
+        taylor = recentre.T @ origin[: recentre.shape[0]]  # (m_terms + 2, 3)
         coef = np.empty((m_terms + 1, 4))
         coef[:, :3] = taylor[: m_terms + 1]
         coef[:, 3] = np.arange(1.0, m_terms + 2.0) * taylor[1:, 0]
@@ -543,21 +562,24 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
         """Mixture over the Pareto lifetime tau: NB(r, alpha/(alpha+min(tau, t))) at n.
 
         The lifetime's CDF ``F`` is the integration variable, so the density is flat and a
-        96-point Gauss-Legendre rule over ``[0, F(t)]`` (``_GL_NODES``) suffices.
+        96-point Gauss-Legendre rule over ``[0, F(t)]`` (``_GL_NODES``) suffices. Element-wise
+        in ``n``, ``t`` and the parameters (per-customer parameters of a covariate model).
         """
         from scipy import stats  # deferred: scipy.stats costs ~0.5 s to import
 
-        r, alpha, s, beta = params
-        horizon = float(t[0]) if t.size else 0.0
+        r, alpha, s, beta = (np.reshape(np.asarray(p, dtype=np.float64), (-1, 1)) for p in params)
+        horizon = np.reshape(t, (-1, 1))
         survive = (beta / (beta + horizon)) ** s
         p_t = alpha / (alpha + horizon)
         mass = 1.0 - survive
-        u = (_GL_NODES + 1.0) / 2.0 * mass
+        u = (_GL_NODES[None, :] + 1.0) / 2.0 * mass
         tau = beta * np.expm1(-np.log1p(-u) / s)
         p_tau = alpha / (alpha + tau)
-        pmf_nodes = np.exp(stats.nbinom.logpmf(n[:, None], r, p_tau[None, :]))
-        integral = pmf_nodes @ (_GL_WEIGHTS * mass / 2.0)
-        out: FloatArray = survive * np.exp(stats.nbinom.logpmf(n, r, p_t)) + integral
+        counts = np.reshape(n, (-1, 1))
+        pmf_nodes = np.exp(stats.nbinom.logpmf(counts, r, p_tau))
+        integral = (pmf_nodes * _GL_WEIGHTS[None, :]).sum(axis=1) * mass[:, 0] / 2.0
+        at_t = survive[:, 0] * np.exp(stats.nbinom.logpmf(counts[:, 0], r[:, 0], p_t[:, 0]))
+        out: FloatArray = np.broadcast_to(at_t + integral, n.shape).copy()
         return out
 
     def _simulate_arrays(
