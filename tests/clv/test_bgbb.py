@@ -188,3 +188,91 @@ def test_bad_options_and_not_fitted() -> None:
         model.expected_purchases_new_customer(-1)
     with pytest.raises(InvalidDataError, match="'frequency' is 0 in every row"):
         BetaGeoBetaBinomModel().fit({"frequency": [0, 0], "recency": [0, 0], "n_periods": [6, 6]})
+
+
+def _expected_patterns(params: dict[str, float], size: float) -> pd.DataFrame:
+    """Every (x, t_x) pattern of 6 opportunities, weighted by its expected count."""
+    rows = [(0, 0)] + [(x, tx) for tx in range(1, 7) for x in range(1, tx + 1)]
+    frame = pd.DataFrame(rows, columns=["frequency", "recency"]).assign(n_periods=6)
+    model = BetaGeoBetaBinomModel.from_params(**params)
+    # the likelihood is that of one sequence; C(t_x - 1, x - 1) sequences share (x, t_x)
+    x, tx = frame["frequency"].to_numpy(), frame["recency"].to_numpy()
+    ways = np.where(x > 0, special.comb(np.maximum(tx - 1, 0), np.maximum(x - 1, 0)), 1.0)
+    return frame.assign(weights=size * ways * np.exp(model.loglikelihood(frame).to_numpy()))
+
+
+def test_covariates_with_one_binary_column_equal_separate_fits() -> None:
+    # alpha, beta (purchase) and gamma, delta (dropout) each scaled by exp(coef * g): with a
+    # 0/1 column the model is saturated, so its MLE is each group's own fit
+    first = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    second = {"alpha": 0.8, "beta": 1.5, "gamma": 1.1, "delta": 1.9}
+    data = pd.concat(
+        [
+            _expected_patterns(first, 11104).assign(g=0.0),
+            _expected_patterns(second, 8000).assign(g=1.0),
+        ],
+        ignore_index=True,
+    )
+    model = BetaGeoBetaBinomModel(purchase_covariates=["g"], dropout_covariates=["g"]).fit(data)
+    p = model.params_
+    assert p.index.tolist()[4:] == [
+        "purchase.alpha.g",
+        "purchase.beta.g",
+        "dropout.gamma.g",
+        "dropout.delta.g",
+    ]
+    for group, truth in ((0.0, first), (1.0, second)):
+        alone = BetaGeoBetaBinomModel().fit(data[data["g"] == group])
+        scaled = [
+            p[k] * np.exp(group * p[f"{proc}.{k}.g"])
+            for k, proc in (
+                ("alpha", "purchase"),
+                ("beta", "purchase"),
+                ("gamma", "dropout"),
+                ("delta", "dropout"),
+            )
+        ]
+        np.testing.assert_allclose(scaled, alone.params_, rtol=2e-4)
+        np.testing.assert_allclose(scaled, list(truth.values()), rtol=2e-3)  # expected counts
+    who = pd.DataFrame(
+        {"frequency": [2, 2], "recency": [5, 5], "n_periods": [6, 6], "g": [0.0, 1.0]}
+    )
+    got = model.expected_purchases(5, who).to_numpy()
+    for i, truth in enumerate((first, second)):
+        plain = BetaGeoBetaBinomModel.from_params(**truth)
+        assert got[i] == pytest.approx(
+            float(plain.expected_purchases(5, who.iloc[[i]]).iloc[0]), rel=5e-3
+        )
+        assert model.probability_alive(who).iloc[i] == pytest.approx(
+            float(plain.probability_alive(who.iloc[[i]]).iloc[0]), rel=5e-3
+        )
+        assert model.expected_purchases_new_customer(4, who).iloc[i] == pytest.approx(
+            float(plain.expected_purchases_new_customer(4).iloc[0]), rel=5e-3
+        )
+    with pytest.raises(InvalidDataError, match="covariates.*pass data"):
+        model.expected_purchases_new_customer(4)
+
+
+def test_covariate_bgbb_with_zero_coefficients_is_the_plain_model() -> None:
+    params = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    plain = BetaGeoBetaBinomModel.from_params(**params)
+    spec = {"purchase_covariates": ["g"], "dropout_covariates": ["g"]}
+    zeros = {
+        f"{p}.{k}.g": 0.0
+        for p, ks in (("purchase", "ab"), ("dropout", "gd"))
+        for k in {"a": "alpha", "b": "beta", "g": "gamma", "d": "delta"}.values()
+        if k[0] in ks
+    }
+    zero = BetaGeoBetaBinomModel.from_params(**params, **spec, **zeros)
+    data = _expected_patterns(params, 100).assign(g=np.linspace(-3, 3, 22))
+    for method in ("loglikelihood", "probability_alive"):
+        np.testing.assert_allclose(
+            getattr(zero, method)(data).to_numpy(),
+            getattr(plain, method)(data).to_numpy(),
+            rtol=1e-12,
+        )
+    np.testing.assert_allclose(
+        zero.expected_purchases(3, data).to_numpy(),
+        plain.expected_purchases(3, data).to_numpy(),
+        rtol=1e-12,
+    )

@@ -183,3 +183,91 @@ def test_bad_options_and_not_fitted() -> None:
         model.discounted_expected_residual_lifetime(
             {"duration": [1], "churned": [False]}, discount_rate=0.0
         )
+
+
+def _two_cohorts() -> pd.DataFrame:
+    # Fader & Hardie (2007) table 1: "regular" (g=0) and "high end" (g=1) cohorts
+    regular = cohort_from_survivors([1000, 631, 468, 382, 326, 289, 262, 241]).assign(g=0.0)
+    high = cohort_from_survivors([1000, 869, 743, 653, 593, 551, 517, 491]).assign(g=1.0)
+    return pd.concat([regular, high], ignore_index=True)
+
+
+def test_covariates_with_one_binary_column_equal_separate_fits() -> None:
+    # alpha_i = alpha exp(g_a g), beta_i = beta exp(g_b g): with a 0/1 column the model is
+    # saturated, so its MLE is the two cohorts' own fits (0.704, 1.182 and 0.668, 3.806)
+    data = _two_cohorts()
+    model = ShiftedBetaGeoModel(dropout_covariates=["g"]).fit(data)
+    assert model.params_.index.tolist() == ["alpha", "beta", "dropout.alpha.g", "dropout.beta.g"]
+    regular = ShiftedBetaGeoModel().fit(data[data["g"] == 0])
+    high = ShiftedBetaGeoModel().fit(data[data["g"] == 1])
+    p = model.params_
+    np.testing.assert_allclose([p["alpha"], p["beta"]], regular.params_, rtol=1e-4)
+    np.testing.assert_allclose(
+        [p["alpha"] * np.exp(p["dropout.alpha.g"]), p["beta"] * np.exp(p["dropout.beta.g"])],
+        high.params_,
+        rtol=1e-4,
+    )
+    assert high.params_.round(3).tolist() == [0.668, 3.806]
+    assert model.log_likelihood_ == pytest.approx(
+        regular.log_likelihood_ + high.log_likelihood_, abs=1e-6
+    )
+    # predictions use each customer's covariates
+    who = pd.DataFrame({"g": [0.0, 1.0]}, index=["reg", "high"])
+    surv = model.survival([1, 7], who)
+    np.testing.assert_allclose(surv.loc["reg"], regular.survival([1, 7]), rtol=1e-4)
+    np.testing.assert_allclose(surv.loc["high"], high.survival([1, 7]), rtol=1e-4)
+    rr = model.retention_rate([2, 5], who)
+    np.testing.assert_allclose(rr.loc["high"], high.retention_rate([2, 5]), rtol=1e-4)
+    cp = model.churn_probability([1, 3], who)
+    np.testing.assert_allclose(cp.loc["reg"], regular.churn_probability([1, 3]), rtol=1e-4)
+    active = pd.DataFrame({"duration": [3, 3], "churned": [False, False], "g": [0.0, 1.0]})
+    derl = model.discounted_expected_residual_lifetime(active, discount_rate=0.1).to_numpy()
+    assert derl[0] == pytest.approx(
+        float(
+            regular.discounted_expected_residual_lifetime(active.iloc[[0]], discount_rate=0.1).iloc[
+                0
+            ]
+        ),
+        rel=1e-4,
+    )
+    assert derl[1] == pytest.approx(
+        float(
+            high.discounted_expected_residual_lifetime(active.iloc[[1]], discount_rate=0.1).iloc[0]
+        ),
+        rel=1e-4,
+    )
+
+
+def test_covariate_sbg_with_zero_coefficients_is_the_plain_model() -> None:
+    plain = ShiftedBetaGeoModel.from_params(alpha=0.704, beta=1.182)
+    zero = ShiftedBetaGeoModel.from_params(
+        alpha=0.704,
+        beta=1.182,
+        dropout_covariates=["g"],
+        **{"dropout.alpha.g": 0.0, "dropout.beta.g": 0.0},
+    )
+    who = pd.DataFrame({"g": [0.3, -2.0]})
+    for t in ([0, 1, 12], [1, 2, 9]):
+        want = plain.survival(t).to_numpy()
+        np.testing.assert_allclose(zero.survival(t, who).to_numpy(), [want, want], rtol=1e-12)
+    data = _two_cohorts()
+    np.testing.assert_allclose(
+        zero.loglikelihood(data).to_numpy(), plain.loglikelihood(data).to_numpy(), rtol=1e-12
+    )
+
+
+def test_covariate_sbg_bad_configuration_and_missing_covariates() -> None:
+    with pytest.raises(InvalidDataError, match="no purchase process"):
+        ShiftedBetaGeoModel(purchase_covariates=["g"]).fit(_two_cohorts())
+    with pytest.raises(InvalidDataError, match="one process only"):
+        ShiftedBetaGeoModel(shared_covariates=["g"]).fit(_two_cohorts())
+    model = ShiftedBetaGeoModel.from_params(
+        alpha=0.7,
+        beta=1.2,
+        dropout_covariates=["g"],
+        **{"dropout.alpha.g": 0.1, "dropout.beta.g": 0.2},
+    )
+    with pytest.raises(InvalidDataError, match="covariates.*'g'.*pass data"):
+        model.survival([1, 2])
+    with pytest.raises(InvalidDataError, match="'g' is missing"):
+        model.survival([1, 2], pd.DataFrame({"h": [1.0]}))

@@ -26,6 +26,7 @@ from customer_value._validation import (
     numeric_array,
 )
 from customer_value.clv._base import Data, MLEModel
+from customer_value.clv._covariates import Targets, refuse_without_data
 from customer_value.errors import InvalidDataError
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -40,16 +41,17 @@ def _survival_sum(gamma: float, D: FloatArray, m: FloatArray) -> FloatArray:
     ``g = lnG(D+m+1) - lnG(gamma+D+m) + lnG(gamma+D) - lnG(D+1)``; its limit
     ``D (psi(D+m+1) - psi(D+1))`` at ``gamma = 1``.
     """
-    if abs(gamma - 1.0) < 1e-8:
-        out: FloatArray = D * (special.digamma(D + m + 1.0) - special.digamma(D + 1.0))
-        return out
+    near_one = np.abs(np.asarray(gamma) - 1.0) < 1e-8  # element-wise (covariates)
+    limit = D * (special.digamma(D + m + 1.0) - special.digamma(D + 1.0))
     g = (
         special.gammaln(D + m + 1.0)
         - special.gammaln(gamma + D + m)
         + special.gammaln(gamma + D)
         - special.gammaln(D + 1.0)
     )
-    res: FloatArray = np.maximum(-D * np.expm1(g) / (gamma - 1.0), 0.0)  # rounding at m = 0
+    safe = np.where(near_one, 2.0, gamma)
+    general = np.maximum(-D * np.expm1(g) / (safe - 1.0), 0.0)  # rounding at m = 0
+    res: FloatArray = np.where(near_one, limit, general)
     return res
 
 
@@ -98,6 +100,13 @@ class BetaGeoBetaBinomModel(MLEModel):
         frozenset({"gamma", "delta"}): "gamma/(gamma+delta) is the mean dropout probability",
     }
     _data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    # Fader & Hardie (2007) note 019, p. 2, for beta-distributed probabilities:
+    # alpha_i = alpha exp(g_a' x), beta_i = beta exp(g_b' x) (purchase probability p) and
+    # gamma_i = gamma exp(g_g' x), delta_i = delta exp(g_d' x) (dropout probability).
+    _covariate_targets: ClassVar[Targets] = {
+        "purchase": ((0, 1.0, "alpha"), (1, 1.0, "beta")),
+        "dropout": ((2, 1.0, "gamma"), (3, 1.0, "delta")),
+    }
 
     def _check_data(self, data: Data, index: pd.Index[Any], what: str) -> None:
         x, tx, n = data["frequency"], data["recency"], data["n_periods"]
@@ -184,6 +193,10 @@ class BetaGeoBetaBinomModel(MLEModel):
         alpha, beta, gamma, delta = params
         x, tx, n = data["frequency"], data["recency"], data["n_periods"]
         k_max = int(np.max(n - tx)) if x.size else 0
+
+        def col(v: Any) -> Any:  # per-customer parameters (covariates) against (n, k)
+            return v[:, None] if np.ndim(v) == 1 else v
+
         i = np.arange(k_max, dtype=np.float64)[None, :]
         valid = i < (n - tx)[:, None]
         base_ab = special.betaln(alpha, beta)
@@ -199,7 +212,12 @@ class BetaGeoBetaBinomModel(MLEModel):
         dt = (delta + tx)[:, None] + i
         ax = (alpha + x)[:, None]
         with np.errstate(invalid="ignore"):
-            rest = special.betaln(ax, bx) - base_ab + special.betaln(gamma + 1.0, dt) - base_gd
+            rest = (
+                special.betaln(ax, bx)
+                - col(base_ab)
+                + special.betaln(col(gamma) + 1.0, dt)
+                - col(base_gd)
+            )
         terms[:, 1:] = np.where(valid, rest, -np.inf)
         if not grad:
             return terms, None
@@ -217,11 +235,11 @@ class BetaGeoBetaBinomModel(MLEModel):
         g[:, 0, 3] = psi(delta + n) - gdn - c_d
         if k_max:
             ab_i = psi(ax + bx)
-            gd_i = psi(gamma + 1.0 + dt)
-            g[:, 1:, 0] = psi(ax) - ab_i - c_a
-            g[:, 1:, 1] = psi(bx) - ab_i - c_b
-            g[:, 1:, 2] = psi(gamma + 1.0) - gd_i - c_g
-            g[:, 1:, 3] = psi(dt) - gd_i - c_d
+            gd_i = psi(col(gamma) + 1.0 + dt)
+            g[:, 1:, 0] = psi(ax) - ab_i - col(c_a)
+            g[:, 1:, 1] = psi(bx) - ab_i - col(c_b)
+            g[:, 1:, 2] = psi(col(gamma) + 1.0) - gd_i - col(c_g)
+            g[:, 1:, 3] = psi(dt) - gd_i - col(c_d)
             g[:, 1:, :] = np.where(valid[:, :, None], g[:, 1:, :], 0.0)
         return terms, g
 
@@ -322,8 +340,9 @@ class BetaGeoBetaBinomModel(MLEModel):
                 customer_id_col,
                 future_periods=m0,
             )
-        params = self._params_array()
+        self._params_array()
         arrays, index = self._prepare(data)
+        params = self._row_params(arrays)
         m = self._periods(future_periods, "future_periods", len(index))
         values = np.clip(np.exp(self._log_alive(params, arrays, m)), 0.0, 1.0)
         return pd.Series(values, index=index, name="probability_alive")
@@ -383,34 +402,38 @@ class BetaGeoBetaBinomModel(MLEModel):
             return self._score_engine(
                 data, "expected_purchases", "expected_purchases", customer_id_col, m0
             )
-        params = self._params_array()
-        alpha, beta, gamma, delta = params
+        self._params_array()
         arrays, index = self._prepare(data)
+        params = self._row_params(arrays)
+        alpha, beta, gamma, delta = params
         m = self._periods(n_future, "n_future", len(index))
         x, n = arrays["frequency"], arrays["n_periods"]
         alive = np.exp(self._log_alive(params, arrays, np.zeros(len(index))))
         values = alive * (alpha + x) / (alpha + beta + n) * _survival_sum(gamma, delta + n, m)
         return pd.Series(values, index=index, name="expected_purchases")
 
-    def expected_purchases_new_customer(self, n: Any) -> pd.Series:
+    def expected_purchases_new_customer(self, n: Any, data: Any = None) -> pd.Series:
         """Expected transactions of a new customer in the first ``n`` opportunities.
 
         Parameters
         ----------
         n : int or array-like of int
-            Number(s) of opportunities, >= 0.
+            Number(s) of opportunities, >= 0 (with ``data``: a scalar or one per row).
+        data : DataFrame or mapping, optional
+            New customers with the model's covariate columns (required with covariates).
 
         Returns
         -------
         Series
-            ``E[X(n)]`` indexed by ``n``.
+            ``E[X(n)]`` indexed by ``n``; with ``data``, one value per customer indexed
+            like ``data``.
 
         Raises
         ------
         NotFittedError
             Before ``fit`` or ``from_params``.
         InvalidDataError
-            Negative or fractional ``n``.
+            Negative or fractional ``n``; covariates missing (see ``data``).
 
         Notes
         -----
@@ -430,11 +453,23 @@ class BetaGeoBetaBinomModel(MLEModel):
         >>> model.expected_purchases_new_customer([1, 6]).round(3).tolist()
         [0.498, 2.22]
         """
-        alpha, beta, gamma, delta = self._params_array()
+        full = self._params_array()
         counts = numeric_array(np.atleast_1d(np.asarray(n, dtype=object)), "n", what="n")
         check_nonnegative(counts, "n", what="n")
         check_integer(counts, "n", what="n")
-        values = alpha / (alpha + beta) * _survival_sum(gamma, np.full(counts.size, delta), counts)
-        return pd.Series(
-            values, index=pd.Index(counts.astype(np.int64), name="n"), name="expected_purchases"
-        )
+        if data is None:
+            refuse_without_data(
+                type(self).__name__, self._design(), "expected_purchases_new_customer"
+            )
+            alpha, beta, gamma, delta = full
+            values = (
+                alpha / (alpha + beta) * _survival_sum(gamma, np.full(counts.size, delta), counts)
+            )
+            return pd.Series(
+                values, index=pd.Index(counts.astype(np.int64), name="n"), name="expected_purchases"
+            )
+        cov_arrays, index = self._covariates_of(data, what="data")
+        alpha, beta, gamma, delta = self._row_params(cov_arrays)
+        m = self._periods(counts, "n", len(index))
+        values = alpha / (alpha + beta) * _survival_sum(gamma, np.broadcast_to(delta, m.shape), m)
+        return pd.Series(values, index=index, name="expected_purchases")

@@ -179,8 +179,19 @@ def build_design(
     used = [c for cols in lists.values() for c in cols]
     if used and not targets:
         raise InvalidDataError(
-            f"{model_name} does not take covariates (only ParetoNBDModel, BetaGeoModel and "
-            "ModifiedBetaGeoModel do)"
+            f"{model_name} does not take covariates (ParetoNBDModel, BetaGeoModel, "
+            "ModifiedBetaGeoModel, BetaGeoBetaBinomModel and ShiftedBetaGeoModel do)"
+        )
+    for process in ("purchase", "dropout"):
+        if lists[process] and not targets.get(process):
+            raise InvalidDataError(
+                f"{model_name} has no {process} process: name its covariates in "
+                + " or ".join(f"{p}_covariates" for p in targets)
+            )
+    if lists["shared"] and len(targets) < 2:
+        raise InvalidDataError(
+            f"{model_name} has one process only: shared_covariates needs two; use "
+            + " or ".join(f"{p}_covariates" for p in targets)
         )
     for c in lists["shared"]:
         if c in lists["purchase"] or c in lists["dropout"]:
@@ -399,3 +410,13 @@ def hessian_natural(
             total[j, idx] += cross
             total[idx, j] += cross
     return np.asarray(-(total + total.T) / 2.0, dtype=np.float64)
+
+
+def refuse_without_data(model_name: str, design: CovariateDesign, method: str) -> None:
+    """A covariate model's new-customer quantity needs the customers' covariates."""
+    if design.columns:
+        raise InvalidDataError(
+            f"{model_name}.{method}: the model has covariates "
+            f"({', '.join(repr(c) for c in design.columns)}), so the result depends on "
+            "them: pass data with one row per customer and those columns"
+        )

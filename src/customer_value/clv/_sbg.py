@@ -32,6 +32,7 @@ from customer_value._validation import (
     numeric_array,
 )
 from customer_value.clv._base import Data, MLEModel
+from customer_value.clv._covariates import Targets, refuse_without_data
 from customer_value.errors import InvalidDataError
 
 __all__ = ["ShiftedBetaGeoModel", "cohort_from_survivors"]
@@ -169,6 +170,12 @@ class ShiftedBetaGeoModel(MLEModel):
         frozenset({"alpha", "beta"}): "alpha/(alpha+beta) is the mean churn probability",
     }
     _data_columns: ClassVar[tuple[str, ...]] = ("duration", "churned")
+    # The churn probability theta ~ Beta(alpha_i, beta_i) with alpha_i = alpha exp(g_a' x)
+    # and beta_i = beta exp(g_b' x): the substitution Fader & Hardie (2007, note 019, p. 2)
+    # make for the BG/NBD's beta-distributed dropout probability, applied to the sBG's.
+    _covariate_targets: ClassVar[Targets] = {
+        "dropout": ((0, 1.0, "alpha"), (1, 1.0, "beta")),
+    }
 
     def _check_data(self, data: Data, index: pd.Index[Any], what: str) -> None:
         d, c = data["duration"], data["churned"]
@@ -256,19 +263,58 @@ class ShiftedBetaGeoModel(MLEModel):
         grad[:, 1] = psi(b_term) - total - cb
         return ll, grad
 
+    # ------------------------------------------------------------------ covariates
+    def _cohort_params(self, data: Any, method: str) -> tuple[Any, Any, pd.Index[Any] | None]:
+        """``alpha``, ``beta`` (scalars, or one per customer of ``data``) and the index."""
+        full = self._params_array()
+        if data is None:
+            refuse_without_data(type(self).__name__, self._design(), method)
+            return full[0], full[1], None
+        cov_arrays, index = self._covariates_of(data, what="data")
+        alpha, beta = self._row_params(cov_arrays)
+        return np.broadcast_to(alpha, len(index)), np.broadcast_to(beta, len(index)), index
+
+    @staticmethod
+    def _by_t(values: FloatArray, times: FloatArray, index: pd.Index[Any] | None, name: str) -> Any:
+        columns = pd.Index(times.astype(np.int64), name="t")
+        if index is None:
+            return pd.Series(values, index=columns, name=name)
+        return pd.DataFrame(values, index=index, columns=columns)
+
+    @staticmethod
+    def _survival_values(alpha: Any, beta: Any, times: FloatArray) -> FloatArray:
+        a, b = np.reshape(alpha, (-1, 1)), np.reshape(beta, (-1, 1))
+        out: FloatArray = np.exp(special.betaln(a, b + times) - special.betaln(a, b))
+        return out if np.ndim(alpha) else out[0]
+
+    @staticmethod
+    def _retention_rate_values(alpha: Any, beta: Any, times: FloatArray) -> FloatArray:
+        a, b = np.reshape(alpha, (-1, 1)), np.reshape(beta, (-1, 1))
+        out: FloatArray = (b + times - 1.0) / (a + b + times - 1.0)
+        return out if np.ndim(alpha) else out[0]
+
+    @staticmethod
+    def _churn_probability_values(alpha: Any, beta: Any, times: FloatArray) -> FloatArray:
+        a, b = np.reshape(alpha, (-1, 1)), np.reshape(beta, (-1, 1))
+        out: FloatArray = np.exp(special.betaln(a + 1.0, b + times - 1.0) - special.betaln(a, b))
+        return out if np.ndim(alpha) else out[0]
+
     # ------------------------------------------------------------------ predictions
-    def survival(self, t: Any) -> pd.Series:
+    def survival(self, t: Any, data: Any = None) -> Any:
         """Share of a new cohort still active after ``t`` periods, ``S(t)``.
 
         Parameters
         ----------
         t : int or array-like of int
             Periods, >= 0.
+        data : DataFrame or mapping, optional
+            Customers with the model's covariate columns (required with covariates).
 
         Returns
         -------
-        Series
-            ``S(t) = B(α, β + t) / B(α, β)`` indexed by ``t`` (``S(0) = 1``).
+        Series or DataFrame
+            ``S(t) = B(α, β + t) / B(α, β)`` indexed by ``t`` (``S(0) = 1``); with
+            ``data``, one row per customer (indexed like ``data``) and one column per ``t``.
 
         Raises
         ------
@@ -292,23 +338,26 @@ class ShiftedBetaGeoModel(MLEModel):
         >>> model.survival([0, 1, 12]).round(3).tolist()
         [1.0, 0.627, 0.17]
         """
-        alpha, beta = self._params_array()
         times = _as_periods(t, "t", low=0.0)
-        values = np.exp(special.betaln(alpha, beta + times) - special.betaln(alpha, beta))
-        return pd.Series(values, index=pd.Index(times.astype(np.int64), name="t"), name="survival")
+        alpha, beta, index = self._cohort_params(data, "survival")
+        values = self._survival_values(alpha, beta, times)
+        return self._by_t(values, times, index, "survival")
 
-    def retention_rate(self, t: Any) -> pd.Series:
+    def retention_rate(self, t: Any, data: Any = None) -> Any:
         """Share of those active after ``t - 1`` periods who renew at ``t``, ``r(t)``.
 
         Parameters
         ----------
         t : int or array-like of int
             Periods, >= 1.
+        data : DataFrame or mapping, optional
+            Customers with the model's covariate columns (required with covariates).
 
         Returns
         -------
-        Series
-            ``r(t) = (β + t - 1) / (α + β + t - 1)`` indexed by ``t``.
+        Series or DataFrame
+            ``r(t) = (β + t - 1) / (α + β + t - 1)`` indexed by ``t``; with ``data``, one
+            row per customer and one column per ``t``.
 
         Raises
         ------
@@ -332,25 +381,26 @@ class ShiftedBetaGeoModel(MLEModel):
         >>> model.retention_rate([1, 2, 12]).round(3).tolist()
         [0.627, 0.756, 0.945]
         """
-        alpha, beta = self._params_array()
         times = _as_periods(t, "t", low=1.0)
-        values = (beta + times - 1.0) / (alpha + beta + times - 1.0)
-        return pd.Series(
-            values, index=pd.Index(times.astype(np.int64), name="t"), name="retention_rate"
-        )
+        alpha, beta, index = self._cohort_params(data, "retention_rate")
+        values = self._retention_rate_values(alpha, beta, times)
+        return self._by_t(values, times, index, "retention_rate")
 
-    def churn_probability(self, t: Any) -> pd.Series:
+    def churn_probability(self, t: Any, data: Any = None) -> Any:
         """Probability that a new customer cancels at the end of period ``t``, ``P(T = t)``.
 
         Parameters
         ----------
         t : int or array-like of int
             Periods, >= 1.
+        data : DataFrame or mapping, optional
+            Customers with the model's covariate columns (required with covariates).
 
         Returns
         -------
-        Series
-            ``P(T = t) = B(α + 1, β + t - 1) / B(α, β)`` indexed by ``t``.
+        Series or DataFrame
+            ``P(T = t) = B(α + 1, β + t - 1) / B(α, β)`` indexed by ``t``; with ``data``,
+            one row per customer and one column per ``t``.
 
         Raises
         ------
@@ -374,14 +424,10 @@ class ShiftedBetaGeoModel(MLEModel):
         >>> model.churn_probability([1, 2]).round(3).tolist()
         [0.373, 0.153]
         """
-        alpha, beta = self._params_array()
         times = _as_periods(t, "t", low=1.0)
-        values = np.exp(
-            special.betaln(alpha + 1.0, beta + times - 1.0) - special.betaln(alpha, beta)
-        )
-        return pd.Series(
-            values, index=pd.Index(times.astype(np.int64), name="t"), name="churn_probability"
-        )
+        alpha, beta, index = self._cohort_params(data, "churn_probability")
+        values = self._churn_probability_values(alpha, beta, times)
+        return self._by_t(values, times, index, "churn_probability")
 
     def discounted_expected_residual_lifetime(
         self, data: Any = None, *, discount_rate: float
@@ -436,18 +482,26 @@ class ShiftedBetaGeoModel(MLEModel):
         >>> derl.round(2).tolist()
         [4.1, 6.84]
         """
-        alpha, beta = self._params_array()
+        self._params_array()
         rate = check_scalar(discount_rate, "discount_rate", low=0.0, low_inclusive=False)
         arrays, index = self._prepare(data)
-        durations, inverse = np.unique(arrays["duration"], return_inverse=True)
+        params = self._row_params(arrays)
+        if params.ndim == 1:  # one distribution: once per distinct duration
+            durations, inverse = np.unique(arrays["duration"], return_inverse=True)
+            alpha, beta = params
+        else:  # covariates: each customer with their own alpha and beta
+            durations, inverse = arrays["duration"], np.arange(len(index))
+            alpha, beta = params
         n = durations + 1.0
         ratio = (beta + n - 1.0) / (alpha + beta + n - 1.0)  # B(a, b+n) / B(a, b+n-1)
         z = 1.0 / (1.0 + rate)
         with np.errstate(all="ignore"):
-            series = special.hyp2f1(1.0, beta + n, alpha + beta + n, z)
+            series = np.asarray(special.hyp2f1(1.0, beta + n, alpha + beta + n, z), dtype=float)
         # scipy's 2F1 overflows for large beta + n; sum the positive series there instead.
         bad = ~(np.isfinite(series) & (series >= 1.0) & (series <= 1.0 / (1.0 - z) * (1 + 1e-9)))
-        for i in np.flatnonzero(bad):  # one iteration per distinct duration, not per customer
-            series[i] = _hyp2f1_one(beta + n[i], alpha + beta + n[i], z)
+        b_n = np.broadcast_to(beta + n, n.shape)
+        c_n = np.broadcast_to(alpha + beta + n, n.shape)
+        for i in np.flatnonzero(bad):  # rare: large beta + n
+            series[i] = _hyp2f1_one(float(b_n[i]), float(c_n[i]), z)
         values = np.where(arrays["churned"] > 0, 0.0, (ratio * series)[inverse.reshape(-1)])
         return pd.Series(values, index=index, name="derl")
