@@ -249,7 +249,7 @@ def test_covariates_with_one_binary_column_equal_separate_fits() -> None:
         assert model.expected_purchases_new_customer(4, who).iloc[i] == pytest.approx(
             float(plain.expected_purchases_new_customer(4).iloc[0]), rel=5e-3
         )
-    with pytest.raises(InvalidDataError, match="covariates.*pass data"):
+    with pytest.raises(InvalidDataError, match=r"covariates.*pass data"):
         model.expected_purchases_new_customer(4)
 
 

@@ -267,7 +267,7 @@ def test_covariate_sbg_bad_configuration_and_missing_covariates() -> None:
         dropout_covariates=["g"],
         **{"dropout.alpha.g": 0.1, "dropout.beta.g": 0.2},
     )
-    with pytest.raises(InvalidDataError, match="covariates.*'g'.*pass data"):
+    with pytest.raises(InvalidDataError, match=r"covariates.*'g'.*pass data"):
         model.survival([1, 2])
     with pytest.raises(InvalidDataError, match="'g' is missing"):
         model.survival([1, 2], pd.DataFrame({"h": [1.0]}))
