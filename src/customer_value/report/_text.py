@@ -64,25 +64,19 @@ TEXT: dict[str, dict[str, str]] = {
     # model
     "chosen_model": {"en": "Chosen model", "zh": "选用模型"},
     "criterion": {
-        "en": "The candidates were fitted on the calibration period and compared on the holdout period (customer_value.clv.compare_models); the model with the smallest mean absolute difference between each customer's predicted and actual holdout purchases was chosen (ties: the smaller BIC) and refitted on all the data.",
-        "zh": "各候选模型在校准期拟合，并在验证期比较（customer_value.clv.compare_models）；选用每位客户验证期预测与实际购买次数之差的平均绝对值最小的模型（相同时取 BIC 较小者），再用全部数据重新拟合。",
+        "en": "The candidates were fitted on the calibration period and compared on the holdout period (customer_value.clv.compare_models); the model with the smallest mean absolute difference between each customer's predicted and actual holdout purchases was chosen (ties: the smaller BIC) and refitted on all the data. In the table, MAE and RMSE are purchases per customer, the log-likelihood is of the calibration data, and the last two columns are total holdout purchases.",
+        "zh": "各候选模型在校准期拟合，并在验证期比较（customer_value.clv.compare_models）；选用每位客户验证期预测与实际购买次数之差的平均绝对值最小的模型（相同时取 BIC 较小者），再用全部数据重新拟合。表中 MAE 与 RMSE 以每位客户购买次数计，对数似然基于校准期数据，最后两列为验证期购买总数。",
     },
     "comparison": {"en": "Candidate models", "zh": "候选模型"},
     "model_col": {"en": "Model", "zh": "模型"},
     "n_params": {"en": "Parameters", "zh": "参数个数"},
     "aic": {"en": "AIC", "zh": "AIC"},
     "bic": {"en": "BIC", "zh": "BIC"},
-    "holdout_mae": {
-        "en": "Holdout MAE (purchases per customer)",
-        "zh": "验证期平均绝对误差（每位客户购买次数）",
-    },
-    "holdout_rmse": {
-        "en": "Holdout RMSE (purchases per customer)",
-        "zh": "验证期均方根误差（每位客户购买次数）",
-    },
-    "predicted_total": {"en": "Predicted holdout purchases", "zh": "预测验证期购买"},
-    "actual_total": {"en": "Actual holdout purchases", "zh": "实际验证期购买"},
-    "log_likelihood": {"en": "Log-likelihood (calibration)", "zh": "对数似然（校准期）"},
+    "holdout_mae": {"en": "Holdout MAE", "zh": "验证期 MAE"},
+    "holdout_rmse": {"en": "Holdout RMSE", "zh": "验证期 RMSE"},
+    "predicted_total": {"en": "Predicted holdout", "zh": "预测验证期购买"},
+    "actual_total": {"en": "Actual holdout", "zh": "实际验证期购买"},
+    "log_likelihood": {"en": "Log-likelihood", "zh": "对数似然"},
     "calibration_period": {
         "en": "Calibration period: {start} to {end}; holdout: to {stop}.",
         "zh": "校准期：{start} 至 {end}；验证期：至 {stop}。",
