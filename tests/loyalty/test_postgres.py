@@ -340,3 +340,22 @@ def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
     # the retry with the same key returns the result the other host stored
     assert ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k") == first
     assert ledger.entries().empty
+
+
+def test_a_large_bulk_import_refreshes_the_planner_statistics(spec: StoreSpec) -> None:
+    n = 10_000  # the threshold for ANALYZE after a bulk write
+    table = pd.DataFrame(
+        {
+            "member_id": ["one"] * n,
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(range(n), unit="min"),
+            "subtotal": [3] * n,
+        }
+    )
+    ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), spec.open())
+    ledger.import_transactions(table, idempotency_key="big", chunk_size=n)
+    analyzed = spec.query(
+        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = "
+        f"'{spec.schema}' AND last_analyze IS NOT NULL ORDER BY relname"
+    )
+    assert [r[0] for r in analyzed] == ["allocations", "balances", "entries", "lots"]
+    assert ledger.balance("one", at="2024-02-01").available == 3 * n
