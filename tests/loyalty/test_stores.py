@@ -397,3 +397,17 @@ def test_compiled_rules_agree_with_the_rule_trees(
     params = {"at": at, "until": until}
     for rule in (LIVE, SPENDABLE, PENDING, EXPIRING, DUE, HELD):
         assert predicate(rule)(lot, params) == rule.holds(lambda c: getattr(lot, c), params)
+        # a column held fixed reads the constant, never the lot
+        then = predicate(rule, {"remaining": 1})(lot, params)
+        assert then == rule.holds(lambda c: 1 if c == "remaining" else getattr(lot, c), params)
+
+
+def test_compiled_rules_are_cached_by_value_not_identity() -> None:
+    # the cache was keyed by id(rule): a collected rule's id can be reused by another
+    from customer_value.loyalty.stores._rules import SPENDABLE, _and, predicate
+
+    copy = _and(SPENDABLE)
+    assert copy is not SPENDABLE
+    assert copy == SPENDABLE
+    assert predicate(copy) is predicate(SPENDABLE)
+    assert predicate(SPENDABLE, {"remaining": 1}) is not predicate(SPENDABLE)

@@ -132,7 +132,7 @@ def current_parts(sums: OpenSums, state: dict[str, Any] | None) -> Parts:
     )
 
 
-_THEN = {"remaining": "1"}
+_THEN = {"remaining": 1}
 
 
 def _categories(lot: Any, params: dict[str, int]) -> list[bool]:

@@ -70,8 +70,11 @@ class Expr:
         """Render as an SQL condition; ``param(name)`` gives a placeholder."""
         raise NotImplementedError
 
-    def py(self, rename: Mapping[str, str]) -> str:
-        """Render as a Python expression over ``lot`` (attributes) and ``p`` (parameters)."""
+    def compile(self, fixed: Mapping[str, int]) -> Predicate:
+        """A function ``(lot, params) -> bool`` (lot columns as attributes).
+
+        ``fixed`` holds columns taken as constants instead of read from the lot.
+        """
         raise NotImplementedError
 
 
@@ -94,12 +97,20 @@ class _Term:
             return param(self.value)
         return str(int(self.value))
 
-    def py(self, rename: Mapping[str, str]) -> str:
-        if self.kind == "col":
-            return rename.get(self.value, f"lot.{self.value}")
+    def reader(self, fixed: Mapping[str, int]) -> Callable[[Any, Mapping[str, Any]], Any]:
+        """A function ``(lot, params) -> value`` for this term."""
+        name = self.value
+        if self.kind == "col" and name not in fixed:
+            attr = operator.attrgetter(name)
+            return lambda lot, p: attr(lot)
         if self.kind == "param":
-            return f"p[{self.value!r}]"
-        return str(int(self.value))
+            return lambda lot, p: p[name]
+        const = fixed[name] if self.kind == "col" else self.value
+        return lambda lot, p: const
+
+    def nullable(self, fixed: Mapping[str, int]) -> bool:
+        """Whether the term can be ``None`` (a column read from the lot, or a parameter)."""
+        return self.kind == "param" or (self.kind == "col" and self.value not in fixed)
 
 
 def _col(name: str) -> _Term:
@@ -125,15 +136,27 @@ class _Cmp(Expr):
         names = rename or {}
         return f"{self.left.sql(param, names)} {self.op} {self.right.sql(param, names)}"
 
-    def py(self, rename: Mapping[str, str]) -> str:
-        a, b = self.left.py(rename), self.right.py(rename)
-        # SQL semantics: a comparison with NULL is not true
-        checks = [
-            f"{x} is not None"
-            for x, t in ((a, self.left), (b, self.right))
-            if t.kind != "const" and not x.isdigit()
-        ]
-        return "(" + " and ".join([*checks, f"{a} {self.op} {b}"]) + ")"
+    def compile(self, fixed: Mapping[str, int]) -> Predicate:
+        op, left, right = _OPS[self.op], self.left, self.right
+        if left.kind == "col" and left.value not in fixed and right.kind == "param":
+            # the shape of every rule's comparisons: a lot column against a parameter
+            col, name = operator.attrgetter(left.value), right.value
+
+            def col_param(lot: Any, p: Mapping[str, Any]) -> bool:
+                # SQL semantics: a comparison with NULL is not true
+                x, y = col(lot), p[name]
+                return x is not None and y is not None and op(x, y)
+
+            return col_param
+        a, b = left.reader(fixed), right.reader(fixed)
+        if not (left.nullable(fixed) or right.nullable(fixed)):
+            return lambda lot, p: op(a(lot, p), b(lot, p))
+
+        def held(lot: Any, p: Mapping[str, Any]) -> bool:
+            x, y = a(lot, p), b(lot, p)
+            return x is not None and y is not None and op(x, y)
+
+        return held
 
 
 @dataclass(frozen=True)
@@ -147,8 +170,15 @@ class _IsNull(Expr):
     def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
         return f"{self.term.sql(param, rename or {})} IS {'NOT ' if self.negate else ''}NULL"
 
-    def py(self, rename: Mapping[str, str]) -> str:
-        return f"({self.term.py(rename)} is {'not ' if self.negate else ''}None)"
+    def compile(self, fixed: Mapping[str, int]) -> Predicate:
+        term, negate = self.term, self.negate
+        if term.kind == "col" and term.value not in fixed:
+            col = operator.attrgetter(term.value)
+            if negate:
+                return lambda lot, p: col(lot) is not None
+            return lambda lot, p: col(lot) is None
+        read = term.reader(fixed)
+        return lambda lot, p: (read(lot, p) is None) != negate
 
 
 @dataclass(frozen=True)
@@ -165,26 +195,38 @@ class _Junction(Expr):
         inner = f" {self.word} ".join(p.sql(param, rename) for p in self.parts)
         return f"({inner})"
 
-    def py(self, rename: Mapping[str, str]) -> str:
-        inner = f" {self.word.lower()} ".join(p.py(rename) for p in self.parts)
-        return f"({inner})"
+    def compile(self, fixed: Mapping[str, int]) -> Predicate:
+        parts = [part.compile(fixed) for part in self.parts]
+        # folded pairwise so evaluation short-circuits without a generator per call
+        fn = parts[-1]
+        for first in reversed(parts[:-1]):
+            fn = _both(first, fn) if self.word == "AND" else _either(first, fn)
+        return fn
 
 
-_COMPILED: dict[tuple[int, tuple[tuple[str, str], ...]], Predicate] = {}
+def _both(f: Predicate, g: Predicate) -> Predicate:
+    return lambda lot, p: f(lot, p) and g(lot, p)
 
 
-def predicate(rule: Expr, rename: Mapping[str, str] | None = None) -> Predicate:
+def _either(f: Predicate, g: Predicate) -> Predicate:
+    return lambda lot, p: f(lot, p) or g(lot, p)
+
+
+_COMPILED: dict[tuple[Expr, tuple[tuple[str, int], ...]], Predicate] = {}
+
+
+def predicate(rule: Expr, fixed: Mapping[str, int] | None = None) -> Predicate:
     """``rule`` compiled to a Python function ``(lot, params) -> bool`` (cached).
 
-    The same expression tree as :meth:`Expr.holds` and :meth:`Expr.sql`, rendered
-    once as Python source: the in-memory store and the balance arithmetic evaluate
-    rules per lot, so this is their fast path. ``rename`` replaces a column by a
-    Python expression (``{"remaining": "1"}``).
+    The same expression tree as :meth:`Expr.holds` and :meth:`Expr.sql`, composed
+    once into closures: the in-memory store and the balance arithmetic evaluate
+    rules per lot, so this is their fast path. ``fixed`` takes a column as a
+    constant instead of reading it from the lot (``{"remaining": 1}``).
     """
-    key = (id(rule), tuple(sorted((rename or {}).items())))
+    key = (rule, tuple(sorted((fixed or {}).items())))
     fn = _COMPILED.get(key)
     if fn is None:
-        fn = eval(f"lambda lot, p: {rule.py(rename or {})}")
+        fn = rule.compile(fixed or {})
         _COMPILED[key] = fn
     return fn
 
