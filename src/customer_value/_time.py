@@ -403,7 +403,9 @@ def fixed_length_ns(alias: str) -> int | None:
     """Length of a fixed-length pandas alias in nanoseconds, or None for calendar aliases."""
     if alias.upper() in {"W", "1W", "W-SUN"}:
         return 7 * NS_PER_DAY
-    if alias in _CALENDAR_UNITS:
+    if alias.split("-", 1)[0] in _CALENDAR_UNITS:
+        # months, quarters and years, anchored or not ("Q-JAN", "Y-JUN"): pandas 3 no
+        # longer reads these as offsets, only as periods
         return None
     try:
         with warnings.catch_warnings():
