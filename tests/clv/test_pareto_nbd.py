@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from customer_value.clv import ParetoNBDModel, _pareto_nbd
-from customer_value.clv._pareto_nbd import _series
+from customer_value.clv import ParetoNBDModel, _pareto_kernel
 
 PUBLISHED = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
 PARAMS = {"r": 0.553, "alpha": 10.58, "s": 0.606, "beta": 11.67}
@@ -222,55 +221,6 @@ def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFram
             np.testing.assert_allclose(grad[:, i], fd, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(
-    ("b", "c", "z"), [(1.5, 2.7, 0.3), (300.5, 302.2, 0.9), (0.2, 0.9, 0.0), (1.6, 3.0, 0.999)]
-)
-def test_series_equals_scipy_hyp2f1(b: float, c: float, z: float) -> None:
-    S, Sb, Sc, Sz = _series(np.array([b]), np.array([c]), np.array([z]))
-    assert S[0] == pytest.approx(special.hyp2f1(1.0, b, c, z), rel=1e-11)
-    # d/dz 2F1(1, b; c; z) = (b / c) 2F1(2, b + 1; c + 1; z)
-    assert Sz[0] == pytest.approx(b / c * special.hyp2f1(2.0, b + 1, c + 1, z), rel=1e-10)
-    h = 1e-6
-    fd_b = (special.hyp2f1(1.0, b + h, c, z) - special.hyp2f1(1.0, b - h, c, z)) / (2 * h)
-    fd_c = (special.hyp2f1(1.0, b, c + h, z) - special.hyp2f1(1.0, b, c - h, z)) / (2 * h)
-    assert Sb[0] == pytest.approx(fd_b, rel=1e-5, abs=1e-9)
-    assert Sc[0] == pytest.approx(fd_c, rel=1e-5, abs=1e-9)
-
-
-@pytest.mark.parametrize(("b", "c"), [(0.55, 2.16), (40.55, 42.16), (1.61, 3.16), (300.5, 302.2)])
-def test_grouped_taylor_series_equals_the_term_by_term_series(b: float, c: float) -> None:
-    # the covariate fast path (Taylor polynomials per bucket of z) against _series,
-    # on every bucket up to z = 0.95, including both edges of each bucket
-    edges = _pareto_nbd._Z_EDGES
-    z = np.unique(np.r_[edges, np.linspace(0.0, 0.95, 400)])
-    n = z.size
-    fast = _pareto_nbd._series_by_group(np.full(n, b), np.full(n, c), z, np.zeros(n, dtype=np.intp))
-    slow = _series(np.full(n, b), np.full(n, c), z)
-    for got, want in zip(fast, slow, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * np.abs(want).max())
-
-
-def test_covariate_log_g_matches_the_plain_path_per_row() -> None:
-    # per-row parameters (covariates) through the grouped path vs the exact series
-    rng = np.random.default_rng(1)
-    m = 5000
-    x = rng.poisson(3, m).astype(float)
-    u = rng.uniform(0, 60, m) * rng.integers(0, 2, m)
-    params = np.asarray(
-        [
-            np.full(m, 0.55),
-            10 * np.exp(rng.normal(0, 1.2, m)),
-            np.full(m, 0.61),
-            11 * np.exp(rng.normal(0, 1.2, m)),
-        ]
-    )
-    code = np.unique(x, return_inverse=True)[1]
-    want, want_g = _pareto_nbd._log_g(params, x, u, grad=True, z_quadrature=0.999)
-    got, got_g = _pareto_nbd._log_g(params, x, u, grad=True, z_quadrature=0.8, x_code=code)
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(got_g, want_g, rtol=1e-10, atol=1e-13)
-
-
 def test_pmf_mean_and_monte_carlo() -> None:
     model = ParetoNBDModel.from_params(**PARAMS)
     pmf = model.probability_of_purchases(np.arange(3000), 39.0)
@@ -368,11 +318,9 @@ def test_one_gauss_legendre_rule_and_a_truthful_pmf_docstring() -> None:
     import inspect
     import re
 
-    from customer_value.clv import _pareto_nbd
-
-    source = inspect.getsource(_pareto_nbd)
+    source = inspect.getsource(_pareto_kernel)
     assert len(re.findall(r"^_GL_NODES\b.*=", source, flags=re.MULTILINE)) == 1
-    assert _pareto_nbd._GL_NODES.size == 96
+    assert _pareto_kernel._GL_NODES.size == 96
     doc = ParetoNBDModel._pmf.__doc__ or ""
     assert "96-point" in doc
     assert "64" not in doc

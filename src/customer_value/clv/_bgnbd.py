@@ -17,11 +17,30 @@ from customer_value._validation import FloatArray
 from customer_value.clv._base import Data
 from customer_value.clv._bracket import _expectation_bracket
 from customer_value.clv._chebyshev import fit_piecewise_chebyshev
-from customer_value.clv._covariates import Targets
+from customer_value.clv._covariates import COVARIATE_NOTES, Targets, fill_doc
 from customer_value.clv._dert import DiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
+
+# The covariate parameters of both BG models (one text for both docstrings).
+_BG_COVARIATE_PARAMETERS = """\
+    purchase_covariates : sequence of str, optional
+        Columns of the customer table that scale the purchase process:
+        ``alpha_i = alpha * exp(-gamma_p' x_i)`` (a positive coefficient raises the
+        purchase rate). Named once here; ``fit`` and every prediction read them from the
+        data, each customer with their own values.
+    dropout_covariates : sequence of str, optional
+        Columns that shift the dropout probability ``p ~ Beta(a_i, b_i)`` with
+        ``a_i = a * exp(gamma_a' x_i)`` and ``b_i = b * exp(gamma_b' x_i)``: two
+        coefficients per column, ``dropout.a.<col>`` and ``dropout.b.<col>`` (Fader &
+        Hardie 2007, section 3). A common coefficient for ``a`` and ``b`` (CLVTools)
+        would leave the mean dropout probability ``a / (a + b)`` unchanged.
+    shared_covariates : sequence of str, optional
+        Columns with one coefficient used for every scaled parameter of both processes.
+    l2_purchase, l2_dropout : float, default 0
+        L2 penalties ``lambda sum(gamma^2)`` on the coefficients of each process, added
+        to the mean negative log-likelihood (CLVTools' ``reg.lambdas``)."""
 
 # Rows (and rows of one frequency) from which E[Y | alive] is interpolated in kappa
 # (fewer: direct), and the smallest kappa interpolated (below it the bracket's
@@ -155,12 +174,6 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         self, params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
     ) -> FloatArray:
         out: FloatArray = special.expit(-self._log_odds_dead(params, x, tx, T))
-        return out
-
-    def _expected(
-        self, params: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> FloatArray:
-        out: FloatArray = self._expected_alive(params, t, x, T) * self._p_alive(params, x, tx, T)
         return out
 
     def _expected_alive(
@@ -322,6 +335,7 @@ class _BetaGeoFamily(DiscountedTransactionsMixin, FrequencyModel):
         return x, tx, T.astype(np.float64), death
 
 
+@fill_doc(bg_covariate_parameters=_BG_COVARIATE_PARAMETERS, covariate_notes=COVARIATE_NOTES)
 class BetaGeoModel(_BetaGeoFamily):
     """BG/NBD model of repeat purchases and dropout (Fader, Hardie & Lee 2005).
 
@@ -331,22 +345,7 @@ class BetaGeoModel(_BetaGeoFamily):
 
     Parameters
     ----------
-    purchase_covariates : sequence of str, optional
-        Columns of the customer table that scale the purchase process:
-        ``alpha_i = alpha * exp(-gamma_p' x_i)`` (a positive coefficient raises the
-        purchase rate). Named once here; ``fit`` and every prediction read them from the
-        data, each customer with their own values.
-    dropout_covariates : sequence of str, optional
-        Columns that shift the dropout probability ``p ~ Beta(a_i, b_i)`` with
-        ``a_i = a * exp(gamma_a' x_i)`` and ``b_i = b * exp(gamma_b' x_i)``: two
-        coefficients per column, ``dropout.a.<col>`` and ``dropout.b.<col>`` (Fader &
-        Hardie 2007, section 3). A common coefficient for ``a`` and ``b`` (CLVTools)
-        would leave the mean dropout probability ``a / (a + b)`` unchanged.
-    shared_covariates : sequence of str, optional
-        Columns with one coefficient used for every scaled parameter of both processes.
-    l2_purchase, l2_dropout : float, default 0
-        L2 penalties ``lambda sum(gamma^2)`` on the coefficients of each process, added
-        to the mean negative log-likelihood (CLVTools' ``reg.lambdas``).
+    {bg_covariate_parameters}
 
     Notes
     -----
@@ -363,11 +362,7 @@ class BetaGeoModel(_BetaGeoFamily):
     Euler's transformation of the Gauss hypergeometric function so that none of its
     parameters grows with ``x`` (stable for frequencies in the hundreds).
 
-    Covariates (see "Customer attributes and covariates" in the user guide) are fitted
-    with internally standardised columns; coefficients are reported for the columns as
-    given. Each customer's parameters are clipped to ``exp(+-200)`` so that extreme
-    covariate values still give finite predictions. With all coefficients zero the
-    model is exactly the plain one.
+    {covariate_notes}
 
     References
     ----------
@@ -392,6 +387,7 @@ class BetaGeoModel(_BetaGeoFamily):
     _p_alive_at_zero_is_one: ClassVar[bool] = True
 
 
+@fill_doc(bg_covariate_parameters=_BG_COVARIATE_PARAMETERS, covariate_notes=COVARIATE_NOTES)
 class ModifiedBetaGeoModel(_BetaGeoFamily):
     """MBG/NBD model (Batislam, Denizel & Filiztekin 2007).
 
@@ -400,22 +396,7 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
 
     Parameters
     ----------
-    purchase_covariates : sequence of str, optional
-        Columns of the customer table that scale the purchase process:
-        ``alpha_i = alpha * exp(-gamma_p' x_i)`` (a positive coefficient raises the
-        purchase rate). Named once here; ``fit`` and every prediction read them from the
-        data, each customer with their own values.
-    dropout_covariates : sequence of str, optional
-        Columns that shift the dropout probability ``p ~ Beta(a_i, b_i)`` with
-        ``a_i = a * exp(gamma_a' x_i)`` and ``b_i = b * exp(gamma_b' x_i)``: two
-        coefficients per column, ``dropout.a.<col>`` and ``dropout.b.<col>`` (Fader &
-        Hardie 2007, section 3). A common coefficient for ``a`` and ``b`` (CLVTools)
-        would leave the mean dropout probability ``a / (a + b)`` unchanged.
-    shared_covariates : sequence of str, optional
-        Columns with one coefficient used for every scaled parameter of both processes.
-    l2_purchase, l2_dropout : float, default 0
-        L2 penalties ``lambda sum(gamma^2)`` on the coefficients of each process, added
-        to the mean negative log-likelihood (CLVTools' ``reg.lambdas``).
+    {bg_covariate_parameters}
 
     Notes
     -----
@@ -427,11 +408,7 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
         (\\alpha+T)^{r+x}} + \\frac{B(a+1, b+x)}{B(a, b)}
         \\frac{\\Gamma(r+x) \\alpha^r}{\\Gamma(r) (\\alpha+t_x)^{r+x}}.
 
-    Covariates (see "Customer attributes and covariates" in the user guide) are fitted
-    with internally standardised columns; coefficients are reported for the columns as
-    given. Each customer's parameters are clipped to ``exp(+-200)`` so that extreme
-    covariate values still give finite predictions. With all coefficients zero the
-    model is exactly the plain one.
+    {covariate_notes}
 
     References
     ----------

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -52,12 +53,14 @@ from customer_value._validation import FloatArray, check_scalar, describe_row, f
 from customer_value.errors import InvalidDataError
 
 __all__ = [
+    "COVARIATE_NOTES",
     "COVARIATE_PREFIX",
     "CovariateDesign",
     "build_design",
     "check_identifiable",
     "covariate_arrays",
     "covariate_matrix",
+    "fill_doc",
 ]
 
 COVARIATE_PREFIX = "x:"
@@ -66,6 +69,39 @@ COVARIATE_PREFIX = "x:"
 _LOG_PARAM_BOUND = 200.0  # per-customer log-parameters are clipped here (finite likelihood)
 
 Targets = dict[str, tuple[tuple[int, float, str], ...]]
+
+_Documented = TypeVar("_Documented")
+
+COVARIATE_NOTES = """\
+    Covariates (see "Customer attributes and covariates" in the user guide) are fitted
+    with internally standardised columns; coefficients are reported for the columns as
+    given. Each customer's parameters are clipped to ``exp(+-200)`` so that extreme
+    covariate values still give finite predictions. With all coefficients zero the
+    model is exactly the plain one."""
+"""The Notes paragraph every covariate model's docstring shares (``{covariate_notes}``)."""
+
+
+def fill_doc(**fragments: str) -> Callable[[_Documented], _Documented]:
+    """Decorator: put docstring text shared by several models in place of its marker.
+
+    Each line ``    {name}`` of the decorated object's docstring becomes
+    ``fragments[name]`` (already indented), so a paragraph common to several classes is
+    written once. A missing marker is a programming error.
+    """
+
+    def apply(obj: _Documented) -> _Documented:
+        doc = obj.__doc__
+        if doc is None:  # python -OO strips docstrings
+            return obj
+        for name, text in fragments.items():
+            marker = "    {" + name + "}"
+            if marker not in doc:
+                raise RuntimeError(f"docstring of {obj!r} has no {marker.strip()} marker")
+            doc = doc.replace(marker, text)
+        obj.__doc__ = doc
+        return obj
+
+    return apply
 
 
 @dataclass(frozen=True)

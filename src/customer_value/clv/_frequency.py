@@ -112,7 +112,9 @@ class FrequencyModel(MLEModel):
     def _expected(
         self, params: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
     ) -> FloatArray:
-        raise NotImplementedError
+        """``E[Y(t) | x, t_x, T] = E[Y(t) | alive at T] P(alive at T)``."""
+        out: FloatArray = self._expected_alive(params, t, x, T) * self._p_alive(params, x, tx, T)
+        return out
 
     def _p_alive(
         self, params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
