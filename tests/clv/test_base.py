@@ -63,6 +63,22 @@ def test_compression_merges_duplicate_rows_and_drops_zero_weights() -> None:
     assert got == [(1.0, 0.0, 4.0), (2.0, 1.0, 3.0)]
 
 
+def test_compression_keeps_rows_when_a_column_is_nearly_all_distinct() -> None:
+    # a continuous covariate: merging could save at most a tenth of the rows, so the
+    # rows come back as given (a duplicate included), zero weights still dropped
+    x = np.r_[np.arange(20.0), 0.0]
+    data = {"x": x, "y": np.zeros(21)}
+    weights = np.r_[np.ones(20), 0.0]
+    weights[5] = 0.0
+    rows, w = _compress(data, weights, ("x", "y"))
+    assert rows["x"].tolist() == [v for i, v in enumerate(x[:20]) if i != 5]
+    assert w.tolist() == [1.0] * 19
+    dup = {"x": np.r_[np.arange(20.0), 3.0], "y": np.zeros(21)}  # 20 of 21 distinct
+    rows, w = _compress(dup, np.ones(21), ("x", "y"))
+    assert rows["x"].size == 21
+    assert w.sum() == 21
+
+
 def test_weights_equal_expanded_rows(cdnow_summary: pd.DataFrame) -> None:
     head = cdnow_summary.iloc[:600]
     counts = np.arange(600) % 3 + 1

@@ -59,3 +59,11 @@ def test_covariate_log_g_matches_the_plain_path_per_row() -> None:
     got, got_g = _pareto_kernel._log_g(params, x, u, grad=True, z_quadrature=0.8, x_code=code)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got_g, want_g, rtol=1e-10, atol=1e-13)
+
+
+def test_arithmetic_buckets_equal_searchsorted_away_from_the_edges() -> None:
+    edges = _pareto_kernel._Z_EDGES
+    z = np.linspace(0.0, 0.95, 100_001)
+    z = z[np.min(np.abs(z[:, None] - edges[None, :]), axis=1) > 1e-12]
+    want = np.clip(np.searchsorted(edges, z, side="right") - 1, 0, edges.size - 2)
+    np.testing.assert_array_equal(_pareto_kernel._bucket(z), want)

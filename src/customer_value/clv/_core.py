@@ -149,18 +149,29 @@ class ModelCore:
         jac[:k] = full[:k]
         return full, jac
 
-    def _full_loglik_grad(self, full: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
-        """Per-row log-likelihood and gradient in the full vector (covariates applied)."""
+    def _weighted_loglik_grad(
+        self, full: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray]:
+        """``sum_i w_i ll_i`` and its gradient in the full vector (covariates applied).
+
+        With covariates the chain rule is applied to the weighted sums (a few
+        ``(n, m)`` products) rather than row by row: the per-row gradient in the
+        coefficients is never formed.
+        """
         design = self._design()
         if design.empty:
-            return self._loglik_grad(full, data)
+            ll, g = self._loglik_grad(full, data)
+            g = np.asarray(g, dtype=np.float64)
+            if g.shape[0] != ll.shape[0]:
+                g = g.T
+            return float(np.sum(weights * ll)), np.einsum("i,ij->j", weights, g)
         X = covariate_matrix(design, data)
         P = design.row_params(full, X)
         ll, g = self._loglik_grad(P, data)
         g = np.asarray(g, dtype=np.float64)
         if g.shape[0] != ll.shape[0]:
             g = g.T
-        return ll, design.chain_rule(full, P, X, g)
+        return float(np.sum(weights * ll)), design.chain_rule_sum(full, P, X, g, weights)
 
     def _full_loglik(self, full: FloatArray, data: Data) -> FloatArray:
         """Per-row log-likelihood at the full vector (covariates applied)."""

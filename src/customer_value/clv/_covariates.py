@@ -140,32 +140,47 @@ class CovariateDesign:
         out: FloatArray = np.exp(np.clip(eta, -_LOG_PARAM_BOUND, _LOG_PARAM_BOUND))
         return out
 
-    def chain_rule(
-        self, full: FloatArray, P: FloatArray, X: FloatArray, g: FloatArray
+    def chain_rule_sum(
+        self, full: FloatArray, P: FloatArray, X: FloatArray, g: FloatArray, weights: FloatArray
     ) -> FloatArray:
-        """Per-row gradient in ``full`` from the per-row gradient ``g`` (n, k) in ``P``."""
+        """Weighted sum over rows of the gradient in ``full``, from the per-row gradient
+        ``g`` (n, k) in the per-row parameters ``P``.
+
+        With ``h_ij = g_ij P_ij`` (the derivative in ``log P_ij``): ``d ll_i / d theta_j0
+        = h_ij / theta_j0`` and ``d ll_i / d gamma_c = sum_j sigma_j h_ij x_ic``, so the
+        weighted sum over rows is ``X' (w h)``, one ``(m, k)`` product; the per-row
+        gradient in the coefficients is never formed.
+        """
         k = self.n_base
-        h = g * P.T  # d ll_i / d log theta_ij
-        out = np.empty((g.shape[0], k + len(self.coef_names)))
-        out[:, :k] = h / full[:k]
+        hw = g * P.T
+        hw *= weights[:, None]
+        out = np.empty(k + len(self.coef_names))
+        out[:k] = hw.sum(axis=0) / full[:k]
+        xh = np.einsum("nc,nj->cj", X, hw)  # no BLAS (see _identification.wsum)
         for c, col in enumerate(self.coef_column):
-            acc = np.zeros(g.shape[0])
-            for j, sign in self.coef_targets[c]:
-                acc += sign * h[:, j]
-            out[:, k + c] = acc * X[:, col]
+            out[k + c] = sum(sign * xh[col, j] for j, sign in self.coef_targets[c])
         return out
 
-    def row_jacobian(self, full: FloatArray, P: FloatArray, X: FloatArray) -> FloatArray:
-        """``d P_ij / d full_a`` for every row, shape ``(n, k, K)``."""
-        k, n = self.n_base, X.shape[0]
-        out = np.zeros((n, k, k + len(self.coef_names)))
+    def jacobian_factors(self, full: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``d P_ij / d full`` in factored form: ``S[i, j] * (L[j] @ (1, x_i))``.
+
+        A targeted parameter ``P_ij = theta_j0 exp(sigma_j gamma_j' x_i)`` has the
+        derivative ``P_ij (e_j / theta_j0 + sum_c sigma_c x_ic e_c)``: the row scale
+        ``S[i, j] = P_ij`` times a fixed linear map ``L[j]`` (``K x (1 + columns)``) of
+        ``(1, x_i)``; an untargeted one has ``S = 1`` and ``L[j] = e_j``.
+        """
+        k, K = self.n_base, self.n_base + len(self.coef_names)
+        L = np.zeros((k, K, 1 + len(self.columns)))
         targeted = {j for targets in self.coef_targets for j, _ in targets}
         for j in range(k):
-            out[:, j, j] = P[j] / full[j] if j in targeted else 1.0
+            L[j, j, 0] = 1.0 / full[j] if j in targeted else 1.0
         for c, col in enumerate(self.coef_column):
             for j, sign in self.coef_targets[c]:
-                out[:, j, k + c] = sign * P[j] * X[:, col]
-        return out
+                L[j, k + c, 1 + col] += sign
+        S = np.ones((P.shape[1], k))
+        for j in sorted(targeted):
+            S[:, j] = P[j]
+        return S, L
 
     def penalty_value(self, gamma: FloatArray) -> tuple[float, FloatArray]:
         lam = np.asarray(self.penalty, dtype=np.float64)
@@ -369,8 +384,11 @@ def check_identifiable(
             continue
         M = np.column_stack([np.ones(Xw.shape[0]), Xw[:, cols]])
         M = (M - np.r_[0.0, M[:, 1:].mean(axis=0)]) / np.r_[1.0, M[:, 1:].std(axis=0)]
+        # M = QR: the leading columns M[:, :j] have the singular values of R[:j, :j], so
+        # one QR of the tall matrix replaces an SVD of it per leading block
+        R: FloatArray = np.asarray(np.linalg.qr(M, mode="r"))
         for upto in range(2, M.shape[1] + 1):
-            if np.linalg.matrix_rank(M[:, :upto], tol=1e-8 * np.sqrt(M.shape[0])) < upto:
+            if np.linalg.matrix_rank(R[:upto, :upto], tol=1e-8 * np.sqrt(M.shape[0])) < upto:
                 bad = design.columns[cols[upto - 2]]
                 others = [design.columns[c] for c in cols[: upto - 2]]
                 raise InvalidDataError(
@@ -420,13 +438,24 @@ def hessian_natural(
         moved[j] = P[j] + step
         H[:, :, j] = (loglik_grad(moved)[1] - g0) / step[:, None]
     H = 0.5 * (H + H.transpose(0, 2, 1))
+    # A_i = S_i L (1, x_i) (design.jacobian_factors), so sum_i w_i A_i' H_i A_i is
+    # sum_{j,l} L_j G_jl L_l' with G_jl = sum_i w_i S_ij S_il H_ijl z_i z_i', z_i = (1, x_i):
+    # per row one product per pair (j <= l) and per pair of covariates (a <= b)
+    S, L = design.jacobian_factors(full, P)
+    pairs = [(j, m) for j in range(k) for m in range(j, k)]
+    nz = 1 + X.shape[1]
+    upper = np.triu_indices(nz)
+    G = np.zeros((len(pairs), upper[0].size))
     total = np.zeros((K, K))
     for lo in range(0, n, _HESSIAN_BLOCK):
         rows = slice(lo, min(n, lo + _HESSIAN_BLOCK))
-        A = design.row_jacobian(full, P[:, rows], X[rows])  # (m, k, K)
         w = weights[rows]
-        B = np.einsum("njl,nlb->njb", H[rows], A)
-        total += np.einsum("n,nja,njb->ab", w, A, B)
+        Z = np.empty((w.size, nz))
+        Z[:, 0] = 1.0
+        Z[:, 1:] = X[rows]
+        V = np.column_stack([w * S[rows, j] * S[rows, m] * H[rows, j, m] for j, m in pairs])
+        ZZ = Z[:, upper[0]] * Z[:, upper[1]]
+        G += np.einsum("np,nq->pq", V, ZZ)  # no BLAS (see _identification.wsum)
         # second derivatives of the targeted P_ij = theta_j0 exp(sign gamma' x_i)
         gw = g0[rows] * w[:, None]
         for j in range(k):
@@ -445,6 +474,12 @@ def hessian_natural(
             cross = np.einsum("n,na->a", pg, V) / full[j]
             total[j, idx] += cross
             total[idx, j] += cross
+    for p, (j, m) in enumerate(pairs):
+        Gjm = np.zeros((nz, nz))
+        Gjm[upper] = G[p]
+        Gjm = Gjm + np.triu(Gjm, 1).T
+        block = L[j] @ Gjm @ L[m].T
+        total += block if j == m else block + block.T
     return np.asarray(-(total + total.T) / 2.0, dtype=np.float64)
 
 

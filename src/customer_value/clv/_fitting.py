@@ -23,7 +23,7 @@ from customer_value.clv._covariates import (
     covariate_matrix,
     hessian_natural,
 )
-from customer_value.clv._identification import IdentificationChecks, wsum, wsum_rows
+from customer_value.clv._identification import IdentificationChecks
 from customer_value.clv._units import check_time_unit, same_unit
 from customer_value.errors import ConvergenceError, InvalidDataError
 
@@ -38,6 +38,7 @@ _LOG_BOUND = 30.0  # |log(param)| beyond this means a parameter ran off to 0 or 
 _RAN_OFF = 20.0  # a parameter beyond exp(±20) is treated as having run off
 _WARM_START_ROWS = 100_000  # distinct rows above which a subset fit provides start values
 _WARM_START_SAMPLE = 20_000
+_ALL_DISTINCT = 0.9  # a column with more distinct values than this share of rows: no merging
 _logger = get_logger("clv")
 
 
@@ -46,7 +47,9 @@ def compress(data: Data, weights: FloatArray, columns: tuple[str, ...]) -> tuple
 
     Each column is factorised by hashing (``pd.factorize``, linear time), the codes are
     combined into one integer key and the key is factorised again: several times faster
-    than ``np.unique(axis=0)`` or a lexicographic sort on millions of rows.
+    than ``np.unique(axis=0)`` or a lexicographic sort on millions of rows. Rows are
+    returned as they are (zero weights dropped) when one column alone has more than 90%
+    distinct values (a continuous covariate): merging could not shrink the table much.
     """
     keep = weights > 0
     cols = [data[c][keep] for c in columns]
@@ -56,6 +59,10 @@ def compress(data: Data, weights: FloatArray, columns: tuple[str, ...]) -> tuple
     codes, uniques = [], []
     for col in cols:
         code, unique = pd.factorize(col)
+        if unique.size > _ALL_DISTINCT * w.size:
+            # this column alone is (nearly) distinct per row, e.g. a continuous covariate:
+            # merging could save at most a tenth of the rows, sorting them costs more
+            return {c: cols[i] for i, c in enumerate(columns)}, w
         codes.append(code.astype(np.int64))
         uniques.append(np.asarray(unique, dtype=np.float64))
     sizes = [u.size for u in uniques]
@@ -96,13 +103,24 @@ class Fitting(IdentificationChecks):
 
     # ------------------------------------------------------------------ fitting
     def _objective(
-        self, theta: FloatArray, data: Data, weights: FloatArray, scale: float
+        self,
+        theta: FloatArray,
+        data: Data,
+        weights: FloatArray,
+        scale: float,
+        seen: dict[bytes, float] | None = None,
     ) -> tuple[float, FloatArray]:
-        """Weighted mean negative log-likelihood and its gradient in log parameters."""
+        """Weighted mean negative log-likelihood and its gradient in log parameters.
+
+        ``seen``, when given, records the log-likelihood at every ``theta`` evaluated
+        (keyed by its bytes), so the fit need not evaluate it again at the optimum.
+        """
         params, jac = self._natural(theta)
-        ll, grad = self._full_loglik_grad(params, data)
-        value = -wsum(weights, ll) / scale
-        g = -wsum_rows(weights, grad) * jac / scale
+        ll, grad = self._weighted_loglik_grad(params, data, weights)
+        if seen is not None:
+            seen[theta.tobytes()] = ll
+        value = -ll / scale
+        g = -grad * jac / scale
         design = self._design()
         if not design.empty:
             pen, dpen = design.penalty_value(params[len(self._param_names) :])
@@ -236,12 +254,13 @@ class Fitting(IdentificationChecks):
         # On large tables: start from a fit to a subset, in coordinates whitened by the
         # subset's Hessian, so that the full-data optimisation takes a few iterations.
         first: tuple[float, FloatArray] | None = None
+        seen: dict[bytes, float] = {}  # log-likelihood at each point the optimiser tried
         if initial_params is None and cw.size > _WARM_START_ROWS:
             shift, transform = self._warm_start(distinct, cw, theta0, bounds, transform)
             # L-BFGS-B's first trial step has unit length; in the whitened coordinates the
             # Newton step has length |g|, so scale them by it: the first trial is then the
             # Newton step instead of a far probe the line search has to walk back from.
-            value0, grad0 = self._objective(shift, compressed, cw, scale)
+            value0, grad0 = self._objective(shift, compressed, cw, scale, seen)
             norm = float(np.linalg.norm(transform.T @ grad0))
             if math.isfinite(value0) and norm > 1e-12:
                 transform = transform * norm
@@ -266,7 +285,7 @@ class Fitting(IdentificationChecks):
             def objective(y: FloatArray) -> tuple[float, FloatArray]:
                 if first is not None and not np.any(y):  # the start, evaluated above
                     return first[0], transform.T @ first[1]
-                value, grad = self._objective(shift + transform @ y, compressed, cw, scale)
+                value, grad = self._objective(shift + transform @ y, compressed, cw, scale, seen)
                 return value, transform.T @ grad
 
             result = optimize.minimize(
@@ -282,7 +301,11 @@ class Fitting(IdentificationChecks):
         self._check_result(result, compressed, cw, scale)
         params = self._natural(np.asarray(result.x, dtype=np.float64))[0]
         self._params = params
-        self._log_likelihood = wsum(cw, self._full_loglik_grad(params, compressed)[0])
+        x_final = np.asarray(result.x, dtype=np.float64)
+        ll_final = seen.get(x_final.tobytes())
+        if ll_final is None:
+            ll_final = self._weighted_loglik_grad(params, compressed, cw)[0]
+        self._log_likelihood = ll_final
         self._covariance = self._inverse_hessian(params, compressed, cw, result)
         self._n = round(scale)
         self._train, self._train_index = arrays, index
@@ -344,11 +367,16 @@ class Fitting(IdentificationChecks):
         x = theta0 + A @ y
         if not (np.all(np.isfinite(x)) and np.all(np.abs(x) < _LOG_BOUND - 1)):
             return theta0, A
-        hess = np.empty((x.size, x.size))
-        for i in range(x.size):
-            step = np.zeros(x.size)
-            step[i] = 1e-5
-            hess[i] = (objective(y + step)[1] - objective(y - step)[1]) / 2e-5
+        # Hessian in y from the one in natural parameters (for covariate models k + 1
+        # per-row gradient evaluations, however many coefficients): with n = nat(theta),
+        # d2F/dtheta2 = J H J + diag(dF/dn * d2n/dtheta2), J = dn/dtheta
+        params, jac = self._natural(x)
+        h_nat = self._hessian(params, sample, sw) / scale
+        g_nat = self._grad_natural(params, sample, sw) / scale
+        curvature = np.zeros(x.size)
+        n_base = len(self._param_names)
+        curvature[:n_base] = g_nat[:n_base] * jac[:n_base]  # d2 exp(t)/dt2 = exp(t)
+        hess = A.T @ (jac[:, None] * h_nat * jac[None, :] + np.diag(curvature)) @ A
         try:
             chol = np.linalg.cholesky((hess + hess.T) / 2)
         except np.linalg.LinAlgError:
@@ -389,8 +417,7 @@ class Fitting(IdentificationChecks):
 
     def _grad_natural(self, params: FloatArray, data: Data, weights: FloatArray) -> FloatArray:
         """Gradient of the weighted negative log-likelihood in natural parameters."""
-        _, grad = self._full_loglik_grad(params, data)
-        out = -wsum_rows(weights, grad)
+        out = -self._weighted_loglik_grad(params, data, weights)[1]
         design = self._design()
         if not design.empty:
             # the penalty is on the mean log-likelihood scale (as in the objective)

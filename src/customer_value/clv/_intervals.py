@@ -29,6 +29,7 @@ from scipy import special
 
 from customer_value._validation import FloatArray, check_choice, check_scalar, z_critical
 from customer_value.clv._base import Data, MLEModel
+from customer_value.clv._covariates import covariate_matrix
 from customer_value.clv._frequency import FrequencyModel
 from customer_value.clv._gamma_gamma import GammaGammaModel
 from customer_value.errors import InvalidDataError
@@ -69,19 +70,25 @@ def _values(
 ) -> FloatArray:
     """Values of ``quantity`` for every customer under every full parameter vector.
 
-    Without covariates each vector is one call of the model's array formula (which
-    shares work between customers with equal histories). With covariates the customers
-    are repeated once per vector and each row gets its own parameters, so one vectorised
-    call evaluates customers x draws. Returns shape ``(len(fulls), n)``.
+    Each vector is one call of the model's array formula: without covariates it shares
+    work between customers with equal histories; with covariates every customer has
+    their own parameters, but the shape parameters of one vector are common to all
+    customers, which the Pareto/NBD kernel exploits (customers of one frequency share
+    the hypergeometric series, :func:`~customer_value.clv._pareto_kernel._series_by_group`).
+    Stacking the vectors into one call would mix shape parameters and lose that.
+    Returns shape ``(len(fulls), n)``.
     """
-    n = next(iter(arrays.values())).size
-    d = fulls.shape[0]
     k = len(model._param_names)
     if model._design().empty:
         return np.vstack([_formula(model, quantity, full[:k], arrays, options) for full in fulls])
-    tiled = {key: np.tile(v, d) for key, v in arrays.items() if v.ndim == 1}
-    per_row = np.hstack([model._row_params(arrays, full) for full in fulls])
-    return _formula(model, quantity, per_row, tiled, options).reshape(d, n)
+    # the covariate matrix once for all vectors
+    prepared = {**arrays, "_X": covariate_matrix(model._design(), arrays)}
+    return np.vstack(
+        [
+            _formula(model, quantity, model._row_params(prepared, full), prepared, options)
+            for full in fulls
+        ]
+    )
 
 
 def _formula(

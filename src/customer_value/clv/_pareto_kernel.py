@@ -92,7 +92,11 @@ def _series(
 # 0.05 (0.025 above 0.8), a short Taylor polynomial around the bucket centre z0 whose
 # coefficients come once per bucket from the power series at 0. The polynomial converges
 # like (half width / (1 - z0))^m: 13 to 27 terms reach 1e-17 on z <= 0.95.
-_Z_EDGES = np.r_[np.arange(0.0, 0.8, 0.05), np.arange(0.8, 0.95 + 1e-9, 0.025)]
+_Z_COARSE, _Z_FINE, _Z_FINE_FROM = 0.05, 0.025, 0.8  # bucket widths, and where they change
+_Z_EDGES = np.r_[
+    np.arange(0.0, _Z_FINE_FROM, _Z_COARSE), np.arange(_Z_FINE_FROM, 0.95 + 1e-9, _Z_FINE)
+]
+_N_COARSE = round(_Z_FINE_FROM / _Z_COARSE)
 _N_BUCKETS = _Z_EDGES.size - 1  # buckets cover 0 <= z <= 0.95 (_Z_QUADRATURE_PER_ROW)
 _N_ORIGIN = 2000  # power-series terms at 0 used for the re-expansion
 _SMALL_GROUP = 64  # groups with fewer rows are summed by _series directly
@@ -142,9 +146,24 @@ def _coefficients(b: float, c: float, n_terms: int) -> FloatArray:
     return out
 
 
+def _bucket(z: FloatArray) -> Any:
+    """Index of the bucket of ``_Z_EDGES`` holding each ``z`` (arithmetic on the two
+    uniform grids: several times faster than ``searchsorted``; a value within rounding of
+    an edge may land in either neighbour, where its polynomial is as accurate)."""
+    fine = z >= _Z_FINE_FROM
+    position = np.where(fine, _N_COARSE + (z - _Z_FINE_FROM) / _Z_FINE, z / _Z_COARSE)
+    return np.clip(position.astype(np.intp), 0, _N_BUCKETS - 1)
+
+
 def _series_by_group(
-    b: FloatArray, c: FloatArray, z: FloatArray, group: Any
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    b: FloatArray,
+    c: FloatArray,
+    z: FloatArray,
+    group: Any,
+    *,
+    small: Any = None,
+    derivatives: bool = True,
+) -> FloatArray:
     """:func:`_series` for rows in groups of equal ``(b, c)`` with ``0 <= z <= 0.95``.
 
     ``group`` numbers the rows sharing ``b`` and ``c`` (non-negative integers). Within a
@@ -152,17 +171,20 @@ def _series_by_group(
     ``sum_m t_m (z - z0)^m``, one matrix product of the powers of ``z - z0`` with the
     Taylor coefficients ``t_m`` of ``S``, ``dS/db``, ``dS/dc`` and ``dS/dz`` at ``z0``
     (re-expanded from the series at 0 with positive terms only: no cancellation).
-    Small groups go through :func:`_series`.
+    Small groups (``small``, default :func:`_small_group`) go through :func:`_series`.
+    Returns the rows ``S, dS/db, dS/dc, dS/dz``, or ``S`` alone (shape ``(1, n)``)
+    without ``derivatives``.
     """
-    bucket = np.clip(np.searchsorted(_Z_EDGES, z, side="right") - 1, 0, _N_BUCKETS - 1)
-    key = np.where(_small_group(group), -1, group * _N_BUCKETS + bucket)
+    small = _small_group(group) if small is None else small
+    key = np.where(small, -1, group * _N_BUCKETS + _bucket(z))
     if key.max() < np.iinfo(np.int16).max:
         key = key.astype(np.int16)  # numpy's stable sort of 16-bit integers is a radix sort
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     sorted_z = z[order]
     cuts = np.r_[0, np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1, key.size]
-    res = np.empty((4, z.size))  # in sorted order: every bucket is a contiguous slice
+    n_out = 4 if derivatives else 1
+    res = np.empty((n_out, z.size))  # in sorted order: every bucket is a contiguous slice
     origins: dict[int, FloatArray] = {}
     needed: dict[int, int] = {}  # series terms at 0 each group's buckets need
     for seg_key in sorted_key[cuts[:-1]].tolist():
@@ -173,7 +195,7 @@ def _series_by_group(
         this = int(sorted_key[lo_cut])
         if this < 0:
             rows = order[lo_cut:hi_cut]
-            res[:, lo_cut:hi_cut] = np.vstack(_series(b[rows], c[rows], z[rows]))
+            res[:, lo_cut:hi_cut] = np.vstack(_series(b[rows], c[rows], z[rows])[:n_out])
             continue
         g, k = divmod(this, _N_BUCKETS)
         recentre, m_terms, z0 = _recentre(k)
@@ -185,6 +207,7 @@ def _series_by_group(
         coef = np.empty((m_terms + 1, 4))
         coef[:, :3] = taylor[: m_terms + 1]
         coef[:, 3] = np.arange(1.0, m_terms + 2.0) * taylor[1:, 0]
+        coef = coef[:, :n_out]
         for lo in range(lo_cut, hi_cut, _BLOCK_ROWS):
             hi = min(hi_cut, lo + _BLOCK_ROWS)
             step = sorted_z[lo:hi] - z0
@@ -194,9 +217,10 @@ def _series_by_group(
                 np.multiply(powers[m - 1], step, out=powers[m])
             # einsum, not BLAS: threaded BLAS spins on a busy machine for this shape
             np.einsum("mk,mn->kn", coef, powers, out=res[:, lo:hi])
-    out = np.empty((4, z.size))
-    out[:, order] = res
-    return out[0], out[1], out[2], out[3]
+    out = np.empty((n_out, z.size))
+    for row in range(n_out):  # row by row: a 2-d fancy scatter is several times slower
+        out[row][order] = res[row]
+    return out
 
 
 def _small_group(group: Any) -> Any:
@@ -265,7 +289,7 @@ def _log_g_quadrature(params: Any, x: FloatArray, u: FloatArray) -> tuple[FloatA
 
 
 def _log_g(
-    params: FloatArray,
+    params: Any,
     x: FloatArray,
     u: FloatArray,
     *,
@@ -275,6 +299,8 @@ def _log_g(
 ) -> tuple[FloatArray, FloatArray | None]:
     """``log G(u)`` and, optionally, its gradient in (r, alpha, s, beta), shape (n, 4).
 
+    ``params``: four scalars, or per-row arrays (``r`` and ``s`` may stay scalars).
+
     Fader & Hardie (2005 note), the likelihood and its two branches, after Euler's
     transformation: with ``k = r + s + x``,
 
@@ -283,48 +309,63 @@ def _log_g(
     * ``alpha < beta``: ``log G = -(r+x-1) log(α+u) - (s+1) log(β+u) - log k
       + log 2F1(1, s+1; k+1; (β-α)/(β+u))``.
     """
-    r, alpha, s, beta = (np.broadcast_to(p, x.shape) for p in params)
-    k = r + s + x
-    la = np.log(alpha + u)
-    lb = np.log(beta + u)
+    # r and s may be scalars (common to all rows), alpha and beta one value per row
+    r, alpha, s, beta = (p if np.ndim(p) == 0 else np.broadcast_to(p, x.shape) for p in params)
+    rx = r + x
+    k = rx + s
+    apu = alpha + u
+    bpu = beta + u
+    la = np.log(apu)
+    lb = np.log(bpu)
     # The branch is chosen per row: with covariates alpha and beta differ by customer.
     first = alpha >= beta
-    b_par = np.where(first, r + x, s + 1.0)
-    z = np.where(first, (alpha - beta) / (alpha + u), (beta - alpha) / (beta + u))
-    base = np.where(first, -(r + x) * la - s * lb, -(r + x - 1.0) * la - (s + 1.0) * lb)
-    group = None
+    b_arr = np.asarray(np.where(first, rx, s + 1.0), dtype=np.float64)
+    z = np.abs(alpha - beta) / np.where(first, apu, bpu)
+    # second branch: -(r+x-1) la - (s+1) lb = -(r+x) la - s lb + (la - lb)
+    base = -rx * la - s * lb + np.where(first, 0.0, la - lb)
+    group = small = None
     if x_code is not None:
         # rows with equal x and branch share b and c (r and s common to all rows)
         group = 2 * np.asarray(x_code, dtype=np.intp) + first
-        z_quadrature = np.where(_small_group(group), z_quadrature, _Z_QUADRATURE_GROUPED)
+        small = _small_group(group)
+        z_quadrature = np.where(small, z_quadrature, _Z_QUADRATURE_GROUPED)
     near_one = z > z_quadrature
     if near_one.any():
         z = np.where(near_one, 0.0, z)  # the series is skipped there (value replaced below)
-    b_arr = np.asarray(b_par, dtype=np.float64)
     if group is not None:
-        S, Sb, Sc, Sz = _series_by_group(b_arr, k + 1.0, z, group)
+        series = _series_by_group(b_arr, k + 1.0, z, group, small=small, derivatives=grad)
+        S = series[0]
     else:
         S, Sb, Sc, Sz = _series(b_arr, k + 1.0, z)
-    logg: FloatArray = base - np.log(k) + np.log(S)
+    inv_k = 1.0 / k
+    logg: FloatArray = base + np.log(S * inv_k)
     if near_one.any():
         q_log, q_grad = _log_g_quadrature(
-            [p[near_one] for p in (r, alpha, s, beta)], x[near_one], u[near_one]
+            [np.broadcast_to(p, x.shape)[near_one] for p in (r, alpha, s, beta)],
+            x[near_one],
+            u[near_one],
         )
         logg[near_one] = q_log
     if not grad:
         return logg, None
-    gb, gc, gz = Sb / S, Sc / S, Sz / S
-    out = np.empty((x.size, 4))
-    ratio = np.where(first, (beta + u) / (alpha + u), (alpha + u) / (beta + u))
-    dz_dalpha = np.where(first, ratio / (alpha + u), -1.0 / (beta + u))
-    dz_dbeta = np.where(first, -1.0 / (alpha + u), ratio / (beta + u))
-    out[:, 0] = -la - 1.0 / k + np.where(first, gb, 0.0) + gc
-    out[:, 1] = -np.where(first, r + x, r + x - 1.0) / (alpha + u) + gz * dz_dalpha
-    out[:, 2] = -lb - 1.0 / k + np.where(first, 0.0, gb) + gc
-    out[:, 3] = -np.where(first, s, s + 1.0) / (beta + u) + gz * dz_dbeta
+    if group is not None:
+        Sb, Sc, Sz = series[1], series[2], series[3]
+    inv_s = 1.0 / S
+    gb, gz = Sb * inv_s, Sz * inv_s
+    common = Sc * inv_s - inv_k  # d/dr and d/ds of -log k + log S through c = k + 1
+    gb_first = np.where(first, gb, 0.0)
+    inv_a, inv_b = 1.0 / apu, 1.0 / bpu
+    ratio = np.where(first, bpu * inv_a, apu * inv_b)
+    second = ~first
+    out = np.empty((4, x.size))  # returned transposed: (n, 4)
+    out[0] = common - la + gb_first
+    out[1] = gz * np.where(first, ratio * inv_a, -inv_b) - (rx - second) * inv_a
+    out[2] = common - lb + (gb - gb_first)
+    out[3] = gz * np.where(first, -inv_a, ratio * inv_b) - (s + second) * inv_b
+    grad_out: FloatArray = out.T
     if near_one.any():
-        out[near_one] = q_grad
-    return logg, out
+        grad_out[near_one] = q_grad
+    return logg, grad_out
 
 
 def _pairs(x: FloatArray, tx: FloatArray, T: FloatArray) -> tuple[FloatArray, FloatArray, Any]:
@@ -340,26 +381,67 @@ def _pairs(x: FloatArray, tx: FloatArray, T: FloatArray) -> tuple[FloatArray, Fl
     return xs_s[new], us_s[new], inverse
 
 
+def common_shapes(params: Any) -> tuple[Any, Any, Any, Any]:
+    """``(r, alpha, s, beta)``, with ``r`` and ``s`` as floats when every row shares them.
+
+    Covariates scale ``alpha`` and ``beta`` only, so a covariate model's per-row
+    parameters have common shapes: then rows of one frequency share the series
+    coefficients (:func:`_series_by_group`) and per-frequency terms are computed once.
+    """
+    r, alpha, s, beta = params
+    if np.ndim(r) == 1 and r.size and r.min() == r.max() and s.min() == s.max():
+        return float(r[0]), alpha, float(s[0]), beta
+    return r, alpha, s, beta
+
+
+def per_frequency(fn: Any, r: Any, data: Data) -> FloatArray:
+    """``fn(r + x)`` per row, evaluated once per distinct frequency when ``r`` is shared."""
+    x = data["frequency"]
+    if np.ndim(r) == 0 and "_xu" in data:
+        out: FloatArray = fn(r + data["_xu"])[data["_xcode"].astype(np.intp)]
+        return out
+    values: FloatArray = fn(r + x)
+    return values
+
+
+def doubled(data: Data) -> Data:
+    """The arrays the per-row kernel reads, for the t_x rows then the T rows (cached
+    by the model's ``_augment`` while fitting)."""
+    x = data["frequency"]
+    code = np.unique(x, return_inverse=True)[1].reshape(-1).astype(np.float64)
+    return {
+        "_x2": np.concatenate([x, x]),
+        "_u2": np.concatenate([data["recency"], data["T"]]),
+        "_xu": np.unique(x),
+        "_xcode": code,
+        "_xcode2": np.concatenate([code, code]),
+    }
+
+
 def _pair_log_g(
-    params: FloatArray, data: Data, *, grad: bool
+    params: Any, data: Data, *, grad: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
-    """``log G`` at ``t_x`` and at ``T``, computed once per distinct (x, time) pair."""
+    """``log G`` at ``t_x`` and at ``T``: once per distinct (x, time) pair for one
+    parameter vector, once per row for per-row parameters (covariates).
+
+    ``params`` as returned by :func:`common_shapes`.
+    """
     x = data["frequency"]
     n = x.size
-    if params.ndim == 2:  # per-customer parameters (covariates): no pairs to share
+    r, alpha, s, beta = params
+    if np.ndim(alpha) == 1:  # per-customer parameters (covariates): no pairs to share
         # t_x and T in one call; rows sharing x share the series coefficients when the
         # shape parameters r and s are common to all customers (as covariates leave them).
-        code: Any = None
-        if np.ptp(params[0]) == 0 and np.ptp(params[2]) == 0:
-            code = data.get("_xcode")
-            code = np.unique(x, return_inverse=True)[1] if code is None else code
+        extra = data if "_x2" in data else doubled(data)
+        shared = np.ndim(r) == 0 and np.ndim(s) == 0
+        both = [p if np.ndim(p) == 0 else np.concatenate([p, p]) for p in (r, alpha, s, beta)]
         lg, g = _log_g(
-            np.hstack([params, params]),
-            np.concatenate([x, x]),
-            np.concatenate([data["recency"], data["T"]]),
+            both,
+            extra["_x2"],
+            extra["_u2"],
             grad=grad,
             z_quadrature=_Z_QUADRATURE_PER_ROW,
-            x_code=None if code is None else np.concatenate([code, code]),
+            x_code=extra["_xcode2"] if shared else None,
         )
         if g is None:
             return lg[:n], lg[n:], None, None
@@ -368,7 +450,7 @@ def _pair_log_g(
         px, pu, inverse = data["_pair_x"], data["_pair_u"], data["_pair_inv"].astype(np.intp)
     else:
         px, pu, inverse = _pairs(x, data["recency"], data["T"])
-    logg_u, grad_u = _log_g(params, px, pu, grad=grad)
+    logg_u, grad_u = _log_g(np.asarray(params, dtype=np.float64), px, pu, grad=grad)
     logg = logg_u[inverse]
     if grad_u is None:
         return logg[:n], logg[n:], None, None

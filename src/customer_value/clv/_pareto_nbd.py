@@ -18,7 +18,15 @@ from customer_value.clv._base import Data
 from customer_value.clv._covariates import COVARIATE_NOTES, Targets, fill_doc
 from customer_value.clv._dert import ParetoDiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
-from customer_value.clv._pareto_kernel import _GL_NODES, _GL_WEIGHTS, _pair_log_g, _pairs
+from customer_value.clv._pareto_kernel import (
+    _GL_NODES,
+    _GL_WEIGHTS,
+    _pair_log_g,
+    _pairs,
+    common_shapes,
+    doubled,
+    per_frequency,
+)
 
 __all__ = ["ParetoNBDModel"]
 
@@ -110,14 +118,17 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     }
 
     def _augment(self, data: Data) -> Data:
+        if not self._design().empty:  # per-row parameters: see _pareto_kernel.doubled
+            return {**data, **doubled(data)}
         px, pu, inverse = _pairs(data["frequency"], data["recency"], data["T"])
-        code = np.unique(data["frequency"], return_inverse=True)[1].astype(np.float64)
+        xu, code = np.unique(data["frequency"], return_inverse=True)
         return {
             **data,
             "_pair_x": px,
             "_pair_u": pu,
             "_pair_inv": inverse.astype(np.float64),
-            "_xcode": code,
+            "_xu": xu,
+            "_xcode": code.reshape(-1).astype(np.float64),
         }
 
     def _start_values(self, data: Data, weights: FloatArray) -> FloatArray:
@@ -128,31 +139,40 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     def _parts(
         self, params: FloatArray, data: Data, *, grad: bool
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-        """Log-likelihood pieces: ``(loglik, log weight of 'alive at T', log s I, grad)``."""
-        r, alpha, s, beta = params
+        """Log-likelihood pieces: ``(loglik, log weight of 'alive at T', log s I, grad)``.
+
+        ``params`` is one vector or one per row (covariates); the gradient has shape
+        ``(n, 4)``.
+        """
+        r, alpha, s, beta = common_shapes(params)
         x, T = data["frequency"], data["T"]
-        lg_tx, lg_T, g_tx, g_T = _pair_log_g(params, data, grad=grad)
+        lg_tx, lg_T, g_tx, g_T = _pair_log_g((r, alpha, s, beta), data, grad=grad)
         log_at, log_bt = np.log(alpha + T), np.log(beta + T)
-        a_term = -(r + x) * log_at - s * log_bt
+        rx = r + x
+        a_term = -rx * log_at - s * log_bt
         with np.errstate(divide="ignore"):
             log_diff = lg_tx + np.log(-np.expm1(np.minimum(lg_T - lg_tx, 0.0)))
-        log_si = np.log(s) + log_diff
-        m = np.logaddexp(a_term, log_si)
-        const = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        ll = const + m
+        log_s = np.log(s)
+        log_si = log_s + log_diff
+        # log(e^a + e^b) written out: np.logaddexp is several times slower; a is finite
+        m = np.maximum(a_term, log_si) + np.log1p(np.exp(-np.abs(a_term - log_si)))
+        log_alpha, log_beta = np.log(alpha), np.log(beta)
+        const = per_frequency(special.gammaln, r, data) - special.gammaln(r)
+        ll = const + r * log_alpha + s * log_beta + m
         if not grad or g_tx is None or g_T is None:
             return ll, a_term - m, log_si, None
         w_a = np.exp(a_term - m)
-        w_1 = np.exp(np.log(s) + lg_tx - m)
-        w_2 = np.exp(np.log(s) + lg_T - m)
+        w_1 = np.exp(log_s + lg_tx - m)
+        w_2 = np.exp(log_s + lg_T - m)
         w_i = np.exp(log_si - m)  # s I / e^m
-        gr = np.empty((x.size, 4))
-        gr[:, 0] = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w_a * log_at
-        gr[:, 1] = r / alpha - w_a * (r + x) / (alpha + T)
-        gr[:, 2] = np.log(beta) - w_a * log_bt + w_i / s
-        gr[:, 3] = s / beta - w_a * s / (beta + T)
-        gr += w_1[:, None] * g_tx - w_2[:, None] * g_T
-        return ll, a_term - m, log_si, gr
+        gr = np.empty((4, x.size))
+        gr[0] = per_frequency(special.digamma, r, data) - special.digamma(r) + log_alpha
+        gr[0] -= w_a * log_at
+        gr[1] = r / alpha - w_a * rx / (alpha + T)
+        gr[2] = log_beta - w_a * log_bt + w_i / s
+        gr[3] = s / beta - w_a * s / (beta + T)
+        gr += w_1 * g_tx.T - w_2 * g_T.T
+        return ll, a_term - m, log_si, gr.T
 
     def _loglik_grad(self, params: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
         ll, _, _, grad = self._parts(params, data, grad=True)
