@@ -322,6 +322,43 @@ def test_warm_start_on_large_tables_reaches_the_same_maximum() -> None:
     np.testing.assert_allclose(warm.standard_errors_, cold.standard_errors_, rtol=1e-4)
 
 
+def test_newton_polish_of_a_large_covariate_fit_reaches_the_same_maximum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # > 100,000 distinct rows: warm start, L-BFGS to a whitened error of 1e-6, one
+    # Newton step; the cold fit runs L-BFGS to the tight tolerance from the default start
+    n = 110_000
+    rng = np.random.default_rng(8)
+    X = pd.DataFrame({"u": rng.normal(size=n), "v": rng.uniform(size=n)})
+    truth = ParetoNBDModel.from_params(
+        r=0.6,
+        alpha=9.0,
+        s=0.7,
+        beta=12.0,
+        purchase_covariates=["u", "v"],
+        dropout_covariates=["u"],
+        **{"purchase.u": 0.3, "purchase.v": -0.4, "dropout.u": 0.2},
+    )
+    sim = truth.simulate(n, rng.uniform(20, 52, size=n), random_state=9, covariates=X)
+    data = pd.concat([sim[["frequency", "recency", "T"]], X], axis=1)
+    spec = {"purchase_covariates": ["u", "v"], "dropout_covariates": ["u"]}
+    polished: list[bool] = []
+    original = ParetoNBDModel._polish
+
+    def spy(self: Any, *args: Any) -> Any:
+        out = original(self, *args)
+        polished.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ParetoNBDModel, "_polish", spy)
+    warm = ParetoNBDModel(**spec).fit(data)
+    assert polished == [True]
+    cold = ParetoNBDModel(**spec).fit(data, initial_params=[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(warm.params_, cold.params_, rtol=1e-6, atol=1e-8)
+    assert warm.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-12, abs=1e-6)
+    np.testing.assert_allclose(warm.standard_errors_, cold.standard_errors_, rtol=1e-4)
+
+
 def _value_models(
     cdnow_summary: pd.DataFrame, donations: pd.DataFrame
 ) -> dict[str, tuple[MLEModel, str]]:

@@ -318,11 +318,14 @@ def _log_g(
     la = np.log(apu)
     lb = np.log(bpu)
     # The branch is chosen per row: with covariates alpha and beta differ by customer.
+    # Branch arithmetic with 0/1 factors instead of np.where (several times faster).
     first = alpha >= beta
-    b_arr = np.asarray(np.where(first, rx, s + 1.0), dtype=np.float64)
-    z = np.abs(alpha - beta) / np.where(first, apu, bpu)
+    one = first.astype(np.float64)  # 1 in the first branch
+    other = 1.0 - one
+    b_arr = np.asarray(s + 1.0 + one * (rx - s - 1.0), dtype=np.float64)
+    z = np.abs(alpha - beta) / np.maximum(apu, bpu)  # the larger of alpha+u, beta+u
     # second branch: -(r+x-1) la - (s+1) lb = -(r+x) la - s lb + (la - lb)
-    base = -rx * la - s * lb + np.where(first, 0.0, la - lb)
+    base = -rx * la - s * lb + other * (la - lb)
     group = small = None
     if x_code is not None:
         # rows with equal x and branch share b and c (r and s common to all rows)
@@ -353,15 +356,15 @@ def _log_g(
     inv_s = 1.0 / S
     gb, gz = Sb * inv_s, Sz * inv_s
     common = Sc * inv_s - inv_k  # d/dr and d/ds of -log k + log S through c = k + 1
-    gb_first = np.where(first, gb, 0.0)
+    gb_first = gb * one
     inv_a, inv_b = 1.0 / apu, 1.0 / bpu
-    ratio = np.where(first, bpu * inv_a, apu * inv_b)
-    second = ~first
+    # dz/dalpha and dz/dbeta: first branch (b+u)/(a+u)^2 and -1/(a+u), second branch
+    # -1/(b+u) and (a+u)/(b+u)^2
     out = np.empty((4, x.size))  # returned transposed: (n, 4)
     out[0] = common - la + gb_first
-    out[1] = gz * np.where(first, ratio * inv_a, -inv_b) - (rx - second) * inv_a
+    out[1] = gz * (one * bpu * inv_a * inv_a - other * inv_b) - (rx - other) * inv_a
     out[2] = common - lb + (gb - gb_first)
-    out[3] = gz * np.where(first, -inv_a, ratio * inv_b) - (s + second) * inv_b
+    out[3] = gz * (other * apu * inv_b * inv_b - one * inv_a) - (s + other) * inv_b
     grad_out: FloatArray = out.T
     if near_one.any():
         grad_out[near_one] = q_grad
