@@ -119,15 +119,16 @@ class Fitting(IdentificationChecks):
         params, jac = self._natural(theta)
         ll, grad = self._weighted_loglik_grad(params, data, weights)
         value = -ll / scale
-        g_nat = -grad / scale
+        g = -grad * jac / scale
+        total = -grad  # gradient of the penalised negative log-likelihood, natural scale
         design = self._design()
         if not design.empty:
             pen, dpen = design.penalty_value(params[len(self._param_names) :])
             value += pen
-            g_nat[len(self._param_names) :] += dpen
+            g[len(self._param_names) :] += dpen
+            total[len(self._param_names) :] += scale * dpen
         if seen is not None:
-            seen[theta.tobytes()] = (ll, g_nat * scale)
-        g = g_nat * jac
+            seen[theta.tobytes()] = (ll, total)
         if not (np.isfinite(value) and np.all(np.isfinite(g))):
             return math.inf, np.zeros_like(theta)
         return value, np.asarray(g, dtype=np.float64)
