@@ -391,3 +391,20 @@ def test_purchase_count_intervals_are_quantiles_of_the_count_distribution(
     plain_out = purchase_count_intervals(cls.from_params(**base), 39, level=0.8)
     assert plain_out.index.tolist() == [39.0]
     assert plain_out["upper"].iloc[0] == out["upper"].iloc[0]
+
+
+def test_shared_docstring_fragments_are_filled_in_and_a_missing_marker_is_an_error() -> None:
+    from customer_value.clv._covariates import COVARIATE_NOTES, fill_doc
+
+    for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel):
+        doc = cls.__doc__ or ""
+        assert COVARIATE_NOTES in doc
+        assert "{covariate_notes}" not in doc
+        assert "{bg_covariate_parameters}" not in doc
+    assert "dropout.a.<col>" in (ModifiedBetaGeoModel.__doc__ or "")
+
+    class Plain:
+        """No marker here."""
+
+    with pytest.raises(RuntimeError, match=r"no \{note\} marker"):
+        fill_doc(note="text")(Plain)

@@ -51,6 +51,9 @@ class ModelCore:
     _flat_hints: ClassVar[dict[frozenset[str], str]] = {}
     _covariate_targets: ClassVar[Targets] = {}
     _registry: ClassVar[dict[str, type[ModelCore]]] = {}
+    # (parameters, id of the data, per-row gradient) of the last covariate evaluation
+    # while fitting: the Hessian at the optimiser's last point starts from it
+    _rows_cache: tuple[bytes, int, FloatArray] | None = None
 
     def __init__(
         self,
@@ -171,6 +174,7 @@ class ModelCore:
         g = np.asarray(g, dtype=np.float64)
         if g.shape[0] != ll.shape[0]:
             g = g.T
+        self._rows_cache = (full.tobytes(), id(data), g)
         return float(np.sum(weights * ll)), design.chain_rule_sum(full, P, X, g, weights)
 
     def _full_loglik(self, full: FloatArray, data: Data) -> FloatArray:

@@ -408,6 +408,8 @@ def hessian_natural(
     X: FloatArray,
     weights: FloatArray,
     loglik_grad: Callable[[FloatArray], tuple[FloatArray, FloatArray]],
+    *,
+    base: FloatArray | None = None,
 ) -> FloatArray:
     """Hessian of ``-sum_i w_i ll_i`` in the full natural vector, from per-row Hessians.
 
@@ -424,12 +426,13 @@ def hessian_natural(
 
     instead of one gradient evaluation per element of the full vector. ``loglik_grad``
     maps per-row parameters ``(k, n)`` to the per-row log-likelihood and its gradient
-    ``(n, k)`` in them. The penalty is not included.
+    ``(n, k)`` in them; ``base``, when known, is that gradient at ``full`` (one
+    evaluation fewer). The penalty is not included.
     """
     k = design.n_base
     K = k + len(design.coef_names)
     P = design.row_params(full, X)
-    _, g0 = loglik_grad(P)
+    g0 = loglik_grad(P)[1] if base is None else base
     n = g0.shape[0]
     H = np.empty((n, k, k))
     for j in range(k):

@@ -314,15 +314,18 @@ class Fitting(IdentificationChecks):
                 hess = self._polish(result, compressed, cw, scale, seen)
                 if hess is not None:
                     break
-        self._check_result(result, compressed, cw, scale)
-        x_final = np.asarray(result.x, dtype=np.float64)
-        params = self._natural(x_final)[0]
-        self._params = params
-        known = seen.get(x_final.tobytes())
-        if known is None:
-            known = self._weighted_loglik_grad(params, compressed, cw)
-        self._log_likelihood = known[0]
-        self._covariance = self._inverse_hessian(params, compressed, cw, result, hess=hess)
+        try:
+            self._check_result(result, compressed, cw, scale)
+            x_final = np.asarray(result.x, dtype=np.float64)
+            params = self._natural(x_final)[0]
+            self._params = params
+            known = seen.get(x_final.tobytes())
+            if known is None:
+                known = self._weighted_loglik_grad(params, compressed, cw)
+            self._log_likelihood = known[0]
+            self._covariance = self._inverse_hessian(params, compressed, cw, result, hess=hess)
+        finally:
+            self._rows_cache = None
         self._n = round(scale)
         self._train, self._train_index = arrays, index
         self.time_unit_ = unit
@@ -519,7 +522,11 @@ class Fitting(IdentificationChecks):
             return ll, g.T if g.shape[0] != ll.shape[0] else g
 
         X = covariate_matrix(design, data)
-        hess = hessian_natural(design, params, X, weights, row_grad)
+        cached, self._rows_cache = self._rows_cache, None
+        base = None
+        if cached is not None and cached[0] == params.tobytes() and cached[1] == id(data):
+            base = cached[2]  # the optimiser's last evaluation was at these parameters
+        hess = hessian_natural(design, params, X, weights, row_grad, base=base)
         k = len(self._param_names)
         lam = np.asarray(design.penalty, dtype=np.float64)
         hess[k:, k:] += np.diag(2.0 * float(weights.sum()) * lam)
