@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,61 +18,12 @@ from customer_value._validation import (
     scale_answers,
     z_critical,
 )
-from customer_value.errors import CustomerValueWarning, InvalidDataError
+from customer_value.errors import InvalidDataError
 from customer_value.survey._common import case_weights, check_confidence, pow2_scale
 from customer_value.survey._nps_engine import nps_by_engine
+from customer_value.survey._nps_table import group_table, nps_arrays
 
 __all__ = ["NPSComparison", "NPSResult", "compare_nps", "net_promoter_score", "nps_by"]
-
-#: Columns of the table returned by :func:`nps_by`, in order.
-NPS_COLUMNS = (
-    "score",
-    "standard_error",
-    "ci_low",
-    "ci_high",
-    "n",
-    "n_missing",
-    "n_effective",
-    "detractors",
-    "passives",
-    "promoters",
-    "share_detractors",
-    "share_passives",
-    "share_promoters",
-)
-
-
-def _nps_arrays(
-    detractors: FloatArray,
-    passives: FloatArray,
-    promoters: FloatArray,
-    n_effective: FloatArray,
-    confidence: float,
-) -> dict[str, FloatArray]:
-    """Score, standard error and Wald interval for arrays of (weighted) counts.
-
-    The NPS is ``100 * mean(D)`` with the indicator ``D = +1`` for a promoter, ``-1`` for a
-    detractor and ``0`` otherwise; ``Var(D) = p+ + p- - (p+ - p-)^2``.
-    """
-    total = detractors + passives + promoters
-    share_det = detractors / total
-    share_pas = passives / total
-    share_pro = promoters / total
-    diff = share_pro - share_det
-    # clip tiny negative rounding residue: the variance of a bounded indicator is >= 0
-    variance = np.maximum(share_pro + share_det - diff * diff, 0.0)
-    se = 100.0 * np.sqrt(variance / n_effective)
-    z = z_critical(confidence)
-    score = 100.0 * diff
-    return {
-        "score": score,
-        "standard_error": se,
-        "ci_low": np.clip(score - z * se, -100.0, 100.0),
-        "ci_high": np.clip(score + z * se, -100.0, 100.0),
-        "share_detractors": share_det,
-        "share_passives": share_pas,
-        "share_promoters": share_pro,
-    }
 
 
 @dataclass(frozen=True)
@@ -219,7 +169,7 @@ def _result(
 
     Shares come from the scaled counts, so weights as large as 1e300 give finite shares.
     """
-    arr = _nps_arrays(
+    arr = nps_arrays(
         np.array([detractors]),
         np.array([passives]),
         np.array([promoters]),
@@ -521,9 +471,7 @@ def nps_by(
     """
     conf = check_confidence(confidence)
     if is_engine(data):
-        return nps_by_engine(
-            data, rating_col, group_col, weights_col=weights_col, conf=conf, arrays=_nps_arrays
-        )
+        return nps_by_engine(data, rating_col, group_col, weights_col=weights_col, conf=conf)
     what = "data"
     frame = as_frame(data, what=what)
     columns = [rating_col, group_col] + ([weights_col] if weights_col is not None else [])
@@ -566,36 +514,13 @@ def nps_by(
         s2sum = s2[:, :3].sum(axis=1)
         with np.errstate(divide="ignore"):
             n_eff = np.where(s2sum > 0, 1.0 / np.where(s2sum > 0, s2sum, 1.0), 0.0)
-    keep = weighted.sum(axis=1) > 0
-    if not keep.all():
-        dropped = [uniques[i] for i in np.flatnonzero(~keep)[:5]]
-        warnings.warn(
-            f"nps_by: {int((~keep).sum())} group(s) without a valid (or positively weighted) "
-            f"rating were left out, e.g. {dropped}",
-            CustomerValueWarning,
-            stacklevel=2,
-        )
-    weighted = weighted[keep]
-    scale_kept = scale[keep] if isinstance(scale, np.ndarray) else scale
-    arr = _nps_arrays(weighted[:, 0], weighted[:, 1], weighted[:, 2], n_eff[keep], conf)
-    index = pd.Index(np.asarray(uniques)[keep], name=group_col)
-    out = pd.DataFrame(
-        {
-            "score": arr["score"],
-            "standard_error": arr["standard_error"],
-            "ci_low": arr["ci_low"],
-            "ci_high": arr["ci_high"],
-            "n": n_valid[keep].astype(np.int64),
-            "n_missing": n_missing[keep].astype(np.int64),
-            "n_effective": n_eff[keep],
-            "detractors": weighted[:, 0] * scale_kept,
-            "passives": weighted[:, 1] * scale_kept,
-            "promoters": weighted[:, 2] * scale_kept,
-            "share_detractors": arr["share_detractors"],
-            "share_passives": arr["share_passives"],
-            "share_promoters": arr["share_promoters"],
-        },
-        index=index,
+    return group_table(
+        pd.Index(np.asarray(uniques), name=group_col),
+        weighted,
+        n_valid=n_valid,
+        n_missing=n_missing,
+        n_effective=n_eff,
+        confidence=conf,
+        count_scale=scale,
+        stacklevel=2,
     )
-    out.attrs["confidence"] = conf
-    return out
