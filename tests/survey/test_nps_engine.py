@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from customer_value import InvalidDataError
+from customer_value.errors import CustomerValueWarning
 from customer_value.survey import nps_by
 
 
@@ -52,3 +53,14 @@ def test_nps_by_engine_bad_ratings(backend, responses):
     bad.loc[4, "rating"] = 7.5
     with pytest.raises(InvalidDataError, match=r"whole-number answers.*rating=7.5"):
         nps_by(backend.frame(bad), "rating", "store")
+
+
+def test_nps_by_engine_drops_group_without_ratings(backend):
+    if backend.kind in {"pandas", "spark"}:
+        pytest.skip("pandas has its own test; Spark shares this code path (kept fast)")
+    df = pd.DataFrame({"g": ["a", "a", "b"], "r": [10.0, 3.0, np.nan]})
+    with pytest.warns(CustomerValueWarning, match="1 group") as caught:
+        out = nps_by(backend.frame(df), "r", "g")
+    ours = [w for w in caught if issubclass(w.category, CustomerValueWarning)]
+    assert [w.filename for w in ours] == [__file__]  # pointed at the caller of nps_by
+    pd.testing.assert_frame_equal(out, nps_by(df.head(2), "r", "g"), check_exact=True)
