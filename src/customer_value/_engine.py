@@ -293,8 +293,19 @@ def _map_spark(native: Any, job: _Job) -> Any:
     fields += [f"`{name}` {types[kind]}" for name, kind in job.results.items()]
 
     def each(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        # Spark hands over Arrow batches of 10,000 rows; scoring has a fixed cost per
+        # call (the interpolants of a model), so the batches of a partition are joined
+        # into parts of up to _BATCH_ROWS rows first
+        held: list[pd.DataFrame] = []
+        rows = 0
         for part in batches:
-            yield job.run(part)
+            held.append(part)
+            rows += len(part)
+            if rows >= _BATCH_ROWS:
+                yield job.run(pd.concat(held, ignore_index=True))
+                held, rows = [], 0
+        if held:
+            yield job.run(pd.concat(held, ignore_index=True))
 
     return native.select(*job.cols).mapInPandas(each, ", ".join(fields))
 

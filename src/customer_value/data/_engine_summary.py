@@ -28,10 +28,10 @@ from customer_value.errors import InvalidDataError
 __all__ = ["EngineColumns", "EnginePeriods", "calibration_holdout_engine", "summarize_engine"]
 
 _WHAT = "transactions"
-# engines whose narwhals backend aggregates "the first value in period order" in one
-# group-by (DuckDB arg_min, Polars sort_by().first()); the others take a window instead,
-# which DuckDB would run as a second aggregation of all pairs (twice the cost)
-_ORDERED_FIRST = {"polars", "polars-lazy", "duckdb"}
+# engines that aggregate "the first value in period order" in one group-by (DuckDB
+# arg_min, Polars sort_by().first(), Spark min_by); the others take a window instead,
+# which would run as a second aggregation of all pairs (twice the cost)
+_ORDERED_FIRST = {"polars", "polars-lazy", "duckdb", "spark"}
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,39 @@ def _prepared(
 
 
 def _pairs(frame: Any, cols: EngineColumns) -> Any:
-    """Distinct (customer, period) pairs with the period's amount."""
+    """Distinct (customer, period) pairs with the period's amount.
+
+    On Spark the rows are first hash-partitioned by customer: both group-bys (pairs, then
+    customers) and the first period's amount then run without another shuffle, where
+    grouping by (customer, period) would shuffle twice (the second time by customer).
+    """
     import narwhals as nw
 
+    if frame_kind(frame.to_native()) == "spark":
+        frame = nw.from_native(frame.to_native().repartition(cols.customer_id))
     spend = [nw.col(cols.amount).sum().alias("_amount")] if cols.amount is not None else []
     return frame.group_by(cols.customer_id, "_p").agg(nw.len().alias("_rows"), *spend)
+
+
+def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool) -> Any:
+    """The per-customer aggregation on Spark, the first period's amount by ``min_by``.
+
+    narwhals has no ordered ``first`` on Spark; ``min_by(_amount, _p)`` is exact here, as
+    each (customer, period) pair occurs once.
+    """
+    import narwhals as nw
+    from pyspark.sql import functions as sf
+
+    aggs = [
+        sf.min("_p").alias("_first"),
+        sf.max("_p").alias("_last"),
+        sf.count(sf.lit(1)).alias("_count"),
+    ]
+    if cols.amount is not None:
+        aggs.append(sf.sum("_amount").alias("_spend"))
+    if lead:
+        aggs.append(sf.min_by("_amount", "_p").alias("_lead"))
+    return nw.from_native(pairs.to_native().groupBy(cols.customer_id).agg(*aggs))
 
 
 def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period: int) -> Any:
@@ -152,20 +180,24 @@ def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period
                 f"{cols.amount!r} exceeds that period's purchases"
             )
     exclude_first = has_amount and not cols.include_first_transaction
-    ordered_first = exclude_first and frame_kind(pairs.to_native()) in _ORDERED_FIRST
+    kind = frame_kind(pairs.to_native())
+    ordered_first = exclude_first and kind in _ORDERED_FIRST
     if exclude_first and not ordered_first:
         pairs = pairs.with_columns(_first=nw.col("_p").min().over(cid)).with_columns(
             _amount=nw.when(nw.col("_p") == nw.col("_first"))
             .then(nw.lit(0.0))
             .otherwise(nw.col("_amount"))
         )
-    per = pairs.group_by(cid).agg(
-        nw.col("_p").min().alias("_first"),
-        nw.col("_p").max().alias("_last"),
-        nw.len().alias("_count"),
-        *([nw.col("_amount").sum().alias("_spend")] if has_amount else []),
-        *([nw.col("_amount").first(order_by="_p").alias("_lead")] if ordered_first else []),
-    )
+    if kind == "spark":
+        per = _per_customer_spark(pairs, cols, lead=ordered_first)
+    else:
+        per = pairs.group_by(cid).agg(
+            nw.col("_p").min().alias("_first"),
+            nw.col("_p").max().alias("_last"),
+            nw.len().alias("_count"),
+            *([nw.col("_amount").sum().alias("_spend")] if has_amount else []),
+            *([nw.col("_amount").first(order_by="_p").alias("_lead")] if ordered_first else []),
+        )
     if ordered_first:  # one pass over the pairs: the total less the first period's amount
         per = per.with_columns(_spend=nw.col("_spend") - nw.col("_lead"))
     per = periods.add_elapsed(per, "_first", "_last", "recency")
