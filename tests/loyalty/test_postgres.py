@@ -176,6 +176,7 @@ def test_deadlock_aborts_one_transaction_with_a_retryable_error(spec: StoreSpec)
     def cross(store: Any, first: str, second: str) -> None:
         try:
             with store.transaction() as txn:
+                txn.member_get(first)  # a read: the lock is taken now (writes are queued)
                 txn.member_put(first, {"debt": 0})
                 ready.wait()
                 txn.member_get(second)
@@ -303,24 +304,27 @@ def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
     spec: StoreSpec,
 ) -> None:
     # another host writes the same key without this library's advisory lock (an older
-    # client, a manual fix): the unique constraint is the backstop. Our operation has
-    # read "no such key" and waits for the member's lock; the other host commits the key
-    # meanwhile; our insert of the key then violates the constraint
+    # client, a manual fix): the unique constraint is the backstop. Our earn has read "no
+    # such key", written bob's entry and waits for the referrer's lock; the other host
+    # commits the key meanwhile; our insert of the key then violates the constraint
     store = spec.open()
     ledger = Ledger(PROGRAM, store)
+    ledger.set_member("bob", referred_by="alice")
     twin = Ledger(PROGRAM, MemoryStore())
-    first = twin.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
+    twin.set_member("bob", referred_by="alice")
+    sale = PurchaseEvent("bob", "2024-01-05", Decimal(40), transaction_id="T1")
+    first = twin.earn(sale, idempotency_key="k")
     fingerprint, result = twin.store._idem["k"]  # type: ignore[attr-defined]
-    blocker = _hold_member_lock(spec.target, "carol")
+    blocker = _hold_member_lock(spec.target, "alice")
     outcome: list[Any] = []
 
-    def adjust() -> None:
+    def earn() -> None:
         try:
-            outcome.append(ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k"))
+            outcome.append(ledger.earn(sale, idempotency_key="k"))
         except Exception as exc:
             outcome.append(exc)
 
-    worker = threading.Thread(target=adjust)
+    worker = threading.Thread(target=earn)
     worker.start()
     _wait_for_lock_waiter(spec.target)
     with psycopg.connect(spec.target, autocommit=True) as other:
@@ -338,7 +342,38 @@ def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
     assert "idempotency_pkey" in str(outcome[0])
     assert ledger.entries().empty  # the failed attempt wrote nothing
     # the retry with the same key returns the result the other host stored
-    assert ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k") == first
+    assert ledger.earn(sale, idempotency_key="k") == first
+    assert ledger.entries().empty
+
+
+def test_a_key_committed_by_another_host_while_waiting_for_the_member_replays(
+    spec: StoreSpec,
+) -> None:
+    # the same race one step earlier: the other host commits the key while our operation
+    # waits for the member's lock, before it has read the key: it replays the stored result
+    ledger = Ledger(PROGRAM, spec.open())
+    twin = Ledger(PROGRAM, MemoryStore())
+    first = twin.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
+    fingerprint, result = twin.store._idem["k"]  # type: ignore[attr-defined]
+    blocker = _hold_member_lock(spec.target, "carol")
+    outcome: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(
+            ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
+        )
+    )
+    worker.start()
+    _wait_for_lock_waiter(spec.target)
+    with psycopg.connect(spec.target, autocommit=True) as other:
+        other.execute(
+            f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
+            "VALUES ('k', %s, %s, now())",
+            (fingerprint, result),
+        )
+    blocker.rollback()
+    blocker.close()
+    worker.join(timeout=60)
+    assert outcome == [first]
     assert ledger.entries().empty
 
 

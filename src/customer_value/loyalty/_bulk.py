@@ -312,10 +312,17 @@ class _BulkImport(LedgerCore):
             referrer = str(ref_ids[row])
             state = states.setdefault(referrer, new_state())
             bonus = int(ref_points[row])
-            entry_id = txn.entry_add(
-                referrer, "earn", bonus, int(at[row]), note=f"referral bonus for {member_ids[row]}"
+            credit(
+                self.program,
+                txn,
+                state,
+                referrer,
+                "earn",
+                bonus,
+                int(at[row]),
+                pending=True,
+                note=f"referral bonus for {member_ids[row]}",
             )
-            credit(self.program, txn, state, referrer, entry_id, bonus, int(at[row]), pending=True)
             state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
         # members' engine counters after the chunk (vectorised per member)
         day = at // NS_PER_DAY

@@ -178,7 +178,7 @@ class _Corrections(LedgerCore):
                 shortfall=short,
             )
 
-        return idempotent(self.store, key, fingerprint, write)
+        return idempotent(self.store, key, fingerprint, write, (), transaction_id)
 
     def reverse(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from customer_value.errors import IdempotencyConflictError, InvalidDataError
@@ -76,14 +76,18 @@ def idempotent(
     key: str,
     request: str,
     write: Callable[[StoreTransaction], LedgerReceipt],
+    members: Sequence[str] = (),
+    transaction_id: str | None = None,
 ) -> LedgerReceipt:
     """One idempotent ledger write: ``write(txn)`` runs unless ``key`` already holds a result.
 
     In one store transaction: the stored receipt of ``key`` is returned (a different
     request under the same key raises); otherwise ``write`` makes its entries and its
-    receipt is stored under ``key`` before the transaction commits.
+    receipt is stored under ``key`` before the transaction commits. ``members`` and
+    ``transaction_id`` are what ``write`` reads first (``StoreTransaction.prefetch``).
     """
     with store.transaction() as txn:
+        txn.prefetch(key, members, transaction_id)
         done = replay(txn, key, request)
         if done is not None:
             return done

@@ -270,37 +270,34 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             state["points_in_month"] = after.points_in_month
             state["birthday_bonus_year"] = after.birthday_bonus_year
             state["lifetime_earned"] = int(state["lifetime_earned"]) + result.points
-            entry_id = txn.entry_add(
+            entry_id = credit(
+                program,
+                txn,
+                state,
                 member_id,
                 "earn",
                 result.points,
                 at,
+                pending=True,
                 amount_minor=to_minor(result.eligible_amount, program.currency_decimals),
                 transaction_id=purchase.transaction_id,
             )
-            credit(self.program, txn, state, member_id, entry_id, result.points, at, pending=True)
             txn.member_put(member_id, state)
             entry_ids = [entry_id]
             if result.referrer_id is not None and result.referrer_points > 0:
                 referrer = result.referrer_id
                 ref_state = txn.member_get(referrer) or new_state()
-                ref_entry = txn.entry_add(
+                ref_entry = credit(
+                    program,
+                    txn,
+                    ref_state,
                     referrer,
                     "earn",
                     result.referrer_points,
                     at,
+                    pending=True,
                     reference=entry_id,
                     note=f"referral bonus for {member_id}",
-                )
-                credit(
-                    self.program,
-                    txn,
-                    ref_state,
-                    referrer,
-                    ref_entry,
-                    result.referrer_points,
-                    at,
-                    pending=True,
                 )
                 ref_state["lifetime_earned"] = (
                     int(ref_state["lifetime_earned"]) + result.referrer_points
@@ -311,7 +308,9 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "earn", member_id, result.points, tuple(entry_ids), pd.Timestamp(at, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write)
+        return idempotent(
+            self.store, key, fingerprint, write, (member_id,), purchase.transaction_id
+        )
 
     def redeem(
         self,
@@ -378,7 +377,7 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "redeem", member_id, -points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write)
+        return idempotent(self.store, key, fingerprint, write, (member_id,))
 
     def adjust(
         self,
@@ -445,8 +444,17 @@ class Ledger(_Corrections, _Reads, _BulkImport):
         def write(txn: StoreTransaction) -> LedgerReceipt:
             state = txn.member_get(member_id) or new_state()
             if points > 0:
-                entry_id = txn.entry_add(member_id, "adjust", points, at_ns, note=reason)
-                credit(self.program, txn, state, member_id, entry_id, points, at_ns, pending=False)
+                entry_id = credit(
+                    self.program,
+                    txn,
+                    state,
+                    member_id,
+                    "adjust",
+                    points,
+                    at_ns,
+                    pending=False,
+                    note=reason,
+                )
             else:
                 entry_id = debit(txn, state, member_id, "adjust", -points, at_ns, reason, "remove")
             txn.member_put(member_id, state)
@@ -454,7 +462,7 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "adjust", member_id, points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write)
+        return idempotent(self.store, key, fingerprint, write, (member_id,))
 
     def expire_due(self, at: Any, *, idempotency_key: str | None = None) -> LedgerReceipt:
         """Expire every lot whose expiry is at or before ``at`` (one entry per member).

@@ -26,23 +26,39 @@ def credit(
     txn: StoreTransaction,
     state: dict[str, Any],
     member_id: str,
-    entry_id: int,
+    kind: str,
     points: int,
     at: int,
     *,
     pending: bool,
-) -> None:
-    """Create the lot of a credit and repay the member's debt from it first."""
+    amount_minor: int | None = None,
+    transaction_id: str | None = None,
+    reference: int | None = None,
+    note: str | None = None,
+) -> int:
+    """Write a credit entry and its lot, repaying the member's debt from it first; its id.
+
+    An entry of 0 points (a purchase that earned nothing) has no lot.
+    """
+    fields: dict[str, Any] = {
+        "amount_minor": amount_minor,
+        "transaction_id": transaction_id,
+        "reference": reference,
+        "note": note,
+    }
     if points <= 0:
-        return
+        return txn.entry_add(member_id, kind, points, at, **fields)
     spendable_at = available_ns(program, at) if pending else at
     expires = expiry_ns_one(program, at)
-    lot_id = txn.lot_add(member_id, entry_id, at, spendable_at, expires, points)
+    entry_id, lot_id = txn.entry_with_lot_add(
+        member_id, kind, points, at, spendable_at, expires, **fields
+    )
     debt = int(state.get("debt", 0))
     if debt > 0:
         repay = min(debt, points)
         txn.allocate(entry_id, lot_id, repay)
         state["debt"] = debt - repay
+    return entry_id
 
 
 def debit(
@@ -61,14 +77,12 @@ def debit(
     balance at ``at``.
     """
     # the balance from the member's running total, then only the lots this debit takes
-    sums = txn.open_sums(member_id, at, at)
-    available = sums.open_points - sums.due - sums.pending - int(state.get("debt", 0))
+    available, lots = txn.spendable_lots(member_id, at, points, int(state.get("debt", 0)))
     if points > available:
         raise InsufficientPointsError(
             f"member {member_id!r} has {max(available, 0)} points available at "
             f"{pd.Timestamp(at, unit='ns')}, cannot {verb} {points}"
         )
-    lots = txn.open_lots(member_id, at, spendable_only=True, points=points)
     entry_id = txn.entry_add(member_id, kind, -points, at, note=note)
     consume(txn, entry_id, lots, points)
     return entry_id

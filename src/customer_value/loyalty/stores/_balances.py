@@ -43,6 +43,7 @@ from typing import Any
 from customer_value.loyalty.stores._rules import BALANCE_RULES, predicate
 
 __all__ = [
+    "FIRST_BATCH",
     "LedgerView",
     "OpenSums",
     "Undone",
@@ -188,8 +189,12 @@ def open_sums(row: Sequence[Any]) -> OpenSums:
     )
 
 
+#: lots read by the first batch of a pass (enough for most debits)
+FIRST_BATCH = 16
+
+
 def take_in_order(
-    batches: Callable[[int, int], Sequence[Any]], points: int | None, first: int = 16
+    batches: Callable[[int, int], Sequence[Any]], points: int | None, first: int = FIRST_BATCH
 ) -> list[Any]:
     """Lots from ``batches(offset, limit)`` until their points left reach ``points``."""
     out: list[Any] = []

@@ -293,6 +293,62 @@ class StoreTransaction(LedgerView):
     def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
         """``(lot_id, points)`` allocations recorded for an entry."""
 
+    # --- operations with a default in terms of the ones above; a store whose every
+    # statement is a network round trip (PostgreSQL) does each in one trip
+
+    def prefetch(
+        self, key: str, member_ids: Sequence[str] = (), transaction_id: str | None = None
+    ) -> None:
+        """Announce what an operation reads first: its idempotency key, members, earn.
+
+        A store may lock and read them all at once; the later
+        :meth:`idempotency_get`, :meth:`member_get` and
+        :meth:`earn_by_transaction` then answer from what it read. The default
+        does nothing (the reads happen when they are made).
+        """
+
+    def entry_with_lot_add(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        available_at: int,
+        expires_at: int | None,
+        *,
+        amount_minor: int | None = None,
+        transaction_id: str | None = None,
+        reference: int | None = None,
+        note: str | None = None,
+    ) -> tuple[int, int]:
+        """Append a credit entry of ``points`` (> 0) and its lot; ``(entry_id, lot_id)``."""
+        entry_id = self.entry_add(
+            member_id,
+            kind,
+            points,
+            at,
+            amount_minor=amount_minor,
+            transaction_id=transaction_id,
+            reference=reference,
+            note=note,
+        )
+        return entry_id, self.lot_add(member_id, entry_id, at, available_at, expires_at, points)
+
+    def spendable_lots(
+        self, member_id: str, at: int, points: int, debt: int
+    ) -> tuple[int, list[LotRow]]:
+        """Points spendable at ``at`` less ``debt``, and the lots a debit of ``points`` takes.
+
+        The lots (:meth:`open_lots` with ``spendable_only``, first-expiring
+        first) are read only when the spendable points cover ``points``;
+        otherwise the list is empty.
+        """
+        sums = self.open_sums(member_id, at, at)
+        available = sums.open_points - sums.due - sums.pending - debt
+        if points > available:
+            return available, []
+        return available, self.open_lots(member_id, at, spendable_only=True, points=points)
+
     @abstractmethod
     def bulk_earn(
         self,

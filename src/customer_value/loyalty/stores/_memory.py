@@ -299,16 +299,76 @@ class _MemoryTransaction(StoreTransaction):
         entries: list[tuple[str, int, int, int | None, str | None]],
         lots: list[tuple[int, int | None, int, int]],
     ) -> None:
-        for (member_id, points, at, amount, tx), (avail, expires, lot_points, remaining) in zip(
-            entries, lots, strict=True
-        ):
-            entry_id = self.entry_add(
-                member_id, "earn", points, at, amount_minor=amount, transaction_id=tx
+        # the rows of entry_add + lot_add (+ allocate for a debt repayment) appended in one
+        # pass, each member's sorted indexes re-sorted once, and one undo for the batch
+        s = self._s
+        first_entry, first_lot = len(s._entries) + 1, len(s._lots) + 1
+        n_alloc = len(s._allocations)
+        now = time.time_ns()
+        touched: dict[str, tuple[_Member, int]] = {}
+        new_tx: list[str] = []
+        lot_id = first_lot
+        for i, (
+            (member_id, points, at, amount, tx),
+            (avail, expires, lot_points, left),
+        ) in enumerate(zip(entries, lots, strict=True)):
+            entry_id = first_entry + i
+            seen = touched.get(member_id)
+            if seen is None:
+                member = s._member(member_id)
+                touched[member_id] = (member, member.open)
+            else:
+                member = seen[0]
+            recorded = max(now, member.recorded[-1]) if member.recorded else now
+            s._entries.append(
+                EntryRow(
+                    entry_id, member_id, "earn", points, at, amount, tx, None, 0, None, recorded
+                )
             )
-            if lot_points > 0:
-                lot_id = self.lot_add(member_id, entry_id, at, avail, expires, lot_points)
-                if remaining < lot_points:
-                    self.allocate(entry_id, lot_id, lot_points - remaining)
+            member.entry_ids.append(entry_id)
+            member.recorded.append(recorded)
+            member.by_at.append((at, entry_id))
+            if tx is not None and tx not in s._earn_by_tx:
+                s._earn_by_tx[tx] = entry_id
+                new_tx.append(tx)
+            if lot_points <= 0:
+                continue
+            lot = LotRow(lot_id, member_id, entry_id, at, avail, expires, lot_points, left)
+            s._lots.append(lot)
+            s._lots_by_entry[entry_id] = [lot_id]
+            member.lot_ids.append(lot_id)
+            member.open += left
+            if left > 0:
+                member.by_expiry.append(expiry_key(partial(getattr, lot)))
+                member.by_available.append((avail, lot_id))
+            if left < lot_points:
+                s._allocations.append((entry_id, lot_id, lot_points - left))
+                s._alloc_by_entry.setdefault(entry_id, []).append((lot_id, lot_points - left))
+            lot_id += 1
+        for member, _ in touched.values():
+            member.by_at.sort()
+            member.by_expiry.sort()
+            member.by_available.sort()
+
+        def _undo() -> None:
+            for entry_id in range(first_entry, len(s._entries) + 1):
+                s._lots_by_entry.pop(entry_id, None)
+                s._alloc_by_entry.pop(entry_id, None)
+            for tx in new_tx:
+                s._earn_by_tx.pop(tx, None)
+            del s._entries[first_entry - 1 :], s._lots[first_lot - 1 :]
+            del s._allocations[n_alloc:]
+            for member, open_before in touched.values():
+                count = sum(1 for e in member.entry_ids if e >= first_entry)
+                del member.entry_ids[len(member.entry_ids) - count :]
+                del member.recorded[len(member.recorded) - count :]
+                member.lot_ids[:] = [x for x in member.lot_ids if x < first_lot]
+                member.by_at[:] = [k for k in member.by_at if k[1] < first_entry]
+                member.by_expiry[:] = [k for k in member.by_expiry if k[3] < first_lot]
+                member.by_available[:] = [k for k in member.by_available if k[1] < first_lot]
+                member.open = open_before
+
+        self.undo.append(_undo)
 
 
 class MemoryStore(Store):

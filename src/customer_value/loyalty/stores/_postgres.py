@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["PostgresStore"]
+
+
+def _nothing() -> None:
+    return None
 
 
 def _one(row: Any) -> Any:
@@ -164,42 +168,64 @@ class PostgresStore(Store):
                     conn.close()  # reconnect on next use
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
-        """One READ COMMITTED transaction with per-member locks (see the class notes)."""
+    def _unit(
+        self, begin: str, *, locking: bool, check: Callable[[], None]
+    ) -> Iterator[PostgresTransaction]:
+        """A transaction on a connection of the store, opened with ``begin``.
+
+        On an idle autocommit connection (the store's own; a pool's configured
+        with ``autocommit=True``) the transaction's ``BEGIN`` travels with its
+        first statements and ``COMMIT`` with its last writes; otherwise psycopg
+        opens it (a savepoint inside a transaction already open).
+        """
         import psycopg
+        from psycopg.pq import TransactionStatus
 
         if not self._ready:
-            self._check_version()
+            check()
         with self._connection() as conn:
             try:
-                with conn.transaction():
-                    yield PostgresTransaction(conn, self._q)
+                if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
+                    txn = PostgresTransaction(conn, self._q, locking=locking, begin=begin)
+                    try:
+                        yield txn
+                        txn.flush("COMMIT")
+                    except BaseException:
+                        if conn.info.transaction_status != TransactionStatus.IDLE:
+                            with contextlib.suppress(psycopg.Error):
+                                conn.execute("ROLLBACK")  # the original error is the one to see
+                        raise
+                else:
+                    with conn.transaction():
+                        txn = PostgresTransaction(conn, self._q, locking=locking)
+                        if begin != "BEGIN":
+                            txn.flush("SET TRANSACTION" + begin.removeprefix("BEGIN"))
+                        yield txn
+                        txn.flush()
             except psycopg.Error as exc:
                 raise translate(exc) from exc
 
     @contextlib.contextmanager
-    def _read(self) -> Iterator[psycopg.Connection[Any]]:
-        """A read-only REPEATABLE READ transaction: one consistent snapshot."""
-        import psycopg
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """One READ COMMITTED transaction with per-member locks (see the class notes)."""
+        with self._unit("BEGIN", locking=True, check=self._check_version) as txn:
+            yield txn
 
-        with self._connection() as conn:
-            try:
-                with conn.transaction():
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    yield conn
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[PostgresTransaction]:
+        """A read-only REPEATABLE READ transaction: one consistent snapshot."""
+        with self._unit(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", locking=False, check=_nothing
+        ) as txn:
+            yield txn
 
     # ------------------------------------------------------------------ schema
-    def _version(self, conn: psycopg.Connection[Any]) -> int:
-        exists = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (self._q("{s}.schema_migrations"),)
-        ).fetchone()
-        if not (exists and exists[0]):
+    def _version(self, fetch: Callable[[str, Any], list[Any]]) -> int:
+        exists = fetch("SELECT to_regclass(%s) IS NOT NULL", (self._q("{s}.schema_migrations"),))
+        if not (exists and exists[0][0]):
             return 0
-        row = conn.execute(self._q("SELECT COALESCE(MAX(version), 0) FROM {s}.schema_migrations"))
-        got = row.fetchone()
-        return int(got[0]) if got is not None else 0
+        got = fetch("SELECT COALESCE(MAX(version), 0) FROM {s}.schema_migrations", None)
+        return int(got[0][0]) if got else 0
 
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -209,8 +235,8 @@ class PostgresStore(Store):
             )
 
     def _check_version(self, *, older_ok: bool = False, reading: bool = False) -> None:
-        with self._read() as conn:
-            version = self._version(conn)
+        with self._read() as txn:
+            version = self._version(txn.fetch)
         self._refuse_newer(version)
         self._ready = version == SCHEMA_VERSION
         if version < SCHEMA_VERSION and not older_ok:
@@ -249,7 +275,9 @@ class PostgresStore(Store):
                             "applied_at timestamptz NOT NULL DEFAULT now())"
                         )
                     )
-                    current = self._version(conn)
+                    current = self._version(
+                        lambda query, params: conn.execute(self._q(query), params).fetchall()
+                    )
                     self._refuse_newer(current)
                     for version, description, statements in MIGRATIONS:
                         if version <= current:
@@ -271,16 +299,16 @@ class PostgresStore(Store):
     @property
     def schema_version(self) -> int:
         """The highest migration applied to the schema."""
-        with self._read() as conn:
-            return self._version(conn)
+        with self._read() as txn:
+            return self._version(txn.fetch)
 
     # ------------------------------------------------------------------ reads
     @contextlib.contextmanager
     def view(self) -> Iterator[LedgerView]:
         """One consistent read-only snapshot (REPEATABLE READ), taking no locks."""
         self._check_readable()
-        with self._read() as conn:
-            yield PostgresTransaction(conn, self._q, locking=False)
+        with self._read() as txn:
+            yield txn
 
     def _check_readable(self) -> None:
         # an out-of-date schema (migrate=False) is refused, not misread
@@ -289,8 +317,8 @@ class PostgresStore(Store):
 
     def _rows(self, query: str, params: Any = None) -> list[Any]:
         self._check_readable()
-        with self._read() as conn:
-            return conn.execute(self._q(query), params).fetchall()
+        with self._read() as txn:
+            return txn.fetch(query, params)
 
     def entries_frame(self, member_id: str | None = None) -> pd.DataFrame:
         """The journal as a DataFrame (see :class:`Store`)."""

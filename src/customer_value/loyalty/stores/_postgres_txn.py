@@ -12,6 +12,7 @@ import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
 from customer_value.loyalty.stores._balances import (
+    FIRST_BATCH,
     OpenSums,
     Undone,
     in_expiry_order,
@@ -148,24 +149,94 @@ def translate(exc: Exception) -> StoreError:
 
 
 class PostgresTransaction(StoreTransaction):
-    """One READ COMMITTED transaction that locks a member before reading its rows."""
+    """One READ COMMITTED transaction that locks a member before reading its rows.
 
-    def __init__(self, conn: psycopg.Connection[Any], sql: Sql, *, locking: bool = True) -> None:
+    Round trips are what a write costs on a server (each one a network wait and a
+    wake-up of both processes), so statements whose answer the ledger does not
+    need at once - the locks, ``BEGIN``, writes without a returned id - are queued
+    and sent in one pipeline with the next statement whose rows it needs (or with
+    ``COMMIT``). The server still runs them one after the other, each ``READ
+    COMMITTED`` statement with a fresh snapshot, so a read queued after a lock
+    sees what the lock's previous holder committed. An error in a queued
+    statement aborts the transaction and is raised at that next round trip at
+    the latest (before ``COMMIT`` succeeds): nothing is written.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        sql: Sql,
+        *,
+        locking: bool = True,
+        begin: str | None = None,
+    ) -> None:
         self._conn = conn
         self._q = sql
         self._locking = locking  # False in read-only snapshots (balances, reports)
         self._members: set[str] = set()
         self._buckets: set[int] = set()
         self._keys: set[tuple[int, int]] = set()
+        # statements sent with the next round trip (``begin``: this object opens the
+        # transaction itself, its BEGIN travels with the first statements)
+        self._queue: list[tuple[str, Any]] = [] if begin is None else [(begin, None)]
+        # advisory locks not sent yet: one statement takes them all, in this order
+        self._locks: list[tuple[str, int, int]] = []
+        # what prefetch() read after taking the locks (answers the first reads)
+        self._idem: dict[str, tuple[str, str] | None] = {}
+        self._states: dict[str, dict[str, Any] | None] = {}
+        self._earns: dict[str, EntryRow | None] = {}
+
+    # ------------------------------------------------------------------ round trips
+    def _send(self, query: str, params: Any = None) -> None:
+        """Queue a statement whose result is not needed (sent with the next round trip)."""
+        self._send_locks()
+        self._queue.append((self._q(query), params))
+
+    def _lock(self, function: str, namespace: int, value: int) -> None:
+        self._locks.append((function, namespace, value))
+
+    def _send_locks(self) -> None:
+        # the functions of a SELECT list run left to right: the locks are taken in the
+        # order they were asked for
+        if self._locks:
+            calls = ", ".join(f"{fn}(%s, %s)" for fn, _, _ in self._locks)
+            params = [v for _, namespace, value in self._locks for v in (namespace, value)]
+            self._locks = []
+            self._queue.append((f"SELECT {calls}", params))
+
+    def _fetch_all(self, queries: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+        """The rows of each query, in one round trip with everything queued before."""
+        self._send_locks()
+        pending, self._queue = self._queue, []
+        if len(pending) + len(queries) == 1:
+            query, params = (pending or [(self._q(q), p) for q, p in queries])[0]
+            cur = self._conn.execute(query, params)
+            return [cur.fetchall()] if queries else []
+        with self._conn.pipeline():
+            for query, params in pending:
+                self._conn.execute(query, params)
+            cursors = [self._conn.execute(self._q(q), p) for q, p in queries]
+        return [cur.fetchall() for cur in cursors]
+
+    def fetch(self, query: str, params: Any = None) -> list[Any]:
+        """The rows of one query (``{s}`` the schema), with what is queued, in one round trip."""
+        return self._fetch_all([(query, params)])[0]
+
+    def _one(self, query: str, params: Any = None) -> Any:
+        rows = self.fetch(query, params)
+        return rows[0] if rows else None
+
+    def flush(self, final: str | None = None) -> None:
+        """Send what is queued (and ``final``, ``COMMIT``) in one round trip."""
+        if final is not None:
+            self._queue.append((final, None))
+        self._fetch_all([])
 
     # ------------------------------------------------------------------ locks
-    def _execute(self, query: str, params: Any = None) -> psycopg.Cursor[Any]:
-        return self._conn.execute(self._q(query), params)
-
     def _lock_key(self, namespace: int, value: str) -> None:
         key = (namespace, _hash32(str(namespace), value))
         if self._locking and key not in self._keys:
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+            self._lock("pg_advisory_xact_lock", *key)
             self._keys.add(key)
 
     def _lock_member(self, member_id: str) -> None:
@@ -177,10 +248,8 @@ class PostgresTransaction(StoreTransaction):
         if bucket in self._buckets:
             self._members.add(member_id)
             return
-        self._conn.execute(
-            "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, %s)",
-            (_NS_BUCKET, bucket, _NS_MEMBER, _hash32("member", member_id)),
-        )
+        self._lock("pg_advisory_xact_lock_shared", _NS_BUCKET, bucket)
+        self._lock("pg_advisory_xact_lock", _NS_MEMBER, _hash32("member", member_id))
         self._members.add(member_id)
 
     def _lock_many(self, member_ids: Sequence[str]) -> None:
@@ -188,7 +257,7 @@ class PostgresTransaction(StoreTransaction):
         # between bulk writers); single-member writers hold their bucket shared
         wanted = sorted({_bucket(m) for m in member_ids if m not in self._members} - self._buckets)
         if wanted and self._locking:
-            self._conn.execute(
+            self._send(
                 "SELECT count(pg_advisory_xact_lock(%s, b)) "
                 "FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS ordered",
                 (_NS_BUCKET, wanted),
@@ -196,36 +265,61 @@ class PostgresTransaction(StoreTransaction):
             self._buckets.update(wanted)
         self._members.update(member_ids)
 
+    def prefetch(
+        self, key: str, member_ids: Sequence[str] = (), transaction_id: str | None = None
+    ) -> None:
+        # the locks in the order the reads would take them (key, transaction, members),
+        # then one statement reading the key, the earn and the first member, in one trip
+        self._lock_key(_NS_KEY, key)
+        if transaction_id is not None:
+            self._lock_key(_NS_TX, transaction_id)
+        member = next((m for m in member_ids if m not in self._states), None)
+        if member is not None:
+            self._lock_member(member)
+        row = self._one(_PREFETCH, {"k": key, "m": member, "tx": transaction_id})
+        self._idem[key] = None if row[0] is None else (str(row[0]), str(row[1]))
+        if member is not None:
+            self._states[member] = None if row[2] is None else dict(row[2])
+        if transaction_id is not None:
+            self._earns[transaction_id] = None if row[3] is None else EntryRow(*row[3:])
+        for other in member_ids:
+            if other not in self._states:
+                self.member_get(other)
+
     # ------------------------------------------------------------------ idempotency
     def idempotency_get(self, key: str) -> tuple[str, str] | None:
+        if key in self._idem:
+            return self._idem[key]
         self._lock_key(_NS_KEY, key)
-        row = self._execute(
-            "SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s", (key,)
-        ).fetchone()
+        row = self._one("SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s", (key,))
         return None if row is None else (str(row[0]), str(row[1]))
 
     def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
         self._lock_key(_NS_KEY, key)
-        self._execute(
+        self._send(
             "INSERT INTO {s}.idempotency (key, fingerprint, result, created_at) "
             "VALUES (%s, %s, %s, %s)",
             (key, fingerprint, result_json, at_bound(at)),
         )
+        self._idem[key] = (fingerprint, result_json)
 
     # ------------------------------------------------------------------ members
     def member_get(self, member_id: str) -> dict[str, Any] | None:
+        if member_id in self._states:
+            known = self._states[member_id]
+            return None if known is None else dict(known)
         self._lock_member(member_id)
-        row = self._execute(
-            "SELECT state FROM {s}.members WHERE member_id = %s", (member_id,)
-        ).fetchone()
-        return None if row is None else dict(row[0])
+        row = self._one("SELECT state FROM {s}.members WHERE member_id = %s", (member_id,))
+        state = None if row is None else dict(row[0])
+        self._states[member_id] = None if state is None else dict(state)
+        return state
 
     def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = list(member_ids)
         self._lock_many(ids)
-        rows = self._execute(
+        rows = self.fetch(
             "SELECT member_id, state FROM {s}.members WHERE member_id = ANY(%s)", (ids,)
-        ).fetchall()
+        )
         return {str(m): dict(s) for m, s in rows}
 
     def member_put(self, member_id: str, state: dict[str, Any]) -> None:
@@ -239,12 +333,14 @@ class PostgresTransaction(StoreTransaction):
             self._lock_member(ids[0])
         else:
             self._lock_many(ids)
-        self._execute(
+        self._send(
             "INSERT INTO {s}.members (member_id, state) "
             "SELECT * FROM unnest(%s::text[], %s::jsonb[]) "
             "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
             (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
         )
+        for member_id in ids:
+            self._states[member_id] = dict(states[member_id])
 
     # ------------------------------------------------------------------ entries
     def entry_add(
@@ -261,7 +357,7 @@ class PostgresTransaction(StoreTransaction):
         note: str | None = None,
     ) -> int:
         self._lock_member(member_id)
-        row = self._execute(
+        row = self._one(
             "INSERT INTO {s}.entries (member_id, kind, points, at, amount_minor, "
             "transaction_id, reference, shortfall, note) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
@@ -276,13 +372,13 @@ class PostgresTransaction(StoreTransaction):
                 int(shortfall),
                 note,
             ),
-        ).fetchone()
+        )
         return int(row[0]) if row is not None else 0
 
     def _entry(self, row: Sequence[Any] | None) -> EntryRow | None:
         if row is None:
             return None
-        entry = EntryRow(*row)
+        entry = row if isinstance(row, EntryRow) else EntryRow(*row)
         # an entry never changes; what depends on it (clawbacks, lots) is read after the
         # member's lock
         self._lock_member(entry.member_id)
@@ -290,44 +386,38 @@ class PostgresTransaction(StoreTransaction):
 
     def entry_get(self, entry_id: int) -> EntryRow | None:
         return self._entry(
-            self._execute(
-                f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE entry_id = %s", (entry_id,)
-            ).fetchone()
+            self._one(f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE entry_id = %s", (entry_id,))
         )
 
     def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
+        if transaction_id in self._earns:
+            return self._entry(self._earns[transaction_id])
         self._lock_key(_NS_TX, transaction_id)
-        return self._entry(
-            self._execute(
-                f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
-                "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1",
-                (transaction_id,),
-            ).fetchone()
-        )
+        return self._entry(self._one(_EARN_BY_TX, (transaction_id,)))
 
     def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
         # no lock: the unique index on earn transaction ids refuses a racing duplicate
-        rows = self._execute(
+        rows = self.fetch(
             "SELECT DISTINCT transaction_id FROM {s}.entries WHERE kind = 'earn' "
             "AND transaction_id = ANY(%s)",
             (list(transaction_ids),),
-        ).fetchall()
+        )
         return sorted(str(r[0]) for r in rows)
 
     def entries_referencing(self, entry_id: int) -> list[EntryRow]:
-        rows = self._execute(
+        rows = self.fetch(
             f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE reference = %s ORDER BY entry_id",
             (entry_id,),
-        ).fetchall()
+        )
         return [EntryRow(*r) for r in rows]
 
     def member_entries(self, member_id: str, since: int) -> list[EntryRow]:
         self._lock_member(member_id)
-        rows = self._execute(
+        rows = self.fetch(
             f"SELECT {ENTRY_SELECT} FROM {{s}}.entries WHERE member_id = %s AND at > %s "
             "ORDER BY entry_id",
             (member_id, at_bound(since)),
-        ).fetchall()
+        )
         return [EntryRow(*r) for r in rows]
 
     # ------------------------------------------------------------------ lots
@@ -342,7 +432,7 @@ class PostgresTransaction(StoreTransaction):
     ) -> int:
         self._lock_member(member_id)
         # the lot and the member's running total of points left, in one statement
-        row = self._execute(
+        row = self._one(
             "WITH lot AS (INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, "
             "expires_at, points, remaining) VALUES (%(m)s, %(e)s, %(t)s, %(a)s, %(x)s, %(p)s, "
             "%(p)s) RETURNING lot_id), open AS (INSERT INTO {s}.balances AS b "
@@ -357,23 +447,83 @@ class PostgresTransaction(StoreTransaction):
                 "x": _ts(expires_at),
                 "p": points,
             },
-        ).fetchone()
+        )
         return int(row[0]) if row is not None else 0
 
+    def entry_with_lot_add(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        available_at: int,
+        expires_at: int | None,
+        *,
+        amount_minor: int | None = None,
+        transaction_id: str | None = None,
+        reference: int | None = None,
+        note: str | None = None,
+    ) -> tuple[int, int]:
+        self._lock_member(member_id)
+        # the entry, its lot and the member's running total in one statement
+        row = self._one(
+            "WITH entry AS (INSERT INTO {s}.entries (member_id, kind, points, at, "
+            "amount_minor, transaction_id, reference, note) VALUES (%(m)s, %(k)s, %(p)s, "
+            "%(t)s, %(amount)s, %(tx)s, %(ref)s, %(note)s) RETURNING entry_id), "
+            "lot AS (INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, "
+            "expires_at, points, remaining) SELECT %(m)s, entry_id, %(t)s, %(a)s, %(x)s, "
+            "%(p)s, %(p)s FROM entry RETURNING entry_id, lot_id), "
+            "open AS (INSERT INTO {s}.balances AS b (member_id, open_points) "
+            "VALUES (%(m)s, %(p)s) ON CONFLICT (member_id) "
+            "DO UPDATE SET open_points = b.open_points + excluded.open_points) "
+            "SELECT entry_id, lot_id FROM lot",
+            {
+                "m": member_id,
+                "k": kind,
+                "p": int(points),
+                "t": _ts(at),
+                "amount": amount_minor,
+                "tx": transaction_id,
+                "ref": reference,
+                "note": note,
+                "a": _ts(available_at),
+                "x": _ts(expires_at),
+            },
+        )
+        return int(row[0]), int(row[1])
+
     def lot_get(self, lot_id: int) -> LotRow:
-        row = self._execute(
-            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE lot_id = %s", (lot_id,)
-        ).fetchone()
+        row = self._one(f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE lot_id = %s", (lot_id,))
         if row is None:
             raise StoreError(f"PostgresStore: no lot {lot_id}")
         return LotRow(*row)
 
     def lots_of_entry(self, entry_id: int) -> list[LotRow]:
-        rows = self._execute(
+        rows = self.fetch(
             f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE entry_id = %s ORDER BY lot_id",
             (entry_id,),
-        ).fetchall()
+        )
         return [LotRow(*r) for r in rows]
+
+    def _lots_query(
+        self,
+        member_id: str,
+        at: int,
+        spendable_only: bool,
+        exclude_entry: int | None,
+        never_expiring: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[str, dict[str, Any]]:
+        """One batch of one pass of :meth:`open_lots` (see ``_rules.pass_sql``)."""
+        rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
+        which, order = pass_sql(never_expiring)
+        return (
+            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
+            f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
+            "LIMIT %(n)s OFFSET %(o)s",
+            {"m": member_id, "at": at_bound(at), "x": exclude_entry, "n": limit, "o": offset},
+        )
 
     def open_lots(
         self,
@@ -383,32 +533,51 @@ class PostgresTransaction(StoreTransaction):
         spendable_only: bool,
         points: int | None = None,
         exclude_entry: int | None = None,
+        first: list[LotRow] | None = None,
     ) -> list[LotRow]:
+        # ``first``: the first batch of the expiring pass, when already read
         self._lock_member(member_id)
-        rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
-        params = {"m": member_id, "at": at_bound(at), "x": exclude_entry}
 
         def fetch(never_expiring: bool, offset: int, limit: int) -> list[LotRow]:
-            which, order = pass_sql(never_expiring)
-            rows = self._execute(
-                f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
-                f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
-                "LIMIT %(n)s OFFSET %(o)s",
-                {**params, "n": limit, "o": offset},
-            ).fetchall()
+            if first is not None and not never_expiring and offset == 0 and limit == FIRST_BATCH:
+                return first
+            rows = self.fetch(
+                *self._lots_query(
+                    member_id, at, spendable_only, exclude_entry, never_expiring, offset, limit
+                )
+            )
             return [LotRow(*r) for r in rows]
 
         return in_expiry_order(fetch, points)
 
+    def _sums_query(self, member_id: str, at: int, until: int) -> tuple[str, dict[str, Any]]:
+        params = {"m": member_id, "at": at_bound(at), "until": at_bound(until)}
+        return open_sums_sql(pyformat, _table, ns_sql), params
+
     def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
         self._lock_member(member_id)
-        row = self._execute(
-            open_sums_sql(pyformat, _table, ns_sql),
-            {"m": member_id, "at": at_bound(at), "until": at_bound(until)},
-        ).fetchone()
-        if row is None:  # pragma: no cover - an aggregate always returns a row
-            raise StoreError("PostgresStore: no row for the balance sums")
-        return sums_of(row)
+        return sums_of(self._one(*self._sums_query(member_id, at, until)))
+
+    def spendable_lots(
+        self, member_id: str, at: int, points: int, debt: int
+    ) -> tuple[int, list[LotRow]]:
+        # the sums and the first batch of lots in one round trip (the batch is wasted
+        # only when the debit is refused)
+        self._lock_member(member_id)
+        sums_rows, lot_rows = self._fetch_all(
+            [
+                self._sums_query(member_id, at, at),
+                self._lots_query(member_id, at, True, None, False, 0, FIRST_BATCH),
+            ]
+        )
+        sums = sums_of(sums_rows[0])
+        available = sums.open_points - sums.due - sums.pending - debt
+        if points > available:
+            return available, []
+        first = [LotRow(*r) for r in lot_rows]
+        return available, self.open_lots(
+            member_id, at, spendable_only=True, points=points, first=first
+        )
 
     def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
         self._lock_member(member_id)
@@ -424,31 +593,29 @@ class PostgresTransaction(StoreTransaction):
             lambda prefix: _select(LOT_COLUMNS, prefix),
             ns_sql,
         )
-        entries, lots, allocations, reversed_earns = (
-            self._execute(q, params).fetchall() for q in queries
-        )
+        entries, lots, allocations, reversed_earns = self._fetch_all([(q, params) for q in queries])
         return undone_rows(entries, lots, allocations, reversed_earns[0][0], EntryRow, LotRow)
 
     def due_lots(self, at: int) -> list[LotRow]:
         params = {"at": at_bound(at)}
-        members = self._execute(
+        members = self.fetch(
             f"SELECT DISTINCT member_id FROM {{s}}.lots WHERE {DUE.sql(pyformat)}", params
-        ).fetchall()
+        )
         ids = [str(r[0]) for r in members]
         if not ids:
             return []
         self._lock_many(ids)
-        rows = self._execute(
+        rows = self.fetch(
             f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = ANY(%(ids)s) AND "
             f"{DUE.sql(pyformat)} ORDER BY member_id, lot_id",
             {**params, "ids": ids},
-        ).fetchall()
+        )
         return [LotRow(*r) for r in rows]
 
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
         # the CHECK constraint on lots.remaining refuses overspending inside the transaction;
         # the member's running total moves with the lot
-        self._execute(
+        self._send(
             "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
             "WHERE lot_id = %(lot)s RETURNING lot_id, member_id), "
             "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
@@ -459,10 +626,10 @@ class PostgresTransaction(StoreTransaction):
         )
 
     def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
-        rows = self._execute(
+        rows = self.fetch(
             "SELECT lot_id, points FROM {s}.allocations WHERE entry_id = %s ORDER BY allocation_id",
             (entry_id,),
-        ).fetchall()
+        )
         return [(int(a), int(b)) for a, b in rows]
 
     def bulk_earn(
@@ -479,12 +646,13 @@ class PostgresTransaction(StoreTransaction):
             _ts(at)  # refuses sub-microsecond instants, as single writes do
         for avail, exp, _, _ in lots:
             _ts(avail), _ts(exp)
-        self._conn.execute(
+        self._send(
             "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_stage (i bigint, member_id text, "
             "points bigint, at_us bigint, amount_minor bigint, transaction_id text, "
             "avail_us bigint, exp_us bigint, lot_points bigint, remaining bigint, "
             "entry_id bigint, lot_id bigint) ON COMMIT DELETE ROWS"
         )
+        self.flush()  # COPY does not run in a pipeline
         with (
             self._conn.cursor() as cur,
             cur.copy(
@@ -510,41 +678,51 @@ class PostgresTransaction(StoreTransaction):
                     )
                 )
         us = "'epoch'::timestamptz + {} * interval '1 microsecond'"
-        self._execute(
-            "UPDATE cv_loyalty_stage s SET entry_id = n.e, lot_id = n.l FROM ("
-            "SELECT i, nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) AS e, "
+        # one statement: ids drawn in row order (the staging table is read once, into a
+        # materialised CTE), then the entries, their lots, debt repayments and running
+        # totals written from it
+        self._send(
+            "WITH s AS MATERIALIZED (SELECT o.*, "
+            "nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) AS e, "
             "CASE WHEN lot_points > 0 THEN "
             "nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) END AS l "
-            "FROM (SELECT i, lot_points FROM cv_loyalty_stage ORDER BY i) AS o) AS n "
-            "WHERE s.i = n.i"
-        )
-        self._execute(
-            "INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, amount_minor, "
-            f"transaction_id) SELECT entry_id, member_id, 'earn', points, {us.format('at_us')}, "
-            "amount_minor, transaction_id FROM cv_loyalty_stage ORDER BY i"
-        )
-        self._execute(
-            "INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
-            f"expires_at, points, remaining) SELECT lot_id, member_id, entry_id, "
+            "FROM (SELECT i, member_id, points, at_us, amount_minor, transaction_id, avail_us, "
+            "exp_us, lot_points, remaining FROM cv_loyalty_stage ORDER BY i) AS o), "
+            "entries AS (INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, "
+            f"amount_minor, transaction_id) SELECT e, member_id, 'earn', points, "
+            f"{us.format('at_us')}, amount_minor, transaction_id FROM s), "
+            "lots AS (INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, "
+            "available_at, expires_at, points, remaining) SELECT l, member_id, e, "
             f"{us.format('at_us')}, {us.format('avail_us')}, {us.format('exp_us')}, "
-            "lot_points, remaining FROM cv_loyalty_stage WHERE lot_points > 0 ORDER BY i"
-        )
-        self._execute(
-            "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
-            "SELECT entry_id, lot_id, lot_points - remaining FROM cv_loyalty_stage "
-            "WHERE lot_points > 0 AND remaining < lot_points ORDER BY i"
-        )
-        self._execute(
+            "lot_points, remaining FROM s WHERE l IS NOT NULL), "
+            "repaid AS (INSERT INTO {s}.allocations (entry_id, lot_id, points) "
+            "SELECT e, l, lot_points - remaining FROM s "
+            "WHERE l IS NOT NULL AND remaining < lot_points) "
             "INSERT INTO {s}.balances AS b (member_id, open_points) "
-            "SELECT member_id, SUM(remaining) FROM cv_loyalty_stage WHERE lot_points > 0 "
+            "SELECT member_id, SUM(remaining) FROM s WHERE l IS NOT NULL "
             "GROUP BY member_id ORDER BY member_id ON CONFLICT (member_id) "
             "DO UPDATE SET open_points = b.open_points + excluded.open_points"
         )
-        self._conn.execute("DELETE FROM cv_loyalty_stage")
+        self._send("DELETE FROM cv_loyalty_stage")
         if len(entries) >= _ANALYZE_ROWS:
             # fresh planner statistics: right after a large import the planner would read a
             # member's lots by sequential scan (4-5x slower balances until autovacuum runs)
-            self._execute("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances")
+            self._send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances")
+
+
+#: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)
+_PREFETCH = (
+    "SELECT i.fingerprint, i.result, m.state, e.* FROM (SELECT 1) AS one "
+    "LEFT JOIN {s}.idempotency i ON i.key = %(k)s "
+    "LEFT JOIN {s}.members m ON m.member_id = %(m)s "
+    f"LEFT JOIN LATERAL (SELECT {ENTRY_SELECT} FROM {{s}}.entries "
+    "WHERE transaction_id = %(tx)s AND kind = 'earn' ORDER BY entry_id LIMIT 1) e ON true"
+)
+
+_EARN_BY_TX = (
+    f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
+    "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1"
+)
 
 
 class Sql:
