@@ -31,6 +31,13 @@ Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]``
   distinct members, 1,000 operations each (total ops/s); the import of
   ``import_rows`` purchases (COPY), against the same import into MemoryStore.
 
+* Import regression (issue 16): ``regress`` runs the import of ``import_rows``
+  purchases into SQLiteStore (FULL) and MemoryStore with this checkout's code and
+  with the code of ``PRE_RESTRUCTURE`` (the commit before the loyalty package was
+  split up, exported with ``git archive`` into a temporary directory), each in a
+  fresh interpreter, interleaved in the same run; the anchor of each row is the old
+  code. Needs the repository's history.
+
 Targets (issue 8): >= 2,000 durable ops/s, import of 1,000,000 events <= 20 s,
 balance <= 5 ms. Issue 16: >= 3,000 ops/s with 8 PostgreSQL writers, import of
 1,000,000 events into PostgreSQL <= 30 s.
@@ -47,9 +54,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from _common import table, timed
+from _loyalty_data import PROGRAM, purchases
 
 from customer_value.loyalty import (
     Ledger,
@@ -62,17 +69,6 @@ from customer_value.loyalty import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "loyalty"))
-
-PROGRAM = Program.from_dict(
-    {
-        "name": "bench",
-        "currency_decimals": 0,
-        "base_rate": "1",
-        "expiry": {"months": 12},
-        "pending_days": 0,
-        "earn_rules": [{"type": "first_purchase", "points": 50}],
-    }
-)
 
 #: the member-cost rows: points that never expire, so every lot stays open
 OPEN_PROGRAM = Program.from_dict({**PROGRAM.to_dict(), "expiry": None})
@@ -102,18 +98,6 @@ def naive_commits(tmp: Path, sync: str, n: int) -> None:
         con.execute("INSERT INTO t VALUES (?, ?)", (f"m{i % 100}", i))
         con.execute("COMMIT")
     con.close()
-
-
-def purchases(n: int, members: int, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "member_id": rng.integers(0, members, n).astype(str),
-            "timestamp": pd.Timestamp("2024-01-01")
-            + pd.to_timedelta(np.sort(rng.integers(0, 365 * 86400, n)), unit="s"),
-            "subtotal": rng.integers(1, 20_000, n),
-        }
-    )
 
 
 def _pg_writer(args: tuple[str, str, int, float]) -> float:
@@ -206,6 +190,64 @@ def pg_rows(
     return rows
 
 
+#: the last commit before the loyalty restructure (issue 16, item 3)
+PRE_RESTRUCTURE = "0199668"
+
+_CHILD = """
+import sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from _loyalty_data import PROGRAM, purchases
+from customer_value.loyalty import Ledger, MemoryStore, SQLiteStore
+tx = purchases(int(sys.argv[2]), members=max(int(sys.argv[2]) // 20, 1))
+with tempfile.TemporaryDirectory() as tmp:
+    store = (MemoryStore() if sys.argv[3] == "memory"
+             else SQLiteStore(Path(tmp) / "bulk.db", synchronous="FULL"))
+    start = time.perf_counter()
+    Ledger(PROGRAM, store).import_transactions(tx, idempotency_key="bulk")
+    print(time.perf_counter() - start)
+    store.close()
+"""
+
+
+def regress_rows(n_import: int, repeat: int = 2) -> list[tuple[str, float, float | None, str]]:
+    """Import into SQLite (FULL) and Memory: this code against ``PRE_RESTRUCTURE``."""
+    import os
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    src = here.parent / "src"
+    times: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(
+            ["git", "-C", str(here.parent), "archive", PRE_RESTRUCTURE, "src"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        for _ in range(repeat):
+            for store in ("sqlite", "memory"):
+                for code, path in (("new", src), ("old", Path(old) / "src")):
+                    env = {**os.environ, "PYTHONPATH": str(path)}
+                    out = subprocess.run(
+                        [sys.executable, "-c", _CHILD, str(here), str(n_import), store],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        env=env,
+                    )
+                    times.setdefault((store, code), []).append(float(out.stdout.split()[-1]))
+    return [
+        (
+            f"import {n_import:,}, {name}: now vs {PRE_RESTRUCTURE}",
+            min(times[(store, "new")]),
+            min(times[(store, "old")]),
+            "must not regress (>= 1.0x)",
+        )
+        for store, name in (("sqlite", "SQLite FULL"), ("memory", "MemoryStore"))
+    ]
+
+
 _END = pd.Timestamp("2024-12-31")
 
 
@@ -268,6 +310,8 @@ def main() -> None:
                     lambda name: SQLiteStore(Path(tmp) / f"{name}.db", synchronous="NORMAL")
                 ),
             )
+        if "regress" in parts:
+            rows += regress_rows(n_import)
         if "sqlite" not in parts:
             if "pg" in parts:
                 rows.extend(pg_rows(n_import, n_single, None, None, None))

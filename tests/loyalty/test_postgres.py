@@ -394,3 +394,33 @@ def test_a_large_bulk_import_refreshes_the_planner_statistics(spec: StoreSpec) -
     )
     assert [r[0] for r in analyzed] == ["allocations", "balances", "entries", "lots"]
     assert ledger.balance("one", at="2024-02-01").available == 3 * n
+
+
+def test_an_operation_costs_three_or_four_round_trips(
+    spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each round trip is a network wait and a wake-up of client and server: the store
+    # queues locks, BEGIN and writes without a returned id and sends them with the next
+    # statement it needs rows from (or with COMMIT)
+    from customer_value.loyalty.stores._postgres_txn import PostgresTransaction
+
+    ledger = Ledger(PROGRAM, spec.open())
+    ledger.adjust("m", 500, at="2024-01-01", idempotency_key="warm")
+    trips: list[int] = []
+    real = PostgresTransaction._fetch_all
+
+    def counted(self: PostgresTransaction, queries: Any) -> Any:
+        trips.append(len(queries))
+        return real(self, queries)
+
+    monkeypatch.setattr(PostgresTransaction, "_fetch_all", counted)
+    sale = PurchaseEvent("m", "2024-01-02", Decimal(100), transaction_id="T1")
+    ledger.earn(sale, idempotency_key="e")
+    assert len(trips) == 3  # locks + reads; entry, lot and running total; writes + COMMIT
+    trips.clear()
+    ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")
+    assert len(trips) == 4  # locks + reads; sums + first lots; entry; allocation + COMMIT
+    trips.clear()
+    ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")  # a replay
+    assert len(trips) == 2
+    assert ledger.balance("m", at="2024-01-04").available == 550

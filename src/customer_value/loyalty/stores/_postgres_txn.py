@@ -533,14 +533,14 @@ class PostgresTransaction(StoreTransaction):
         spendable_only: bool,
         points: int | None = None,
         exclude_entry: int | None = None,
-        first: list[LotRow] | None = None,
+        first: dict[bool, list[LotRow]] | None = None,
     ) -> list[LotRow]:
-        # ``first``: the first batch of the expiring pass, when already read
+        # ``first``: the first batch of each pass (never expiring or not), when already read
         self._lock_member(member_id)
 
         def fetch(never_expiring: bool, offset: int, limit: int) -> list[LotRow]:
-            if first is not None and not never_expiring and offset == 0 and limit == FIRST_BATCH:
-                return first
+            if first is not None and offset == 0 and limit == FIRST_BATCH:
+                return first[never_expiring]
             rows = self.fetch(
                 *self._lots_query(
                     member_id, at, spendable_only, exclude_entry, never_expiring, offset, limit
@@ -561,20 +561,23 @@ class PostgresTransaction(StoreTransaction):
     def spendable_lots(
         self, member_id: str, at: int, points: int, debt: int
     ) -> tuple[int, list[LotRow]]:
-        # the sums and the first batch of lots in one round trip (the batch is wasted
-        # only when the debit is refused)
+        # the sums and the first batch of lots of both passes in one round trip (the
+        # batches are wasted only when the debit is refused)
         self._lock_member(member_id)
-        sums_rows, lot_rows = self._fetch_all(
+        sums_rows, expiring, never = self._fetch_all(
             [
                 self._sums_query(member_id, at, at),
-                self._lots_query(member_id, at, True, None, False, 0, FIRST_BATCH),
+                *(
+                    self._lots_query(member_id, at, True, None, pass_, 0, FIRST_BATCH)
+                    for pass_ in (False, True)
+                ),
             ]
         )
         sums = sums_of(sums_rows[0])
         available = sums.open_points - sums.due - sums.pending - debt
         if points > available:
             return available, []
-        first = [LotRow(*r) for r in lot_rows]
+        first = {False: [LotRow(*r) for r in expiring], True: [LotRow(*r) for r in never]}
         return available, self.open_lots(
             member_id, at, spendable_only=True, points=points, first=first
         )
