@@ -314,7 +314,14 @@ def main() -> None:
             rows += regress_rows(n_import)
         if "sqlite" not in parts:
             if "pg" in parts:
-                rows.extend(pg_rows(n_import, n_single, None, None, None))
+                # the PostgreSQL import against the same import into MemoryStore
+                tx = purchases(n_import, members=max(n_import // 20, 1))
+                anchor, check = timed(
+                    lambda: Ledger(PROGRAM, MemoryStore()).import_transactions(
+                        tx, idempotency_key="bulk"
+                    )
+                )
+                rows.extend(pg_rows(n_import, n_single, tx, anchor, check.points))
             print(table("Loyalty ledger (selected parts)", rows))
             return
         # --- durable single operations

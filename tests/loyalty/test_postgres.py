@@ -300,6 +300,35 @@ def test_accepts_a_connection_or_a_pool(spec: StoreSpec) -> None:
         PostgresStore("host=127.0.0.1 port=1 connect_timeout=2")
 
 
+def _key_committed_elsewhere(
+    spec: StoreSpec, member_id: str, operation: Any, fingerprint: str, result: str
+) -> list[Any]:
+    """Run ``operation`` while ``member_id`` is locked elsewhere; meanwhile another host
+    commits idempotency key ``'k'``; return what the operation returned or raised."""
+    blocker = _hold_member_lock(spec.target, member_id)
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(operation())
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    _wait_for_lock_waiter(spec.target)
+    with psycopg.connect(spec.target, autocommit=True) as other:
+        other.execute(
+            f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
+            "VALUES ('k', %s, %s, now())",
+            (fingerprint, result),
+        )
+    blocker.rollback()
+    blocker.close()
+    worker.join(timeout=60)
+    return outcome
+
+
 def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
     spec: StoreSpec,
 ) -> None:
@@ -315,27 +344,9 @@ def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
     sale = PurchaseEvent("bob", "2024-01-05", Decimal(40), transaction_id="T1")
     first = twin.earn(sale, idempotency_key="k")
     fingerprint, result = twin.store._idem["k"]  # type: ignore[attr-defined]
-    blocker = _hold_member_lock(spec.target, "alice")
-    outcome: list[Any] = []
-
-    def earn() -> None:
-        try:
-            outcome.append(ledger.earn(sale, idempotency_key="k"))
-        except Exception as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=earn)
-    worker.start()
-    _wait_for_lock_waiter(spec.target)
-    with psycopg.connect(spec.target, autocommit=True) as other:
-        other.execute(
-            f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
-            "VALUES ('k', %s, %s, now())",
-            (fingerprint, result),
-        )
-    blocker.rollback()
-    blocker.close()
-    worker.join(timeout=60)
+    outcome = _key_committed_elsewhere(
+        spec, "alice", lambda: ledger.earn(sale, idempotency_key="k"), fingerprint, result
+    )
     assert len(outcome) == 1
     assert isinstance(outcome[0], StoreError), outcome
     assert outcome[0].retryable
@@ -355,24 +366,13 @@ def test_a_key_committed_by_another_host_while_waiting_for_the_member_replays(
     twin = Ledger(PROGRAM, MemoryStore())
     first = twin.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
     fingerprint, result = twin.store._idem["k"]  # type: ignore[attr-defined]
-    blocker = _hold_member_lock(spec.target, "carol")
-    outcome: list[Any] = []
-    worker = threading.Thread(
-        target=lambda: outcome.append(
-            ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k")
-        )
+    outcome = _key_committed_elsewhere(
+        spec,
+        "carol",
+        lambda: ledger.adjust("carol", 40, at="2024-01-05", idempotency_key="k"),
+        fingerprint,
+        result,
     )
-    worker.start()
-    _wait_for_lock_waiter(spec.target)
-    with psycopg.connect(spec.target, autocommit=True) as other:
-        other.execute(
-            f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
-            "VALUES ('k', %s, %s, now())",
-            (fingerprint, result),
-        )
-    blocker.rollback()
-    blocker.close()
-    worker.join(timeout=60)
     assert outcome == [first]
     assert ledger.entries().empty
 
