@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -329,16 +330,20 @@ class PostgresTransaction(StoreTransaction):
         if not states:
             return
         ids = list(states)
-        if len(ids) == 1:
+        upsert = " ON CONFLICT (member_id) DO UPDATE SET state = excluded.state"
+        if len(ids) == 1:  # the single-operation path: no arrays to encode
             self._lock_member(ids[0])
+            self._send(
+                "INSERT INTO {s}.members (member_id, state) VALUES (%s, %s::jsonb)" + upsert,
+                (ids[0], json.dumps(states[ids[0]], sort_keys=True)),
+            )
         else:
             self._lock_many(ids)
-        self._send(
-            "INSERT INTO {s}.members (member_id, state) "
-            "SELECT * FROM unnest(%s::text[], %s::jsonb[]) "
-            "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state",
-            (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
-        )
+            self._send(
+                "INSERT INTO {s}.members (member_id, state) "
+                "SELECT * FROM unnest(%s::text[], %s::jsonb[])" + upsert,
+                (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
+            )
         for member_id in ids:
             self._states[member_id] = dict(states[member_id])
 
@@ -516,12 +521,8 @@ class PostgresTransaction(StoreTransaction):
         limit: int,
     ) -> tuple[str, dict[str, Any]]:
         """One batch of one pass of :meth:`open_lots` (see ``_rules.pass_sql``)."""
-        rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
-        which, order = pass_sql(never_expiring)
         return (
-            f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
-            f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
-            "LIMIT %(n)s OFFSET %(o)s",
+            _lots_sql(spendable_only, never_expiring),
             {"m": member_id, "at": at_bound(at), "x": exclude_entry, "n": limit, "o": offset},
         )
 
@@ -552,7 +553,7 @@ class PostgresTransaction(StoreTransaction):
 
     def _sums_query(self, member_id: str, at: int, until: int) -> tuple[str, dict[str, Any]]:
         params = {"m": member_id, "at": at_bound(at), "until": at_bound(until)}
-        return open_sums_sql(pyformat, _table, ns_sql), params
+        return _SUMS_SQL, params
 
     def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
         self._lock_member(member_id)
@@ -712,6 +713,19 @@ class PostgresTransaction(StoreTransaction):
             # member's lots by sequential scan (4-5x slower balances until autovacuum runs)
             self._send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances")
 
+
+@functools.cache
+def _lots_sql(spendable_only: bool, never_expiring: bool) -> str:
+    rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
+    which, order = pass_sql(never_expiring)
+    return (
+        f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
+        f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
+        "LIMIT %(n)s OFFSET %(o)s"
+    )
+
+
+_SUMS_SQL = open_sums_sql(pyformat, _table, ns_sql)
 
 #: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)
 _PREFETCH = (
