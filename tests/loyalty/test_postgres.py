@@ -52,12 +52,12 @@ def _frames(store: PostgresStore) -> tuple[pd.DataFrame, ...]:
 
 def _hold_member_lock(conninfo: str, member_id: str) -> Any:
     """Another session holding the member's lock (as a ledger operation would)."""
-    from customer_value.loyalty.stores import _postgres_txn as internals
+    from customer_value.loyalty.stores import _postgres_sql as internals
 
     con = psycopg.connect(conninfo)
     con.execute(
         "SELECT pg_advisory_xact_lock(%s, %s)",
-        (internals._NS_MEMBER, internals._hash32("member", member_id)),
+        (internals.NS_MEMBER, internals.hash32("member", member_id)),
     )
     return con
 

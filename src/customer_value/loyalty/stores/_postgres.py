@@ -19,14 +19,14 @@ from customer_value.loyalty.stores._contract import (
     members_to_frame,
 )
 from customer_value.loyalty.stores._postgres_schema import MIGRATIONS, SCHEMA_VERSION
-from customer_value.loyalty.stores._postgres_txn import (
+from customer_value.loyalty.stores._postgres_sql import (
     ENTRY_SELECT,
     LOT_SELECT,
     NS_MIGRATE,
-    PostgresTransaction,
     Sql,
     translate,
 )
+from customer_value.loyalty.stores._postgres_txn import PostgresTransaction
 
 if TYPE_CHECKING:
     import psycopg

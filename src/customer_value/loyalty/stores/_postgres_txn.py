@@ -1,17 +1,13 @@
-"""PostgresStore internals: time conversion, advisory locks, the per-operation transaction."""
+"""PostgresStore internals: the per-operation transaction (advisory locks, round trips)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from customer_value.errors import InvalidDataError, StoreError
+from customer_value.errors import StoreError
 from customer_value.loyalty.stores._balances import (
     FIRST_BATCH,
     OpenSums,
@@ -30,123 +26,30 @@ from customer_value.loyalty.stores._contract import (
     LotRow,
     StoreTransaction,
 )
+from customer_value.loyalty.stores._postgres_bulk import bulk_earn
+from customer_value.loyalty.stores._postgres_sql import (
+    ENTRY_SELECT,
+    LOT_SELECT,
+    NS_BUCKET,
+    NS_KEY,
+    NS_MEMBER,
+    NS_TX,
+    Sql,
+    at_bound,
+    bucket,
+    hash32,
+    ns_sql,
+    pyformat,
+    select,
+    table,
+    to_ts,
+)
 from customer_value.loyalty.stores._rules import DUE, HELD, SPENDABLE, open_sums_sql, pass_sql
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = [
-    "ENTRY_SELECT",
-    "LOCK_BUCKETS",
-    "LOT_SELECT",
-    "NS_MIGRATE",
-    "PostgresTransaction",
-    "Sql",
-    "at_bound",
-    "ns_sql",
-    "pyformat",
-    "translate",
-]
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-# advisory-lock namespaces (first int4 of pg_advisory_xact_lock(int4, int4))
-_NS_BUCKET = 0x4C590001
-_NS_MEMBER = 0x4C590002
-_NS_KEY = 0x4C590003
-_NS_TX = 0x4C590004
-NS_MIGRATE = 0x4C590005
-#: a bulk write of at least this many rows refreshes the planner statistics
-_ANALYZE_ROWS = 10_000
-#: member buckets a bulk write locks exclusively (single-member writes share them)
-LOCK_BUCKETS = 256
-
-_TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at", "recorded_at"}
-
-
-def ns_sql(column: str) -> str:
-    # extract(epoch) is numeric (exact) from PostgreSQL 14 on
-    return f"(extract(epoch from {column}) * 1000000000)::bigint"
-
-
-def _select(columns: Sequence[str], prefix: str = "") -> str:
-    return ", ".join(ns_sql(prefix + c) if c in _TIME_COLUMNS else prefix + c for c in columns)
-
-
-ENTRY_SELECT = _select(ENTRY_COLUMNS)
-LOT_SELECT = _select(LOT_COLUMNS)
-
-
-def _ts(ns: int | None) -> dt.datetime | None:
-    """An int-nanosecond instant as a UTC ``datetime`` (timestamptz keeps microseconds)."""
-    if ns is None:
-        return None
-    micros, rest = divmod(int(ns), 1000)
-    if rest:
-        raise InvalidDataError(
-            f"PostgresStore keeps instants to the microsecond (timestamptz); "
-            f"{pd.Timestamp(int(ns), unit='ns')} has {rest} ns below that"
-        )
-    return _EPOCH + micros * _MICROSECOND
-
-
-def at_bound(ns: int) -> dt.datetime:
-    """A comparison bound: ``column op ns`` equals ``column op floor-to-microsecond(ns)``.
-
-    Stored instants are whole microseconds, so for ``>``, ``<=`` and friends the
-    floor of the bound gives the same answer as the exact nanosecond value.
-    """
-    return _EPOCH + (int(ns) // 1000) * _MICROSECOND
-
-
-def _hash32(kind: str, value: str) -> int:
-    digest = hashlib.blake2b(f"{kind}\x1f{value}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _bucket(member_id: str) -> int:
-    return _hash32("member", member_id) % LOCK_BUCKETS
-
-
-def _table(name: str) -> str:
-    return "{s}." + name
-
-
-def pyformat(name: str) -> str:
-    return f"%({name})s"
-
-
-def translate(exc: Exception) -> StoreError:
-    """A typed error for a psycopg failure (the transaction was rolled back)."""
-    import psycopg
-    import psycopg.errors as pe
-
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    if isinstance(exc, (pe.SerializationFailure, pe.DeadlockDetected)):
-        return StoreError(
-            f"PostgresStore: a concurrent writer conflicted ({type(exc).__name__}); nothing "
-            "was written, retry with the same idempotency key",
-            retryable=True,
-        )
-    if isinstance(exc, pe.UniqueViolation):
-        return StoreError(
-            "PostgresStore: a concurrent writer recorded the same request first "
-            f"({exc.diag.constraint_name}); nothing was written, retry with the same "
-            "idempotency key to get its result",
-            retryable=True,
-        )
-    if isinstance(exc, pe.IntegrityError):
-        return StoreError(f"PostgresStore: constraint violated, nothing was written: {exc}")
-    if isinstance(exc, pe.ReadOnlySqlTransaction):
-        return StoreError(f"PostgresStore: the database is read-only: {exc}")
-    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith("08"):
-        return StoreError(
-            f"PostgresStore: the database connection failed ({exc}); the operation may be "
-            "retried with the same idempotency key (it is either complete or absent)",
-            retryable=True,
-        )
-    return StoreError(f"PostgresStore: {type(exc).__name__}: {exc}")
+__all__ = ["PostgresTransaction"]
 
 
 class PostgresTransaction(StoreTransaction):
@@ -171,7 +74,7 @@ class PostgresTransaction(StoreTransaction):
         locking: bool = True,
         begin: str | None = None,
     ) -> None:
-        self._conn = conn
+        self.conn = self._conn = conn
         self._q = sql
         self._locking = locking  # False in read-only snapshots (balances, reports)
         self._members: set[str] = set()
@@ -188,7 +91,7 @@ class PostgresTransaction(StoreTransaction):
         self._earns: dict[str, EntryRow | None] = {}
 
     # ------------------------------------------------------------------ round trips
-    def _send(self, query: str, params: Any = None) -> None:
+    def send(self, query: str, params: Any = None) -> None:
         """Queue a statement whose result is not needed (sent with the next round trip)."""
         self._send_locks()
         self._queue.append((self._q(query), params))
@@ -235,7 +138,7 @@ class PostgresTransaction(StoreTransaction):
 
     # ------------------------------------------------------------------ locks
     def _lock_key(self, namespace: int, value: str) -> None:
-        key = (namespace, _hash32(str(namespace), value))
+        key = (namespace, hash32(str(namespace), value))
         if self._locking and key not in self._keys:
             self._lock("pg_advisory_xact_lock", *key)
             self._keys.add(key)
@@ -245,23 +148,23 @@ class PostgresTransaction(StoreTransaction):
         # what the previous holder committed (one fresh snapshot per statement)
         if member_id in self._members or not self._locking:
             return
-        bucket = _bucket(member_id)
-        if bucket in self._buckets:
+        number = bucket(member_id)
+        if number in self._buckets:
             self._members.add(member_id)
             return
-        self._lock("pg_advisory_xact_lock_shared", _NS_BUCKET, bucket)
-        self._lock("pg_advisory_xact_lock", _NS_MEMBER, _hash32("member", member_id))
+        self._lock("pg_advisory_xact_lock_shared", NS_BUCKET, number)
+        self._lock("pg_advisory_xact_lock", NS_MEMBER, hash32("member", member_id))
         self._members.add(member_id)
 
-    def _lock_many(self, member_ids: Sequence[str]) -> None:
+    def lock_many(self, member_ids: Sequence[str]) -> None:
         # bulk writers take whole buckets exclusively, in ascending order (no deadlock
         # between bulk writers); single-member writers hold their bucket shared
-        wanted = sorted({_bucket(m) for m in member_ids if m not in self._members} - self._buckets)
+        wanted = sorted({bucket(m) for m in member_ids if m not in self._members} - self._buckets)
         if wanted and self._locking:
-            self._send(
+            self.send(
                 "SELECT count(pg_advisory_xact_lock(%s, b)) "
                 "FROM (SELECT unnest(%s::int[]) AS b ORDER BY 1) AS ordered",
-                (_NS_BUCKET, wanted),
+                (NS_BUCKET, wanted),
             )
             self._buckets.update(wanted)
         self._members.update(member_ids)
@@ -271,9 +174,9 @@ class PostgresTransaction(StoreTransaction):
     ) -> None:
         # the locks in the order the reads would take them (key, transaction, members),
         # then one statement reading the key, the earn and the first member, in one trip
-        self._lock_key(_NS_KEY, key)
+        self._lock_key(NS_KEY, key)
         if transaction_id is not None:
-            self._lock_key(_NS_TX, transaction_id)
+            self._lock_key(NS_TX, transaction_id)
         member = next((m for m in member_ids if m not in self._states), None)
         if member is not None:
             self._lock_member(member)
@@ -291,13 +194,13 @@ class PostgresTransaction(StoreTransaction):
     def idempotency_get(self, key: str) -> tuple[str, str] | None:
         if key in self._idem:
             return self._idem[key]
-        self._lock_key(_NS_KEY, key)
+        self._lock_key(NS_KEY, key)
         row = self._one("SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s", (key,))
         return None if row is None else (str(row[0]), str(row[1]))
 
     def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
-        self._lock_key(_NS_KEY, key)
-        self._send(
+        self._lock_key(NS_KEY, key)
+        self.send(
             "INSERT INTO {s}.idempotency (key, fingerprint, result, created_at) "
             "VALUES (%s, %s, %s, %s)",
             (key, fingerprint, result_json, at_bound(at)),
@@ -317,7 +220,7 @@ class PostgresTransaction(StoreTransaction):
 
     def members_get(self, member_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         ids = list(member_ids)
-        self._lock_many(ids)
+        self.lock_many(ids)
         rows = self.fetch(
             "SELECT member_id, state FROM {s}.members WHERE member_id = ANY(%s)", (ids,)
         )
@@ -333,13 +236,13 @@ class PostgresTransaction(StoreTransaction):
         upsert = " ON CONFLICT (member_id) DO UPDATE SET state = excluded.state"
         if len(ids) == 1:  # the single-operation path: no arrays to encode
             self._lock_member(ids[0])
-            self._send(
+            self.send(
                 "INSERT INTO {s}.members (member_id, state) VALUES (%s, %s::jsonb)" + upsert,
                 (ids[0], json.dumps(states[ids[0]], sort_keys=True)),
             )
         else:
-            self._lock_many(ids)
-            self._send(
+            self.lock_many(ids)
+            self.send(
                 "INSERT INTO {s}.members (member_id, state) "
                 "SELECT * FROM unnest(%s::text[], %s::jsonb[])" + upsert,
                 (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
@@ -370,7 +273,7 @@ class PostgresTransaction(StoreTransaction):
                 member_id,
                 kind,
                 int(points),
-                _ts(at),
+                to_ts(at),
                 amount_minor,
                 transaction_id,
                 reference,
@@ -397,7 +300,7 @@ class PostgresTransaction(StoreTransaction):
     def earn_by_transaction(self, transaction_id: str) -> EntryRow | None:
         if transaction_id in self._earns:
             return self._entry(self._earns[transaction_id])
-        self._lock_key(_NS_TX, transaction_id)
+        self._lock_key(NS_TX, transaction_id)
         return self._entry(self._one(_EARN_BY_TX, (transaction_id,)))
 
     def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
@@ -447,9 +350,9 @@ class PostgresTransaction(StoreTransaction):
             {
                 "m": member_id,
                 "e": entry_id,
-                "t": _ts(earned_at),
-                "a": _ts(available_at),
-                "x": _ts(expires_at),
+                "t": to_ts(earned_at),
+                "a": to_ts(available_at),
+                "x": to_ts(expires_at),
                 "p": points,
             },
         )
@@ -486,13 +389,13 @@ class PostgresTransaction(StoreTransaction):
                 "m": member_id,
                 "k": kind,
                 "p": int(points),
-                "t": _ts(at),
+                "t": to_ts(at),
                 "amount": amount_minor,
                 "tx": transaction_id,
                 "ref": reference,
                 "note": note,
-                "a": _ts(available_at),
-                "x": _ts(expires_at),
+                "a": to_ts(available_at),
+                "x": to_ts(expires_at),
             },
         )
         return int(row[0]), int(row[1])
@@ -592,9 +495,9 @@ class PostgresTransaction(StoreTransaction):
         }
         queries = undone_sql(
             pyformat,
-            _table,
-            lambda prefix: _select(ENTRY_COLUMNS, prefix),
-            lambda prefix: _select(LOT_COLUMNS, prefix),
+            table,
+            lambda prefix: select(ENTRY_COLUMNS, prefix),
+            lambda prefix: select(LOT_COLUMNS, prefix),
             ns_sql,
         )
         entries, lots, allocations, reversed_earns = self._fetch_all([(q, params) for q in queries])
@@ -608,7 +511,7 @@ class PostgresTransaction(StoreTransaction):
         ids = [str(r[0]) for r in members]
         if not ids:
             return []
-        self._lock_many(ids)
+        self.lock_many(ids)
         rows = self.fetch(
             f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = ANY(%(ids)s) AND "
             f"{DUE.sql(pyformat)} ORDER BY member_id, lot_id",
@@ -619,7 +522,7 @@ class PostgresTransaction(StoreTransaction):
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
         # the CHECK constraint on lots.remaining refuses overspending inside the transaction;
         # the member's running total moves with the lot
-        self._send(
+        self.send(
             "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
             "WHERE lot_id = %(lot)s RETURNING lot_id, member_id), "
             "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
@@ -641,77 +544,7 @@ class PostgresTransaction(StoreTransaction):
         entries: list[tuple[str, int, int, int | None, str | None]],
         lots: list[tuple[int, int | None, int, int]],
     ) -> None:
-        if not entries:
-            return
-        self._lock_many([e[0] for e in entries])
-        # one COPY of plain integers and strings into a transaction-local staging table; ids,
-        # timestamptz conversion, lots and debt repayments are then done by the server
-        for _, _, at, _, _ in entries:
-            _ts(at)  # refuses sub-microsecond instants, as single writes do
-        for avail, exp, _, _ in lots:
-            _ts(avail), _ts(exp)
-        self._send(
-            "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_stage (i bigint, member_id text, "
-            "points bigint, at_us bigint, amount_minor bigint, transaction_id text, "
-            "avail_us bigint, exp_us bigint, lot_points bigint, remaining bigint, "
-            "entry_id bigint, lot_id bigint) ON COMMIT DELETE ROWS"
-        )
-        self.flush()  # COPY does not run in a pipeline
-        with (
-            self._conn.cursor() as cur,
-            cur.copy(
-                "COPY cv_loyalty_stage (i, member_id, points, at_us, amount_minor, "
-                "transaction_id, avail_us, exp_us, lot_points, remaining) FROM STDIN"
-            ) as copy,
-        ):
-            for i, ((member, points, at, amount, tx), (avail, exp, pts, left)) in enumerate(
-                zip(entries, lots, strict=True)
-            ):
-                copy.write_row(
-                    (
-                        i,
-                        member,
-                        points,
-                        at // 1000,
-                        amount,
-                        tx,
-                        avail // 1000,
-                        None if exp is None else exp // 1000,
-                        pts,
-                        left,
-                    )
-                )
-        us = "'epoch'::timestamptz + {} * interval '1 microsecond'"
-        # one statement: ids drawn in row order (the staging table is read once, into a
-        # materialised CTE), then the entries, their lots, debt repayments and running
-        # totals written from it
-        self._send(
-            "WITH s AS MATERIALIZED (SELECT o.*, "
-            "nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) AS e, "
-            "CASE WHEN lot_points > 0 THEN "
-            "nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) END AS l "
-            "FROM (SELECT i, member_id, points, at_us, amount_minor, transaction_id, avail_us, "
-            "exp_us, lot_points, remaining FROM cv_loyalty_stage ORDER BY i) AS o), "
-            "entries AS (INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, "
-            f"amount_minor, transaction_id) SELECT e, member_id, 'earn', points, "
-            f"{us.format('at_us')}, amount_minor, transaction_id FROM s), "
-            "lots AS (INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, "
-            "available_at, expires_at, points, remaining) SELECT l, member_id, e, "
-            f"{us.format('at_us')}, {us.format('avail_us')}, {us.format('exp_us')}, "
-            "lot_points, remaining FROM s WHERE l IS NOT NULL), "
-            "repaid AS (INSERT INTO {s}.allocations (entry_id, lot_id, points) "
-            "SELECT e, l, lot_points - remaining FROM s "
-            "WHERE l IS NOT NULL AND remaining < lot_points) "
-            "INSERT INTO {s}.balances AS b (member_id, open_points) "
-            "SELECT member_id, SUM(remaining) FROM s WHERE l IS NOT NULL "
-            "GROUP BY member_id ORDER BY member_id ON CONFLICT (member_id) "
-            "DO UPDATE SET open_points = b.open_points + excluded.open_points"
-        )
-        self._send("DELETE FROM cv_loyalty_stage")
-        if len(entries) >= _ANALYZE_ROWS:
-            # fresh planner statistics: right after a large import the planner would read a
-            # member's lots by sequential scan (4-5x slower balances until autovacuum runs)
-            self._send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances")
+        bulk_earn(self, entries, lots)
 
 
 @functools.cache
@@ -725,7 +558,7 @@ def _lots_sql(spendable_only: bool, never_expiring: bool) -> str:
     )
 
 
-_SUMS_SQL = open_sums_sql(pyformat, _table, ns_sql)
+_SUMS_SQL = open_sums_sql(pyformat, table, ns_sql)
 
 #: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)
 _PREFETCH = (
@@ -740,19 +573,3 @@ _EARN_BY_TX = (
     f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
     "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1"
 )
-
-
-class Sql:
-    """Puts the quoted schema name into ``{s}`` (cached per query text)."""
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-        self._quoted = '"' + schema.replace('"', '""') + '"'
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, query: str) -> Any:
-        out = self._cache.get(query)
-        if out is None:
-            out = query.replace("{s}", self._quoted)
-            self._cache[query] = out
-        return out
