@@ -3,17 +3,20 @@
 The ``customer-value score`` command's path for Parquet (issue 19; a module of the
 command line, kept apart from ``cli.py`` to keep both small): the file is scanned
 lazily by Polars (or DuckDB), and everything that grows with transactions runs in that
-engine, written once with narwhals and the library's engine functions (issue 14):
-the customer summaries of the whole period and of the calibration period, the holdout
-purchase counts, the sufficient statistics the models are fitted on, and the
-per-customer scoring (``churn_risk``, ``customer_lifetime_value``, ``lifecycle_stage``,
+engine, through the library's engine functions (issue 14) - the same public functions
+the pandas path calls, so no step is written twice: the customer summary
+(``summarize_transactions``), the calibration summary with the holdout purchase counts
+(``calibration_holdout_split``), the sufficient statistics the models are fitted on
+(``sufficient_statistics``), RFM scores (``rfm_scores``) and the per-customer scoring
+(``churn_risk``, ``customer_lifetime_value``, ``lifecycle_stage``,
 ``expected_purchases``, mapped over the engine's batches). Only per-customer results
 and the compressed tables reach pandas.
 
 The numbers are those of :func:`customer_value.report.analyze_customers` (same
 cleaning, same calibration split, same model choice on
-:func:`customer_value.clv.compare_models`); parameters agree to the optimiser's
-tolerance because they are fitted on sufficient statistics.
+:func:`customer_value.clv.compare_models`, candidates that cannot be fitted left out as
+there); parameters agree to the optimiser's tolerance because they are fitted on
+sufficient statistics.
 Files the engine path does not cover exactly - text dates, missing values, too little
 history for a model - return ``None`` and the caller uses the pandas path, which also
 owns the error messages that name a row.
@@ -26,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from customer_value.errors import CustomerValueError
@@ -36,6 +38,8 @@ __all__ = ["score_parquet"]
 _MIN_WEEKS = 8.0
 _MIN_REPEAT = 10
 _CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD")
+_PURCHASES = ("frequency", "recency", "T")
+_CALIBRATION = ("frequency_cal", "recency_cal", "T_cal")
 
 
 def _scan(path: Path) -> Any:
@@ -155,11 +159,15 @@ def score_parquet(
     chosen = _choose(lf, end, stop, progress)
     if chosen is None:
         return None
-    return _score(lf, chosen, stop, horizon, discount_rate, margin, progress)
+    return _score(lf, chosen, horizon, discount_rate, margin, progress)
 
 
 def _choose(lf: Any, end: pd.Timestamp, stop: pd.Timestamp, say: Callable[[str], None]) -> Any:
-    """The candidate chosen on the calibration/holdout comparison, as its class."""
+    """The candidate chosen on the calibration/holdout comparison, as its class.
+
+    Candidates that cannot be fitted are left out of the comparison, as
+    :func:`customer_value.report.analyze_customers` leaves them out (it notes why).
+    """
     import narwhals as nw
 
     from customer_value.clv import (
@@ -168,31 +176,18 @@ def _choose(lf: Any, end: pd.Timestamp, stop: pd.Timestamp, say: Callable[[str],
         ParetoNBDModel,
         compare_models,
     )
-    from customer_value.data import summarize_transactions
+    from customer_value.data import calibration_holdout_split
     from customer_value.report import choose_model
 
-    say("summarising the calibration period")
-    calibration = _pandas(
-        summarize_transactions(
-            nw.to_native(lf), observation_end=end, after_end="drop", time_unit="W"
+    say("summarising the calibration and holdout periods")
+    split = _materialise(
+        calibration_holdout_split(
+            nw.to_native(lf), calibration_end=end, observation_end=stop, time_unit="W"
         )
     )
-    if int((calibration["frequency"] > 0).sum()) < _MIN_REPEAT:
+    stats = _stats(split, _CALIBRATION).rename(columns=lambda c: c.removesuffix("_cal"))
+    if int(stats.loc[stats["frequency"] > 0, "n_customers"].sum()) < _MIN_REPEAT:
         return None
-    cutoff = end.normalize() + pd.Timedelta(days=1)  # the calibration window ends with its day
-    holdout = _pandas(
-        lf.filter(nw.col("date") >= cutoff.to_pydatetime())
-        .with_columns(nw.col("date").dt.date().alias("day"))
-        .group_by("customer_id")
-        .agg(nw.col("day").n_unique().alias("frequency_holdout"))
-    )
-    split = calibration.add_suffix("_cal")
-    split["frequency_holdout"] = (
-        holdout["frequency_holdout"].reindex(split.index).fillna(0).astype(np.float64)
-    )
-    days = (stop.normalize() - end.normalize()) / pd.Timedelta(days=1)
-    split["duration_holdout"] = days / 7.0
-    stats = _stats(calibration)
     classes = dict(
         zip(_CANDIDATES, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), strict=True)
     )
@@ -204,20 +199,28 @@ def _choose(lf: Any, end: pd.Timestamp, stop: pd.Timestamp, say: Callable[[str],
                 warnings.simplefilter("ignore")
                 fitted[name] = cls().fit(stats, weights="n_customers", time_unit="W")
         except CustomerValueError:
-            return None  # the pandas path reports which model failed and why
-    return classes[choose_model(compare_models(fitted, split))]
+            continue  # left out of the comparison, as on the pandas path
+    if not fitted:
+        return None  # the pandas path reports that no model could be fitted, and why
+    return classes[choose_model(compare_models(fitted, _pandas(split)))]
 
 
-def _stats(summary: Any, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> Any:
+def _stats(summary: Any, columns: tuple[str, ...] = _PURCHASES) -> pd.DataFrame:
+    """Sufficient statistics of ``columns`` (computed in the engine) as a pandas table."""
+    import narwhals as nw
+
     from customer_value.data import sufficient_statistics
 
-    return sufficient_statistics(summary, columns=columns)
+    stats = nw.from_native(sufficient_statistics(summary, columns=columns))
+    if isinstance(stats, nw.LazyFrame):
+        stats = stats.collect(backend="pandas")
+    out: pd.DataFrame = stats.to_pandas()
+    return out
 
 
 def _score(
     lf: Any,
     model_class: Any,
-    stop: pd.Timestamp,
     horizon: float,
     discount_rate: float,
     margin: float,
@@ -242,11 +245,7 @@ def _score(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = model_class().fit(_stats(summary), weights="n_customers", time_unit="W")
-        spend_stats = _stats(nw.to_native(repeat), ("frequency", "monetary_value"))
-        spend_stats = nw.from_native(spend_stats)
-        if isinstance(spend_stats, nw.LazyFrame):
-            spend_stats = spend_stats.collect(backend="pandas")
-        spend_table = spend_stats.to_pandas()
+        spend_table = _stats(nw.to_native(repeat), ("frequency", "monetary_value"))
         if int(spend_table["n_customers"].sum()) < _MIN_REPEAT:
             return None
         try:
@@ -270,17 +269,8 @@ def _score(
     scores["risk_level"] = risk["risk_level"].astype(levels)
     scores["value_at_risk"] = at_risk["value_at_risk"].reindex(scores.index).fillna(0.0)
     say("scoring RFM segments")
-    rfm = _pandas(
-        lf.group_by("customer_id").agg(
-            nw.col("date").max().alias("last"),
-            nw.len().alias("frequency"),
-            nw.col("amount").sum().alias("monetary"),
-        )
-    )
-    last_day = pd.to_datetime(rfm.pop("last")).to_numpy().astype("datetime64[D]")
-    rfm["recency"] = (np.datetime64(stop.normalize(), "D") - last_day).astype(np.float64)
-    rfm["frequency"] = rfm["frequency"].astype(np.float64)
-    segments = CLASSIC_SEGMENTS.assign(rfm_scores(rfm))
+    rfm = _pandas(rfm_scores(nw.to_native(lf), monetary_value_col="amount"))
+    segments = CLASSIC_SEGMENTS.assign(rfm)
     scores["segment"] = segments["segment"].reindex(scores.index)
     stages = _pandas(lifecycle_stage(summary, model=model))
     stage_levels = pd.CategoricalDtype(list(STAGES), ordered=True)
