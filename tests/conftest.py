@@ -45,6 +45,24 @@ def donations() -> pd.DataFrame:
     return load_donations()
 
 
+def _assert_same_scores(ours: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Per-customer scores of two paths agree: rows, columns, labels, numbers to 1e-5."""
+    assert list(ours.columns) == list(expected.columns)
+    assert ours.index.equals(expected.index)
+    for column in expected.columns:
+        if expected[column].dtype.kind == "f":
+            # fitted on sufficient statistics: parameters agree to the optimiser's tolerance
+            assert ours[column].to_numpy() == pytest.approx(expected[column], rel=1e-5, abs=1e-9)
+        else:
+            assert ours[column].astype(str).tolist() == expected[column].astype(str).tolist()
+
+
+@pytest.fixture(scope="session")
+def assert_same_scores():
+    """``customer-value score`` results of the engine and the pandas path agree."""
+    return _assert_same_scores
+
+
 # --- engine backends -------------------------------------------------------------------
 # The same tests run on every frame kind. One Spark session (local[2]) and one Dask
 # LocalCluster with worker processes serve the whole test session. A backend that cannot

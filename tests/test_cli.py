@@ -124,7 +124,9 @@ def test_score_reads_and_writes_csv_and_parquet(files, tmp_path, suffix, cdnow_t
 
 
 @pytest.mark.slow
-def test_score_on_parquet_takes_the_engine_path_with_the_same_numbers(files, tmp_path):
+def test_score_on_parquet_takes_the_engine_path_with_the_same_numbers(
+    files, tmp_path, assert_same_scores
+):
     if not (files / "cdnow.parquet").exists():
         pytest.skip("Parquet needs the [polars] or [duckdb] extra (with pyarrow); not installed")
     engine_out, pandas_out = tmp_path / "engine.csv", tmp_path / "pandas.csv"
@@ -139,14 +141,7 @@ def test_score_on_parquet_takes_the_engine_path_with_the_same_numbers(files, tmp
         pd.read_csv(f).astype({"customer_id": str}).set_index("customer_id").sort_index()
         for f in (engine_out, pandas_out)
     )
-    assert list(ours.columns) == list(expected.columns)
-    assert ours.index.equals(expected.index)
-    for column in expected.columns:
-        if expected[column].dtype.kind == "f":
-            # fitted on sufficient statistics: parameters agree to the optimiser's tolerance
-            assert ours[column].to_numpy() == pytest.approx(expected[column], rel=1e-5, abs=1e-9)
-        else:
-            assert ours[column].tolist() == expected[column].tolist(), column
+    assert_same_scores(ours, expected)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -9,10 +10,16 @@ import pytest
 
 from customer_value.errors import ConvergenceError
 
-pytest.importorskip("polars", reason="the Parquet engine path needs the [polars] extra")
 pytest.importorskip("pyarrow", reason="writing the test's Parquet file needs pyarrow")
 
 OPTIONS = {"horizon": 52.0, "discount_rate": 0.10, "margin": 1.0}
+
+
+def use_engine(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the engine path on ``name``; DuckDB: as if only the [duckdb] extra were installed."""
+    pytest.importorskip(name, reason=f"the Parquet engine path on {name} needs the [{name}] extra")
+    if name == "duckdb":
+        monkeypatch.setitem(sys.modules, "polars", None)  # `import polars` raises ImportError
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +29,8 @@ def parquet(tmp_path_factory, cdnow_transactions) -> Path:
     return path
 
 
-def engine_scores(path: Path, calibration_end: str | None) -> pd.DataFrame | None:
+def engine_scores(path: Path, calibration_end: str | None) -> tuple[pd.DataFrame | None, list]:
+    """``score_parquet`` on the file with the default options, and its progress messages."""
     from customer_value._cli_parquet import score_parquet
 
     said: list[str] = []
@@ -35,24 +43,13 @@ def engine_scores(path: Path, calibration_end: str | None) -> pd.DataFrame | Non
         progress=said.append,
         **OPTIONS,
     )
-    assert "scoring every customer in the engine" in said
-    return scores
-
-
-def assert_same_scores(ours: pd.DataFrame, expected: pd.DataFrame) -> None:
-    assert list(ours.columns) == list(expected.columns)
-    assert ours.index.equals(expected.index)
-    for column in expected.columns:
-        if expected[column].dtype.kind == "f":
-            # fitted on sufficient statistics: parameters agree to the optimiser's tolerance
-            assert ours[column].to_numpy() == pytest.approx(expected[column], rel=1e-5, abs=1e-9)
-        else:
-            assert ours[column].astype(str).tolist() == expected[column].astype(str).tolist()
+    return scores, said
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
 def test_a_candidate_that_cannot_be_fitted_is_left_out_as_on_the_pandas_path(
-    parquet, cdnow_transactions, monkeypatch
+    engine, parquet, cdnow_transactions, monkeypatch, assert_same_scores
 ):
     from customer_value.report import analyze_customers
 
@@ -71,13 +68,15 @@ def test_a_candidate_that_cannot_be_fitted_is_left_out_as_on_the_pandas_path(
     monkeypatch.setattr(failing, "fit", refuse)
     expected = analyze_customers(tx, calibration_end=calibration_end, **OPTIONS)
     assert expected.model_name not in (None, usual)
-    ours = engine_scores(parquet, calibration_end)
+    use_engine(engine, monkeypatch)
+    ours, said = engine_scores(parquet, calibration_end)
     assert ours is not None  # not handed back to the pandas path
+    assert "scoring every customer in the engine" in said
     assert_same_scores(ours, expected.scores.sort_index())
 
 
 def test_no_candidate_fitted_hands_the_file_to_the_pandas_path(parquet, monkeypatch):
-    from customer_value._cli_parquet import score_parquet
+    use_engine("polars", monkeypatch)
     from customer_value.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
 
     def refuse(self, *args, **kwargs):
@@ -85,15 +84,6 @@ def test_no_candidate_fitted_hands_the_file_to_the_pandas_path(parquet, monkeypa
 
     for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel):
         monkeypatch.setattr(cls, "fit", refuse)
-    said: list[str] = []
-    scores = score_parquet(
-        parquet,
-        customer_id_col="customer_id",
-        date_col="date",
-        amount_col="amount",
-        calibration_end=None,
-        progress=said.append,
-        **OPTIONS,
-    )
+    scores, said = engine_scores(parquet, None)
     assert scores is None
     assert "fitting Pareto/NBD on the calibration period" in said

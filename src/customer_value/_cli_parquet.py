@@ -66,7 +66,10 @@ def _materialise(native: Any) -> Any:
         return native.collect().lazy()
     import duckdb
 
-    return duckdb.from_arrow(native.arrow())
+    # an Arrow table, not a stream: DuckDB 2's ``arrow()`` returns a reader that keeps the
+    # connection busy until drained, and the next query on it then fails
+    fetch = getattr(native, "to_arrow_table", None) or native.fetch_arrow_table
+    return duckdb.from_arrow(fetch())
 
 
 def _pandas(frame: Any) -> pd.DataFrame:
