@@ -87,3 +87,19 @@ def test_no_candidate_fitted_hands_the_file_to_the_pandas_path(parquet, monkeypa
     scores, said = engine_scores(parquet, None)
     assert scores is None
     assert "fitting Pareto/NBD on the calibration period" in said
+
+
+def test_the_purchase_model_does_not_depend_on_the_order_of_the_rows(
+    parquet, cdnow_transactions, tmp_path, monkeypatch
+):
+    use_engine("polars", monkeypatch)
+    shuffled = tmp_path / "shuffled.parquet"
+    tx = cdnow_transactions[["customer_id", "date", "amount"]]
+    tx.sample(frac=1.0, random_state=7).to_parquet(shuffled)
+    ours, _ = engine_scores(parquet, None)
+    again, _ = engine_scores(shuffled, None)
+    assert ours is not None
+    assert again is not None
+    # the fits see the same sorted sufficient statistics: the same parameters to the bit
+    for column in ("p_alive", "expected_purchases", "churn_probability"):
+        assert (ours[column].to_numpy() == again[column].to_numpy()).all(), column
