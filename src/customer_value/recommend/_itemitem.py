@@ -294,19 +294,13 @@ class ItemItemRecommender(ParamsMixin):
             return known[chunk][r], c, v
 
         parts = map_blocks(score, self._chunks(pos[known]), int(self.n_jobs))
-        parts_r = [p[0] for p in parts]
-        parts_c = [p[1] for p in parts]
-        parts_v = [p[2] for p in parts]
-        frame = pd.DataFrame(
-            {
-                "_row": np.concatenate(parts_r) if parts_r else np.empty(0, np.int64),
-                "_item": np.concatenate(parts_c) if parts_c else np.empty(0, np.int64),
-                "score": np.concatenate(parts_v) if parts_v else np.empty(0),
-                "source": "item_item",
-            }
+        found = (
+            np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64),
+            np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64),
+            np.concatenate([p[2] for p in parts]) if parts else np.empty(0),
         )
         return fill_popular(
-            frame,
+            found,
             wanted=wanted,
             pos=pos,
             n=size,

@@ -188,12 +188,9 @@ class PopularityRecommender(ParamsMixin):
                 f"customers: position {first} has customer {plain(wanted[first])!r}, "
                 "who is not in the fitted data"
             )
-        empty = pd.DataFrame(
-            {"_row": np.empty(0, np.int64), "_item": np.empty(0, np.int64), "score": []}
-        )
-        empty["source"] = pd.Series(dtype=object)
+        nothing = np.empty(0, np.int64)
         return fill_popular(
-            empty,
+            (nothing, nothing, np.empty(0)),
             wanted=wanted,
             pos=pos,
             n=size,
@@ -203,15 +200,79 @@ class PopularityRecommender(ParamsMixin):
             items=self.items_,
         )
 
-    def _list_for(self, segment: Any) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[Any]]:
-        if segment is not None and segment in self._segment_order:
-            order, share = self._segment_order[segment]
-            return "segment_popularity", order, share
-        return "popularity", self._order, self._share
+
+def _rank_in_row(rows: npt.NDArray[np.int64], n_rows: int) -> npt.NDArray[np.int64]:
+    """0, 1, 2, ... within each run of equal ``rows`` (sorted ascending)."""
+    per_row = np.bincount(rows, minlength=n_rows)
+    return np.arange(rows.size, dtype=np.int64) - (np.cumsum(per_row) - per_row)[rows]
+
+
+_SOURCES = np.array(["item_item", "segment_popularity", "popularity"], dtype=object)
+
+
+def _rankings(
+    need: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.int64],
+    popularity: PopularityRecommender,
+    segments: Any,
+    wanted: pd.Index,
+) -> tuple[npt.NDArray[np.int64], list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]]:
+    """Which ranking each of the rows ``need`` fills from, and the rankings.
+
+    Ranking 0 is everybody's; ranking ``g >= 1`` is the fitted segment ``g - 1``. A
+    fitted customer has the segment given to ``fit``, a new one the one in ``segments``.
+    """
+    levels = list(popularity._segment_order)
+    lists = [(popularity._order, popularity._share)]
+    lists += [popularity._segment_order[level] for level in levels]
+    if not levels:
+        return np.zeros(need.size, dtype=np.int64), lists
+    known = pos[need] >= 0
+    segment = np.array([None], dtype=object).repeat(need.size)
+    if popularity.customer_segments_ is not None:
+        segment[known] = popularity.customer_segments_.to_numpy(dtype=object)[pos[need[known]]]
+    if segments is not None:
+        extra = _segment_series(segments, "segments").reindex(wanted).to_numpy(dtype=object)
+        segment[~known] = extra[need[~known]]
+    # unknown segments (and missing ones) are -1, so everybody's ranking
+    ranking = pd.Index(levels, dtype=object).get_indexer(segment).astype(np.int64) + 1
+    return ranking, lists
+
+
+def _skipped_keys(
+    found: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]],
+    short: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.int64],
+    ratings: sp.csr_matrix | None,
+    n_items: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Sorted ``row * n_items + item`` keys a short row must skip, and bought counts.
+
+    A row skips what it already lists and, when ``ratings`` is given (bought items
+    excluded), what its customer bought.
+    """
+    found_r, found_c, _ = found
+    listed = short[found_r]
+    keys = [found_r[listed].astype(np.int64) * n_items + found_c[listed]]
+    bought = np.zeros(need.size, dtype=np.int64)
+    if ratings is not None:
+        known = np.flatnonzero(pos[need] >= 0)
+        p = pos[need[known]]
+        bought[known] = ratings.indptr[p + 1] - ratings.indptr[p]
+        row = np.repeat(need[known].astype(np.int64), bought[known])
+        first = np.repeat(
+            ratings.indptr[p] - (np.cumsum(bought[known]) - bought[known]), bought[known]
+        )
+        keys.append(row * n_items + ratings.indices[first + np.arange(row.size)])
+    return np.sort(np.concatenate(keys)), bought
+
+
+_SOURCES = np.array(["item_item", "segment_popularity", "popularity"], dtype=object)
 
 
 def fill_popular(
-    frame: pd.DataFrame,
+    found: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]],
     *,
     wanted: pd.Index,
     pos: npt.NDArray[np.int64],
@@ -221,68 +282,61 @@ def fill_popular(
     segments: Any,
     items: pd.Index,
 ) -> pd.DataFrame:
-    """Top up each customer's list to ``n`` rows from the (segment) popularity ranking."""
-    have = np.bincount(frame["_row"].to_numpy(), minlength=len(wanted))
-    need = np.flatnonzero(have < n)
-    extra_seg = None if segments is None else _segment_series(segments, "segments").reindex(wanted)
-    fitted_seg = popularity.customer_segments_
-    rows_r: list[npt.NDArray[np.int64]] = []
-    rows_c: list[npt.NDArray[np.int64]] = []
-    rows_v: list[npt.NDArray[np.float64]] = []
-    rows_s: list[str] = []
-    frame = frame.sort_values("_row", kind="stable").reset_index(drop=True)
-    taken_rows = frame["_row"].to_numpy()
-    taken_items = frame["_item"].to_numpy()
-    simple: dict[Any, list[int]] = {}
-    for row in need:
-        p = pos[row]
-        segment = None
-        if p >= 0 and fitted_seg is not None:
-            segment = fitted_seg.iloc[p]
-        elif p < 0 and extra_seg is not None:
-            segment = extra_seg.iloc[row]
-        if segment is not None and pd.isna(segment):
-            segment = None
-        if p < 0 or (have[row] == 0 and not popularity.exclude_bought):
-            simple.setdefault(segment, []).append(int(row))
-            continue
-        source, order, share = popularity._list_for(segment)
-        lo, hi = np.searchsorted(taken_rows, [row, row + 1])
-        skip = set(taken_items[lo:hi].tolist())
-        if popularity.exclude_bought:
-            skip.update(ratings.indices[ratings.indptr[p] : ratings.indptr[p + 1]].tolist())
-        picked = [j for j in order[: n + len(skip)] if j not in skip][: n - have[row]]
-        rows_r.append(np.full(len(picked), row, dtype=np.int64))
-        rows_c.append(np.asarray(picked, dtype=np.int64))
-        rows_v.append(share[np.asarray(picked, dtype=np.int64)])
-        rows_s.extend([source] * len(picked))
-    for segment, members in simple.items():
-        source, order, share = popularity._list_for(segment)
-        top = order[:n]
-        m = np.asarray(members, dtype=np.int64)
-        rows_r.append(np.repeat(m, top.size))
-        rows_c.append(np.tile(top, m.size))
-        rows_v.append(np.tile(share[top], m.size))
-        rows_s.extend([source] * (m.size * top.size))
-    if rows_r:
-        extra = pd.DataFrame(
-            {
-                "_row": np.concatenate(rows_r),
-                "_item": np.concatenate(rows_c),
-                "score": np.concatenate(rows_v).astype(np.float64),
-                "source": rows_s,
-            }
-        )
-        frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
-    frame = frame.sort_values("_row", kind="stable").reset_index(drop=True)
-    rows = frame["_row"].to_numpy()
-    rank = np.arange(rows.size) - np.searchsorted(rows, rows) + 1
+    """Top up each customer's list to ``n`` rows from the (segment) popularity ranking.
+
+    ``found`` holds the item-item recommendations as ``(rows, items, scores)``: positions
+    in ``wanted``, item codes and scores, grouped by ascending row, best first. A row
+    short of ``n`` takes the next items of its segment's ranking (of everybody's when the
+    customer has no segment with a ranking), skipping the items it already lists and,
+    with ``exclude_bought``, the items the customer bought.
+
+    Notes
+    -----
+    Vectorised over customers: row ``r`` needs ``n - have_r`` items and skips at most
+    ``have_r + bought_r`` of its ranking, so the first ``n + have_r + bought_r`` ranked
+    items of every short row are laid out at once; one sorted array of (row, item) keys
+    finds the skipped ones, and a rank within the row keeps the first ``n - have_r``.
+    """
+    found_r, found_c, found_v = found
+    n_items = len(items)
+    have = np.bincount(found_r, minlength=len(wanted))
+    short = have < n
+    need = np.flatnonzero(short)
+    ranking, lists = _rankings(need, pos, popularity, segments, wanted)
+    length = np.array([order.size for order, _ in lists], dtype=np.int64)
+    offset = np.cumsum(length) - length
+    flat_order = np.concatenate([order for order, _ in lists])
+    flat_share = np.concatenate([share[order] for order, share in lists]).astype(np.float64)
+    keys, bought = _skipped_keys(
+        found, short, need, pos, ratings if popularity.exclude_bought else None, n_items
+    )
+    # the first n + have + bought ranked items of each short row, in row order
+    count = np.minimum(n + have[need] + bought, length[ranking])
+    row = np.repeat(need.astype(np.int64), count)
+    flat = np.repeat(offset[ranking], count) + _rank_in_row(row, len(wanted))
+    source = np.repeat(np.where(ranking > 0, 1, 2), count)
+    key = row * n_items + flat_order[flat]
+    at = np.minimum(np.searchsorted(keys, key), max(keys.size - 1, 0))
+    fresh = keys[at] != key if keys.size else np.ones(key.size, dtype=bool)
+    row, flat, source = row[fresh], flat[fresh], source[fresh]
+    take = _rank_in_row(row, len(wanted)) < (n - have)[row]
+    row, flat, source = row[take], flat[take], source[take]
+    rows = np.concatenate([found_r, row]).astype(np.int64, copy=False)
+    codes = np.concatenate([found_c, flat_order[flat]]).astype(np.int64, copy=False)
+    scores = np.concatenate([found_v, flat_share[flat]]).astype(np.float64, copy=False)
+    if row.size:
+        # item-item rows first within each row: a stable sort of two sorted runs
+        order = np.argsort(rows, kind="stable")
+        rows, codes, scores = rows[order], codes[order], scores[order]
+        sources = _SOURCES[np.concatenate([np.zeros(found_r.size, np.int64), source])[order]]
+    else:
+        sources = _SOURCES[:1].repeat(rows.size)
     return pd.DataFrame(
         {
             "customer_id": wanted[rows],
-            "rank": rank.astype(np.int64),
-            "item": items[frame["_item"].to_numpy()],
-            "score": frame["score"].to_numpy(dtype=np.float64),
-            "source": frame["source"].to_numpy(dtype=object),
+            "rank": _rank_in_row(rows, len(wanted)) + 1,
+            "item": items[codes],
+            "score": scores,
+            "source": sources,
         }
     )
