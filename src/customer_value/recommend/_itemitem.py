@@ -14,7 +14,7 @@ from customer_value._validation import as_frame, check_choice, check_scalar, pla
 from customer_value.errors import InvalidDataError
 from customer_value.recommend._encode import encode
 from customer_value.recommend._popularity import PopularityRecommender, check_n, fill_popular
-from customer_value.recommend._similarity import blocks, item_similarity, map_blocks
+from customer_value.recommend._similarity import blocks, item_similarity, map_blocks, row_slice
 from customer_value.recommend._topn import top_n_per_row
 
 __all__ = ["RECOMMENDATION_COLUMNS", "ItemItemRecommender"]
@@ -221,25 +221,26 @@ class ItemItemRecommender(ParamsMixin):
         return wanted, pos
 
     def _scoring_matrix(self) -> sp.csr_matrix:
-        """The right-hand side of :meth:`_scores`: similarities, then -inf on the diagonal."""
+        """The right-hand side of :meth:`_scores`: similarities, -inf on the diagonal.
+
+        The similarity matrix has an empty diagonal (an item is never its own
+        neighbour), so with ``exclude_bought`` the diagonal carries the exclusion: a
+        bought item ``i`` adds :math:`r_{ui} \\cdot (-\\infty)` to its own score, and
+        ratings are positive, so every bought item scores -inf within the same sparse
+        product, without a second pass or a mask.
+        """
         if not self.exclude_bought:
             return self.similarity_
-        n_items = len(self.items_)
-        banned = sp.diags(np.full(n_items, -np.inf), format="csr")
-        out: sp.csr_matrix = sp.vstack([self.similarity_, banned], format="csr")
+        banned = sp.diags(np.full(len(self.items_), -np.inf), format="csr")
+        out: sp.csr_matrix = (self.similarity_ + banned).tocsr()
         return out
 
     def _scores(self, pos: npt.NDArray[np.int64], right: sp.csr_matrix) -> sp.csr_matrix:
-        """Scores of known customers ``pos`` (rows), bought items -inf if excluded.
-
-        ``right`` is :meth:`_scoring_matrix`. Excluding bought items rides on the same
-        sparse product, ``[R | B] @ [S ; -inf I]`` with ``B`` the 0/1 pattern of ``R``,
-        instead of a second pass that adds a mask to the scores.
-        """
-        R = self.ratings_[pos]
-        if self.exclude_bought:
-            bought = sp.csr_matrix((np.ones(R.nnz), R.indices, R.indptr), shape=R.shape, copy=False)
-            R = sp.hstack([R, bought], format="csr")
+        """Scores of known customers ``pos`` (rows); ``right`` is :meth:`_scoring_matrix`."""
+        if pos.size and pos[-1] - pos[0] == pos.size - 1 and (np.diff(pos) == 1).all():
+            R = row_slice(self.ratings_, int(pos[0]), int(pos[-1]) + 1)  # no copy
+        else:
+            R = self.ratings_[pos]
         out: sp.csr_matrix = (R @ right).tocsr()
         return out
 

@@ -63,7 +63,7 @@ def map_blocks(func: Callable[[_T], _R], items: Sequence[_T], jobs: int) -> list
         return list(pool.map(func, items))
 
 
-def _rows(m: sp.csr_matrix, lo: int, hi: int) -> sp.csr_matrix:
+def row_slice(m: sp.csr_matrix, lo: int, hi: int) -> sp.csr_matrix:
     """Rows ``lo:hi`` of a CSR matrix as a view (no copy of the stored entries)."""
     start, stop = m.indptr[lo], m.indptr[hi]
     return sp.csr_matrix(
@@ -159,7 +159,7 @@ def item_similarity(
     def block(bounds: tuple[int, int]) -> _Triples:
         lo, hi = bounds
         # s_ij for block items i (rows) and every item j >= lo (global column numbers)
-        q: sp.csr_matrix = (_rows(weighted, lo, hi) @ _columns_from(other, lo)).tocsr()
+        q: sp.csr_matrix = (row_slice(weighted, lo, hi) @ _columns_from(other, lo)).tocsr()
         if kind != "bm25" and shrink > 0:
             i = _entry_rows(q) + lo
             q.data = q.data / (norms[i] * norms[q.indices] + shrink)
