@@ -91,14 +91,17 @@ def _first_k(triples: _Triples, k: int) -> _Triples:
 
 
 def _upper_cost(X: sp.csr_matrix) -> npt.NDArray[np.float64]:
-    """Multiply-adds of item ``i``'s row of the upper triangle of :math:`X^\\top X`.
+    """Expected multiply-adds of item ``i``'s row of the upper triangle of :math:`X^\\top X`.
 
-    ``X`` is customers x items with sorted columns: a customer who bought item ``i``
-    pairs it with each of their items from ``i`` on (the entries left in their row).
+    ``X`` is customers x items. Each of item ``i``'s ``c_i`` customers pairs it with
+    their items from ``i`` on: on average the mean basket size times the share of all
+    purchases that fall on items ``>= i``. Only the sizes of the blocks depend on it.
     """
-    left = np.repeat(X.indptr[1:], np.diff(X.indptr)) - np.arange(X.nnz)
-    cost = np.bincount(X.indices, weights=left, minlength=X.shape[1])
-    return np.asarray(cost, dtype=np.float64) + 1.0
+    counts = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+    total = max(float(counts.sum()), 1.0)
+    from_here = np.cumsum(counts[::-1])[::-1] / total
+    per_customer = total / max(X.shape[0], 1)
+    return np.asarray(counts * per_customer * from_here + 1.0, dtype=np.float64)
 
 
 def item_similarity(
