@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
@@ -129,8 +130,8 @@ def item_similarity(
     Blocks run from the last to the first, and the ``k``-th best partner an item found
     in its own block is a lower bound of its final ``k``-th best similarity: in the
     columns of earlier blocks, only entries reaching that bound are kept, so the
-    column-wise cut never transposes the whole block product. Which bounds are known
-    when a block runs (with threads) changes the work, never the result.
+    column-wise cut never transposes the whole block product. With threads, a block
+    waits for the bounds of the later blocks (started before it) before that filter.
     """
     weighted = weigh(X, kind, k1, b)  # items x customers
     rows = _entry_rows(weighted)
@@ -155,27 +156,37 @@ def item_similarity(
     n_items = weighted.shape[0]
 
     other = weighted.T.tocsr()  # customers x items, columns sorted
-    # k-th best similarity found so far for each item: a lower bound of its final k-th
-    # best, so smaller candidates for it can be dropped before any sorting
+    # k-th best similarity of each item within its own block: a lower bound of its
+    # final k-th best, so smaller candidates for it can be dropped before any sorting
     bound = np.full(n_items, -np.inf)
+    # blocks run from the last to the first; a block sets its event once its items'
+    # bounds are written and waits for the later blocks' events before filtering with
+    # them (those started before it and never wait for it, so no deadlock)
+    order = blocks(_upper_cost(X), _BLOCK_FLOPS)[::-1]
+    written = [threading.Event() for _ in order]
 
-    def block(bounds: tuple[int, int]) -> _Triples:
-        lo, hi = bounds
-        # s_ij for block items i (rows) and every item j >= lo (global column numbers)
-        q: sp.csr_matrix = (row_slice(weighted, lo, hi) @ _columns_from(other, lo)).tocsr()
-        if kind != "bm25" and shrink > 0:
-            i = _entry_rows(q) + lo
-            q.data = q.data / (norms[i] * norms[q.indices] + shrink)
-        # block items: their best partners from lo on; one extra, then drop the item
-        # itself (never its own neighbour): cheaper than masking the diagonal
-        r2, c2, v2 = top_n_per_row(q, k + 1)
-        r2 = r2 + lo
-        mine = c2 != r2
-        r2, c2, v2 = _first_k((r2[mine], c2[mine], v2[mine]), k)
-        full = np.flatnonzero(np.bincount(r2 - lo, minlength=hi - lo) == k)
-        bound[lo + full] = v2[np.searchsorted(r2, lo + full, side="right") - 1]
+    def block(index: int) -> _Triples:
+        lo, hi = order[index]
+        try:
+            # s_ij for block items i (rows) and every item j >= lo (global columns)
+            q: sp.csr_matrix = (row_slice(weighted, lo, hi) @ _columns_from(other, lo)).tocsr()
+            if kind != "bm25" and shrink > 0:
+                rows = _entry_rows(q) + lo
+                q.data = q.data / (norms[rows] * norms[q.indices] + shrink)
+            # block items: their best partners from lo on; one extra, then drop the
+            # item itself (never its own neighbour): cheaper than masking the diagonal
+            r2, c2, v2 = top_n_per_row(q, k + 1)
+            r2 = r2 + lo
+            mine = c2 != r2
+            r2, c2, v2 = _first_k((r2[mine], c2[mine], v2[mine]), k)
+            full = np.flatnonzero(np.bincount(r2 - lo, minlength=hi - lo) == k)
+            bound[lo + full] = v2[np.searchsorted(r2, lo + full, side="right") - 1]
+        finally:
+            written[index].set()
+        for event in written[:index]:
+            event.wait()
         # items after the block: their best partners inside it, among the entries that
-        # reach the item's bound (the later blocks run first, so most bounds are known)
+        # reach the item's bound
         j = q.indices
         keep = np.flatnonzero((j >= hi) & (q.data >= bound[j]))
         i = np.searchsorted(q.indptr, keep, side="right") - 1 + lo
@@ -183,7 +194,7 @@ def item_similarity(
         r1, c1, v1 = top_n_per_row(later, k)
         return np.concatenate([r1, r2]), np.concatenate([c1, c2]), np.concatenate([v1, v2])
 
-    parts = map_blocks(block, blocks(_upper_cost(X), _BLOCK_FLOPS)[::-1], jobs)
+    parts = map_blocks(block, range(len(order)), jobs)
     union = sp.csr_matrix(
         (
             np.concatenate([p[2] for p in parts]),
