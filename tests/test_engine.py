@@ -22,7 +22,7 @@ from customer_value.clv import (
     ParetoNBDModel,
     customer_lifetime_value,
 )
-from customer_value.data import sufficient_statistics
+from customer_value.data import collect_sufficient_statistics, sufficient_statistics
 from customer_value.errors import InvalidDataError, MissingExtraError
 
 TOL = 1e-12
@@ -114,6 +114,39 @@ def test_sufficient_statistics_fit_equals_full_fit(backend, customers, cdnow_sum
     )
     spend = GammaGammaModel().fit(spend_stats, weights="k")
     np.testing.assert_allclose(spend.params_, models["gg"].params_, rtol=1e-6)
+
+
+def test_collect_sufficient_statistics_equals_one_table_at_a_time(
+    backend, customers, cdnow_summary
+):
+    # an integer column (Spark's grouping sets fill the columns a table lacks with nulls,
+    # so the integers come back as floats unless restored) and a table named twice
+    customers = customers.assign(visits=customers["frequency"].astype("int64") + 1)
+    tables = [
+        ("frequency", "recency", "T"),
+        ("frequency", "monetary_value"),
+        ("visits",),
+        ("frequency", "monetary_value"),
+    ]
+    got = collect_sufficient_statistics(backend.frame(customers), tables=tables, count_col="k")
+    assert len(got) == len(tables)
+    for columns, table in zip(tables, got, strict=True):
+        expected = sufficient_statistics(customers, columns=columns, count_col="k")
+        pd.testing.assert_frame_equal(table, expected, check_dtype=True)
+        assert int(table["k"].sum()) == len(cdnow_summary)
+    stats, spend = collect_sufficient_statistics(backend.frame(customers))
+    purchases = BetaGeoModel().fit(stats, weights="n_customers")
+    np.testing.assert_allclose(
+        purchases.params_, BetaGeoModel().fit(cdnow_summary).params_, rtol=1e-6
+    )
+    fitted = GammaGammaModel().fit(spend, weights="n_customers")
+    np.testing.assert_allclose(
+        fitted.params_, GammaGammaModel().fit(cdnow_summary).params_, rtol=1e-6
+    )
+    with pytest.raises(InvalidDataError, match=r"missing column.*'spend'"):
+        collect_sufficient_statistics(backend.frame(customers), tables=[("frequency",), ("spend",)])
+    with pytest.raises(InvalidDataError, match=r"at least one set of columns"):
+        collect_sufficient_statistics(backend.frame(customers), tables=[])
 
 
 # --- scoring where the data is ----------------------------------------------------------------

@@ -81,6 +81,7 @@ PINNED: dict[str, set[str]] = {
     },
     "customer_value.data": {
         "calibration_holdout_split",
+        "collect_sufficient_statistics",
         "summarize_transactions",
         "sufficient_statistics",
     },

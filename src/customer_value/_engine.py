@@ -419,3 +419,21 @@ def raise_first_bad(
                 f"{what}: {message}; {int(found)} row(s), for example the row with {values}"
             )
     return {name: counts.get(name) for name in also or {}}
+
+
+def observe_total(frame: Any, column: str) -> tuple[Any, Callable[[], int]]:
+    """A Spark frame without ``column`` that sums ``column`` while a job computes it.
+
+    Spark's ``DataFrame.observe`` collects the sum as a side result of the first job
+    that computes the returned frame (no job of its own), so checks can ride along with
+    an aggregation that is needed anyway. The returned function gives the sum; call it
+    only after such a job has run on a non-empty frame (Spark reports nothing on none).
+    """
+    import narwhals as nw
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as sf
+
+    observation = Observation()
+    native = frame.to_native()
+    watched = native.observe(observation, sf.coalesce(sf.sum(column), sf.lit(0)).alias("total"))
+    return nw.from_native(watched.drop(column)), lambda: int(observation.get["total"])

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from customer_value import InvalidDataError
-from customer_value.data import calibration_holdout_split, summarize_transactions
+from customer_value.data import (
+    calibration_holdout_split,
+    collect_sufficient_statistics,
+    summarize_transactions,
+)
 
 CASES = [
     {"period": "D", "time_unit": "W", "monetary_value_col": "amount"},
@@ -82,32 +86,85 @@ def test_engine_summary_default_end_and_timezones(backend):
 @pytest.mark.parametrize(
     ("change", "options", "match"),
     [
-        ({"amount": -1.0}, {}, r"'amount' must be >= 0.*customer_id=1"),
-        ({"date": pd.Timestamp("1998-01-01")}, {}, r"fall after observation_end=1997-09-30"),
+        ({"amount": -1.0}, {}, r"'amount' must be >= 0.*1 row\(s\).*customer_id=1"),
+        (
+            {"date": pd.Timestamp("1998-01-01")},
+            {},
+            r"1 transaction\(s\) fall after observation_end=1997-09-30",
+        ),
         ({"amount": np.nan}, {}, r"'amount' must be finite"),
+        ({"customer_id": None}, {}, r"'customer_id' must not be missing"),
+        # a refund larger than the period's purchases; checks run in the order of pandas:
+        # the row checks first, then the late rows, then the net amounts
+        ({"amount": -5.0}, {"negative_amounts": "net"}, r"net amount of customer 1(\.0)? in one"),
+        (
+            {"amount": -5.0, "date": pd.Timestamp("1998-01-01")},
+            {"negative_amounts": "net"},
+            r"fall after observation_end",
+        ),
+        ({"amount": np.nan, "customer_id": None}, {}, r"'customer_id' must not be missing"),
+        # a bad row raises even when it is late and late rows are dropped
+        (
+            {"customer_id": None, "date": pd.Timestamp("1998-01-01")},
+            {"after_end": "drop"},
+            r"'customer_id' must not be missing",
+        ),
     ],
 )
 def test_engine_summary_bad_input(backend, change, options, match):
-    if backend.kind in {"pandas", "spark"}:
-        pytest.skip("pandas has its own tests; Spark shares this code path (kept fast)")
+    if backend.kind == "pandas":
+        pytest.skip("pandas has its own tests")
     tx = pd.DataFrame(
         {
             "customer_id": [1, 1, 2],
-            "date": pd.to_datetime(["1997-01-01", "1997-02-01", "1997-03-01"]),
+            "date": pd.to_datetime(["1997-01-01", "1997-01-01", "1997-03-01"]),
             "amount": [1.0, 2.0, 3.0],
         }
     )
     for column, value in change.items():
-        tx[column] = tx[column].astype(object) if column == "date" else tx[column]
+        tx[column] = tx[column].astype(object) if column in {"date", "customer_id"} else tx[column]
         tx.loc[1, column] = value
     tx["date"] = pd.to_datetime(tx["date"])
+    tx["customer_id"] = tx["customer_id"].astype("Int64")
     with pytest.raises(InvalidDataError, match=match):
         summarize_transactions(
             backend.frame(tx),
             monetary_value_col="amount",
-            observation_end="1997-09-30",
-            **options,
+            **{"observation_end": "1997-09-30", **options},
         )
+
+
+def test_engine_summary_of_an_empty_log(backend):
+    if backend.kind == "pandas":
+        pytest.skip("pandas has its own tests")
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series([1], dtype="int64"),
+            "date": pd.to_datetime(["1997-01-01"]),
+            "amount": [1.0],
+        }
+    )
+    native = backend.frame(tx)
+    empty = native.filter(native["customer_id"] < 0) if backend.kind == "spark" else None
+    if empty is None:
+        empty = backend.frame(tx.iloc[:0])
+    with pytest.raises(InvalidDataError, match=r"transactions is empty"):
+        summarize_transactions(empty, monetary_value_col="amount", observation_end="1997-09-30")
+
+
+def test_engine_summary_on_spark_is_cached(backend, tx):
+    """Spark computes the summary (and its checks) at the call and hands it back cached."""
+    if backend.kind != "spark":
+        pytest.skip("caching is Spark's")
+    options = {"observation_end": "1997-09-30", "after_end": "drop", "monetary_value_col": "amount"}
+    for end in ("1997-09-30", None):
+        native = backend.frame(tx if end else tx[tx["date"] <= "1997-09-30"])
+        summary = summarize_transactions(native, **{**options, "observation_end": end})
+        assert summary.is_cached
+        collect_sufficient_statistics(summary)  # must not drop the cache (as a SQL view would)
+        plan = summary.select("frequency")._jdf.queryExecution().withCachedData().toString()
+        assert "InMemoryRelation" in plan
+        summary.unpersist()
 
 
 SPLITS = [

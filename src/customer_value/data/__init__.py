@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from customer_value._deprecation import warn_deprecated
-from customer_value.data._sufficient import sufficient_statistics
+from customer_value.data._sufficient import collect_sufficient_statistics, sufficient_statistics
 from customer_value.data._summary import calibration_holdout_split, summarize_transactions
 
 __all__ = [
     "calibration_holdout_split",
+    "collect_sufficient_statistics",
     "sufficient_statistics",
     "summarize_transactions",
 ]

@@ -18,6 +18,7 @@ import pandas as pd
 from customer_value._engine import (
     first_row,
     frame_kind,
+    observe_total,
     raise_first_bad,
     require_engine_columns,
     to_narwhals,
@@ -32,6 +33,7 @@ _WHAT = "transactions"
 # arg_min, Polars sort_by().first(), Spark min_by); the others take a window instead,
 # which would run as a second aggregation of all pairs (twice the cost)
 _ORDERED_FIRST = {"polars", "polars-lazy", "duckdb", "spark"}
+_NET_TOLERANCE = 1e-9  # a period's net amount below minus this is a refund too many
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,19 @@ class EnginePeriods:
         )
 
 
-def _prepared(
-    transactions: Any, cols: EngineColumns, periods: EnginePeriods, cut_us: int | None
-) -> tuple[Any, dict[str, Any]]:
-    """The log as narwhals with ``_us`` and ``_p`` (period number), every row validated.
-
-    One pass of the engine checks every row and counts the rows, the rows at or after
-    ``cut_us`` and the last instant (returned as ``n``, ``late`` and ``max_us``).
-    """
-    import narwhals as nw
-
+def _framed(transactions: Any, cols: EngineColumns, periods: EnginePeriods) -> Any:
+    """The log as narwhals with ``_us`` (wall-clock microseconds) and ``_p`` (period number)."""
     columns = [cols.customer_id, cols.datetime] + ([cols.amount] if cols.amount else [])
     require_engine_columns(transactions, columns, what=_WHAT)
     frame = to_narwhals(transactions, what=_WHAT).select(columns)
     frame = add_micros(frame, cols.datetime, what=_WHAT, native=transactions)
-    frame = periods.plan.add_number(frame, "_us", "_p")
-    also: dict[str, Any] = {"n": nw.len(), "max_us": nw.col("_us").max()}
-    if cut_us is not None:
-        also["late"] = (nw.col("_us") >= cut_us).cast(nw.Int64).sum()
+    return periods.plan.add_number(frame, "_us", "_p")
+
+
+def _problems(cols: EngineColumns) -> tuple[list[tuple[Any, str]], list[str]]:
+    """The row checks as ``(mask, message)`` pairs, and the columns an example row shows."""
+    import narwhals as nw
+
     problems: list[tuple[Any, str]] = [
         (nw.col(cols.customer_id).is_null(), f"column {cols.customer_id!r} must not be missing"),
         (nw.col(cols.datetime).is_null(), f"column {cols.datetime!r} is missing"),
@@ -124,32 +121,92 @@ def _prepared(
                 )
             )
     shown = [c for c in (cols.customer_id, cols.datetime, cols.amount) if c is not None]
+    return problems, shown
+
+
+def _prepared(
+    transactions: Any, cols: EngineColumns, periods: EnginePeriods, cut_us: int | None
+) -> tuple[Any, dict[str, Any]]:
+    """The log as narwhals with ``_us`` and ``_p`` (period number), every row validated.
+
+    One pass of the engine checks every row and counts the rows, the rows at or after
+    ``cut_us`` and the last instant (returned as ``n``, ``late`` and ``max_us``).
+    """
+    import narwhals as nw
+
+    frame = _framed(transactions, cols, periods)
+    also: dict[str, Any] = {"n": nw.len(), "max_us": nw.col("_us").max()}
+    if cut_us is not None:
+        also["late"] = (nw.col("_us") >= cut_us).cast(nw.Int64).sum()
+    problems, shown = _problems(cols)
     found = raise_first_bad(frame, problems, shown, what=_WHAT, also=also)
-    if not found["n"]:
-        raise InvalidDataError(f"{_WHAT} is empty: at least one row is needed")
+    _raise_if_empty(found["n"])
     return frame, found
 
 
-def _pairs(frame: Any, cols: EngineColumns) -> Any:
+def _raise_if_empty(n_rows: Any) -> None:
+    if not n_rows:
+        raise InvalidDataError(f"{_WHAT} is empty: at least one row is needed")
+
+
+def _raise_late(
+    frame: Any, cols: EngineColumns, n_late: Any, end_ts: pd.Timestamp, cut_us: int
+) -> None:
+    """Raise for the ``n_late`` rows at or after ``cut_us``, naming one of them."""
+    import narwhals as nw
+
+    late = frame.filter(nw.col("_us") >= cut_us)
+    example = first_row(late.select(cols.customer_id, cols.datetime).head(1))
+    raise InvalidDataError(
+        f"{_WHAT}: {int(n_late)} transaction(s) fall after observation_end="
+        f"{end_ts.date()}; one is customer {example.get(cols.customer_id)!r} with "
+        f"{cols.datetime}={example.get(cols.datetime)!r}. Pass after_end='drop' to "
+        "leave them out, or use calibration_holdout_split"
+    )
+
+
+def _negative_net() -> Any:
+    """A (customer, period) pair whose amounts net to less than zero."""
+    import narwhals as nw
+
+    return nw.col("_amount") < -_NET_TOLERANCE
+
+
+def _raise_net(pairs: Any, cols: EngineColumns) -> None:
+    """Raise if some customer's amounts in one period net to less than zero."""
+    example = first_row(pairs.filter(_negative_net()).select(cols.customer_id, "_amount").head(1))
+    if example:
+        raise InvalidDataError(
+            f"{_WHAT}: the net amount of customer {example[cols.customer_id]!r} in one "
+            f"period is negative ({example['_amount']:g}): a refund in column "
+            f"{cols.amount!r} exceeds that period's purchases"
+        )
+
+
+def _pairs(frame: Any, cols: EngineColumns, *, flag: str | None = None) -> Any:
     """Distinct (customer, period) pairs with the period's amount.
 
     On Spark the rows are first hash-partitioned by customer: both group-bys (pairs, then
     customers) and the first period's amount then run without another shuffle, where
     grouping by (customer, period) would shuffle twice (the second time by customer).
+    ``flag`` names a 0/1 column of the rows, summed per pair as ``_bad``.
     """
     import narwhals as nw
 
     if frame_kind(frame.to_native()) == "spark":
         frame = nw.from_native(frame.to_native().repartition(cols.customer_id))
     spend = [nw.col(cols.amount).sum().alias("_amount")] if cols.amount is not None else []
-    return frame.group_by(cols.customer_id, "_p").agg(nw.len().alias("_rows"), *spend)
+    flags = [nw.col(flag).sum().alias("_bad")] if flag is not None else []
+    return frame.group_by(cols.customer_id, "_p").agg(nw.len().alias("_rows"), *spend, *flags)
 
 
-def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool) -> Any:
+def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool, flagged: bool) -> Any:
     """The per-customer aggregation on Spark, the first period's amount by ``min_by``.
 
     narwhals has no ordered ``first`` on Spark; ``min_by(_amount, _p)`` is exact here, as
-    each (customer, period) pair occurs once.
+    each (customer, period) pair occurs once. ``flagged``: ``_bad`` counts the
+    customer's bad rows (summed from the pairs) and, when refunds are netted, the
+    periods whose amounts net to less than zero.
     """
     import narwhals as nw
     from pyspark.sql import functions as sf
@@ -163,22 +220,37 @@ def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool) -> Any:
         aggs.append(sf.sum("_amount").alias("_spend"))
     if lead:
         aggs.append(sf.min_by("_amount", "_p").alias("_lead"))
+    if flagged:
+        bad = sf.col("_bad")
+        if _nets(cols):
+            bad = bad + (sf.col("_amount") < -_NET_TOLERANCE).cast("long")
+        aggs.append(sf.sum(bad).alias("_bad"))
     return nw.from_native(pairs.to_native().groupBy(cols.customer_id).agg(*aggs))
 
 
-def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period: int) -> Any:
-    """One row per customer: frequency, recency, T (and monetary_value) from the pairs."""
+def _nets(cols: EngineColumns) -> bool:
+    """Refunds are netted per (customer, period), so a pair's total must be checked."""
+    return cols.amount is not None and cols.negative_amounts == "net"
+
+
+def _summary(
+    pairs: Any,
+    cols: EngineColumns,
+    periods: EnginePeriods,
+    end_period: int,
+    *,
+    flagged: bool = False,
+) -> Any:
+    """One row per customer: frequency, recency, T (and monetary_value) from the pairs.
+
+    ``flagged`` (Spark): the pairs carry ``_bad`` and the result keeps the customer's
+    count of bad rows and refunds too many as ``_bad``, for the caller to check.
+    """
     import narwhals as nw
 
     cid, has_amount = cols.customer_id, cols.amount is not None
-    if cols.amount is not None and cols.negative_amounts == "net":
-        example = first_row(pairs.filter(nw.col("_amount") < -1e-9).select(cid, "_amount").head(1))
-        if example:
-            raise InvalidDataError(
-                f"{_WHAT}: the net amount of customer {example[cid]!r} in one "
-                f"period is negative ({example['_amount']:g}): a refund in column "
-                f"{cols.amount!r} exceeds that period's purchases"
-            )
+    if not flagged and _nets(cols):
+        _raise_net(pairs, cols)
     exclude_first = has_amount and not cols.include_first_transaction
     kind = frame_kind(pairs.to_native())
     ordered_first = exclude_first and kind in _ORDERED_FIRST
@@ -189,7 +261,7 @@ def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period
             .otherwise(nw.col("_amount"))
         )
     if kind == "spark":
-        per = _per_customer_spark(pairs, cols, lead=ordered_first)
+        per = _per_customer_spark(pairs, cols, lead=ordered_first, flagged=flagged)
     else:
         per = pairs.group_by(cid).agg(
             nw.col("_p").min().alias("_first"),
@@ -216,7 +288,7 @@ def _summary(pairs: Any, cols: EngineColumns, periods: EnginePeriods, end_period
             .otherwise(nw.lit(0.0))
             .alias("monetary_value")
         )
-    return per.select(out)
+    return per.select(*out, *([nw.col("_bad")] if flagged else []))
 
 
 def summarize_engine(
@@ -232,6 +304,9 @@ def summarize_engine(
     import narwhals as nw
 
     end_ts = None if observation_end is None else end_of(observation_end)
+    spark = frame_kind(transactions) == "spark"
+    if spark and end_ts is not None:
+        return _summarize_spark(transactions, cols, periods, end_ts, after_end=after_end)
     # the window ends with the day of observation_end (or its sub-day period), as pandas
     cut_us = None if end_ts is None else periods.cut_us(end_ts)
     frame, found = _prepared(transactions, cols, periods, cut_us)
@@ -239,19 +314,73 @@ def summarize_engine(
         end_ts = pd.Timestamp(int(found["max_us"]) * 1000)
         cut_us = periods.cut_us(end_ts)
     n_late = found.get("late")
-    late = frame.filter(nw.col("_us") >= cut_us)
     if n_late:
         if after_end == "error":
-            example = first_row(late.select(cols.customer_id, cols.datetime).head(1))
-            raise InvalidDataError(
-                f"{_WHAT}: {int(n_late)} transaction(s) fall after observation_end="
-                f"{end_ts.date()}; one is customer {example.get(cols.customer_id)!r} with "
-                f"{cols.datetime}={example.get(cols.datetime)!r}. Pass after_end='drop' to "
-                "leave them out, or use calibration_holdout_split"
-            )
+            _raise_late(frame, cols, n_late, end_ts, cut_us)
         frame = frame.filter(nw.col("_us") < cut_us)
-    end_period = periods.number(end_ts)
-    return _summary(_pairs(frame, cols), cols, periods, end_period).to_native()
+    summary = _summary(_pairs(frame, cols), cols, periods, periods.number(end_ts)).to_native()
+    return _cached(summary)[0] if spark else summary
+
+
+def _cached(summary: Any) -> tuple[Any, int]:
+    """A Spark summary cached and computed once, and its number of rows.
+
+    The caller (in the end the user) unpersists it when done.
+    """
+    summary = summary.cache()
+    try:
+        return summary, int(summary.count())
+    except BaseException:
+        summary.unpersist()
+        raise
+
+
+def _summarize_spark(
+    transactions: Any,
+    cols: EngineColumns,
+    periods: EnginePeriods,
+    end_ts: pd.Timestamp,
+    *,
+    after_end: str,
+) -> Any:
+    """Spark with a given ``observation_end``: one job computes, checks and caches the summary.
+
+    Every row is flagged when a check fails on it (a late row too, unless late rows are
+    dropped); the flags are summed with the pairs and the customers, in the aggregation
+    that is needed anyway, and their total is observed (``DataFrame.observe``) while the
+    job fills the cache. Only when it is set, or nothing is left, do the checks of the
+    other engines run as passes of their own, to raise the same error with its example.
+    """
+    import narwhals as nw
+
+    cut_us = periods.cut_us(end_ts)
+    frame = _framed(transactions, cols, periods)
+    masks = [mask for mask, _ in _problems(cols)[0]]
+    if after_end == "error":
+        masks.append(nw.col("_us") >= cut_us)
+    flag = masks[0]
+    for mask in masks[1:]:
+        flag = flag | mask
+    flagged = frame.with_columns(_flag=flag)
+    if after_end == "drop":  # late rows go, unless flagged (a bad row raises wherever it is)
+        flagged = flagged.filter((nw.col("_us") < cut_us) | nw.col("_flag"))
+    flagged = flagged.with_columns(nw.col("_flag").cast(nw.Int64))
+    pairs = _pairs(flagged, cols, flag="_flag")
+    summary = _summary(pairs, cols, periods, periods.number(end_ts), flagged=True)
+    summary, bad = observe_total(summary, "_bad")
+    native, n_customers = _cached(summary.to_native())
+    try:
+        if not n_customers or bad():  # find the error as the other engines do
+            _, found = _prepared(transactions, cols, periods, cut_us)
+            if found["late"] and after_end == "error":
+                _raise_late(frame, cols, found["late"], end_ts, cut_us)
+            if _nets(cols):
+                kept = frame.filter(nw.col("_us") < cut_us)
+                _raise_net(_pairs(kept, cols), cols)
+    except BaseException:
+        native.unpersist()
+        raise
+    return native
 
 
 def calibration_holdout_engine(
