@@ -55,6 +55,32 @@ def test_engine_summary_equals_pandas(backend, tx, case):
         np.testing.assert_allclose(ours["monetary_value"], expected["monetary_value"], rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        lambda c: c - 1_000,  # negative ids: the one-integer pair key is offset by the least
+        lambda c: c.astype("int32"),
+        lambda c: c.where(c != 1, 2**62),  # too wide a range for one key: two columns
+        lambda c: "C" + c.astype(str),  # strings: two columns
+    ],
+    ids=["negative", "int32", "wide", "strings"],
+)
+@pytest.mark.parametrize("bucket_rows", [None, 997])
+def test_engine_summary_customer_ids(backend, tx, ids, bucket_rows, monkeypatch):
+    if backend.kind in {"pandas", "spark", "dask"}:
+        pytest.skip("the pair key is Polars'; DuckDB runs as a reference for the other path")
+    if bucket_rows is not None:  # several buckets of customers, as on large logs
+        from customer_value.data import _engine_summary
+
+        monkeypatch.setattr(_engine_summary, "_BUCKET_ROWS", bucket_rows)
+    tx = tx.assign(customer_id=ids(tx["customer_id"]))
+    options = {"observation_end": "1997-09-30", "after_end": "drop", **CASES[0]}
+    expected = summarize_transactions(tx, **options)
+    ours = _collect(backend, summarize_transactions(backend.frame(tx), **options))
+    assert ours.index.dtype == expected.index.dtype
+    pd.testing.assert_frame_equal(ours, expected, check_names=False, rtol=1e-12)
+
+
 def test_engine_summary_default_end_and_timezones(backend):
     if backend.kind in {"pandas", "spark"}:
         pytest.skip("pandas is the reference; Spark timestamps carry no zone of their own")

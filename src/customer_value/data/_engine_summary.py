@@ -33,6 +33,7 @@ _WHAT = "transactions"
 # arg_min, Polars sort_by().first(), Spark min_by); the others take a window instead,
 # which would run as a second aggregation of all pairs (twice the cost)
 _ORDERED_FIRST = {"polars", "polars-lazy", "duckdb", "spark"}
+_BUCKET_ROWS = 2**26  # transactions per Polars aggregation (see _pair_key)
 _NET_TOLERANCE = 1e-9  # a period's net amount below minus this is a refund too many
 
 
@@ -138,10 +139,53 @@ def _prepared(
     also: dict[str, Any] = {"n": nw.len(), "max_us": nw.col("_us").max()}
     if cut_us is not None:
         also["late"] = (nw.col("_us") >= cut_us).cast(nw.Int64).sum()
+    keyed = frame_kind(transactions) in {"polars", "polars-lazy"}
+    if keyed and frame.collect_schema()[cols.customer_id].is_integer():
+        also.update(
+            {
+                f"_{b}_{c}": getattr(nw.col(c), b)()
+                for b in ("min", "max")
+                for c in ("_p", cols.customer_id)
+            }
+        )
     problems, shown = _problems(cols)
     found = raise_first_bad(frame, problems, shown, what=_WHAT, also=also)
     _raise_if_empty(found["n"])
     return frame, found
+
+
+@dataclass(frozen=True)
+class _PairKey:
+    """(customer, period) as one integer: ``(customer - c0) * span + (period - p0)``."""
+
+    c0: int
+    p0: int
+    span: int
+    buckets: int  # customers split by id modulo this, one aggregation per bucket
+
+
+def _pair_key(found: dict[str, Any], cols: EngineColumns) -> _PairKey | None:
+    """The one-integer key of the pairs when the ranges ``_prepared`` found allow it.
+
+    Polars' streaming group-by holds one hash-table entry per (customer, period) pair
+    until its input ends: one Int64 key in place of two columns makes the entries
+    smaller, and customers split into buckets of about ``_BUCKET_ROWS`` transactions
+    (by id modulo the number of buckets, one aggregation each, concatenated) bound how
+    many entries live at once, for one more read of the input per bucket. On 100 million
+    transactions of 10 million customers: peak 5.4-7.9 GiB unsplit, 3.6-3.7 GiB in two
+    buckets, at the same time. Needs integer customer ids whose range times the
+    periods' fits in 62 bits.
+    """
+    bounds: list[Any] = [
+        found.get(f"_{b}_{c}") for b in ("min", "max") for c in ("_p", cols.customer_id)
+    ]
+    if any(value is None or pd.isna(value) for value in bounds):
+        return None
+    p0, c0, p1, c1 = (int(value) for value in bounds)
+    span = p1 - p0 + 1
+    if (c1 - c0 + 1) * span >= 2**62 or max(abs(c0), abs(c1)) >= 2**62:
+        return None
+    return _PairKey(c0, p0, span, buckets=-(-int(found["n"]) // _BUCKET_ROWS))
 
 
 def _raise_if_empty(n_rows: Any) -> None:
@@ -183,21 +227,35 @@ def _raise_net(pairs: Any, cols: EngineColumns) -> None:
         )
 
 
-def _pairs(frame: Any, cols: EngineColumns, *, flag: str | None = None) -> Any:
+def _pairs(
+    frame: Any, cols: EngineColumns, *, flag: str | None = None, key: _PairKey | None = None
+) -> Any:
     """Distinct (customer, period) pairs with the period's amount.
 
     On Spark the rows are first hash-partitioned by customer: both group-bys (pairs, then
     customers) and the first period's amount then run without another shuffle, where
     grouping by (customer, period) would shuffle twice (the second time by customer).
-    ``flag`` names a 0/1 column of the rows, summed per pair as ``_bad``.
+    ``flag`` names a 0/1 column of the rows, summed per pair as ``_bad``. ``key``: the
+    pairs are grouped by one integer (see ``_PairKey``), decoded afterwards.
     """
     import narwhals as nw
 
+    cid = cols.customer_id
     if frame_kind(frame.to_native()) == "spark":
-        frame = nw.from_native(frame.to_native().repartition(cols.customer_id))
+        frame = nw.from_native(frame.to_native().repartition(cid))
     spend = [nw.col(cols.amount).sum().alias("_amount")] if cols.amount is not None else []
     flags = [nw.col(flag).sum().alias("_bad")] if flag is not None else []
-    return frame.group_by(cols.customer_id, "_p").agg(nw.len().alias("_rows"), *spend, *flags)
+    if key is None:
+        return frame.group_by(cid, "_p").agg(nw.len().alias("_rows"), *spend, *flags)
+    dtype = frame.collect_schema()[cid]
+    code = (nw.col(cid).cast(nw.Int64) - key.c0) * key.span + (nw.col("_p") - key.p0)
+    amount = [nw.col(cols.amount)] if cols.amount is not None else []
+    pairs = frame.select(code.alias("_key"), *amount)
+    pairs = pairs.group_by("_key").agg(nw.len().alias("_rows"), *spend)
+    return pairs.with_columns(
+        (nw.col("_key") // key.span + key.c0).cast(dtype).alias(cid),
+        (nw.col("_key") % key.span + key.p0).alias("_p"),
+    ).drop("_key")
 
 
 def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool, flagged: bool) -> Any:
@@ -318,7 +376,14 @@ def summarize_engine(
         if after_end == "error":
             _raise_late(frame, cols, n_late, end_ts, cut_us)
         frame = frame.filter(nw.col("_us") < cut_us)
-    summary = _summary(_pairs(frame, cols), cols, periods, periods.number(end_ts)).to_native()
+    key = _pair_key(found, cols)
+    parts = [frame]
+    if key is not None and key.buckets > 1:
+        cid = nw.col(cols.customer_id).cast(nw.Int64) - key.c0
+        parts = [frame.filter(cid % key.buckets == b) for b in range(key.buckets)]
+    end_period = periods.number(end_ts)
+    summaries = [_summary(_pairs(part, cols, key=key), cols, periods, end_period) for part in parts]
+    summary = (nw.concat(summaries) if len(summaries) > 1 else summaries[0]).to_native()
     return _cached(summary)[0] if spark else summary
 
 
