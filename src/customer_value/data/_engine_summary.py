@@ -227,16 +227,13 @@ def _raise_net(pairs: Any, cols: EngineColumns) -> None:
         )
 
 
-def _pairs(
-    frame: Any, cols: EngineColumns, *, flag: str | None = None, key: _PairKey | None = None
-) -> Any:
+def _pairs(frame: Any, cols: EngineColumns, *, key: _PairKey | None = None) -> Any:
     """Distinct (customer, period) pairs with the period's amount.
 
     On Spark the rows are first hash-partitioned by customer: both group-bys (pairs, then
     customers) and the first period's amount then run without another shuffle, where
     grouping by (customer, period) would shuffle twice (the second time by customer).
-    ``flag`` names a 0/1 column of the rows, summed per pair as ``_bad``. ``key``: the
-    pairs are grouped by one integer (see ``_PairKey``), decoded afterwards.
+    ``key``: the pairs are grouped by one integer (see ``_PairKey``), decoded afterwards.
     """
     import narwhals as nw
 
@@ -244,9 +241,8 @@ def _pairs(
     if frame_kind(frame.to_native()) == "spark":
         frame = nw.from_native(frame.to_native().repartition(cid))
     spend = [nw.col(cols.amount).sum().alias("_amount")] if cols.amount is not None else []
-    flags = [nw.col(flag).sum().alias("_bad")] if flag is not None else []
     if key is None:
-        return frame.group_by(cid, "_p").agg(nw.len().alias("_rows"), *spend, *flags)
+        return frame.group_by(cid, "_p").agg(nw.len().alias("_rows"), *spend)
     dtype = frame.collect_schema()[cid]
     code = (nw.col(cid).cast(nw.Int64) - key.c0) * key.span + (nw.col("_p") - key.p0)
     amount = [nw.col(cols.amount)] if cols.amount is not None else []
@@ -262,9 +258,9 @@ def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool, flagged:
     """The per-customer aggregation on Spark, the first period's amount by ``min_by``.
 
     narwhals has no ordered ``first`` on Spark; ``min_by(_amount, _p)`` is exact here, as
-    each (customer, period) pair occurs once. ``flagged``: ``_bad`` counts the
-    customer's bad rows (summed from the pairs) and, when refunds are netted, the
-    periods whose amounts net to less than zero.
+    each (customer, period) pair occurs once. ``flagged``: bad rows come with a null
+    period, and ``_bad`` counts the customer's pairs of such rows and, when refunds are
+    netted, the periods whose amounts net to less than zero.
     """
     import narwhals as nw
     from pyspark.sql import functions as sf
@@ -279,10 +275,10 @@ def _per_customer_spark(pairs: Any, cols: EngineColumns, *, lead: bool, flagged:
     if lead:
         aggs.append(sf.min_by("_amount", "_p").alias("_lead"))
     if flagged:
-        bad = sf.col("_bad")
+        bad = sf.count(sf.lit(1)) - sf.count("_p")
         if _nets(cols):
-            bad = bad + (sf.col("_amount") < -_NET_TOLERANCE).cast("long")
-        aggs.append(sf.sum(bad).alias("_bad"))
+            bad = bad + sf.sum((sf.col("_amount") < -_NET_TOLERANCE).cast("long"))
+        aggs.append(bad.alias("_bad"))
     return nw.from_native(pairs.to_native().groupBy(cols.customer_id).agg(*aggs))
 
 
@@ -301,8 +297,9 @@ def _summary(
 ) -> Any:
     """One row per customer: frequency, recency, T (and monetary_value) from the pairs.
 
-    ``flagged`` (Spark): the pairs carry ``_bad`` and the result keeps the customer's
-    count of bad rows and refunds too many as ``_bad``, for the caller to check.
+    ``flagged`` (Spark): bad rows have a null period, and the result keeps the
+    customer's count of pairs of such rows and of refunds too many as ``_bad``, for the
+    caller to check.
     """
     import narwhals as nw
 
@@ -410,11 +407,12 @@ def _summarize_spark(
 ) -> Any:
     """Spark with a given ``observation_end``: one job computes, checks and caches the summary.
 
-    Every row is flagged when a check fails on it (a late row too, unless late rows are
-    dropped); the flags are summed with the pairs and the customers, in the aggregation
-    that is needed anyway, and their total is observed (``DataFrame.observe``) while the
-    job fills the cache. Only when it is set, or nothing is left, do the checks of the
-    other engines run as passes of their own, to raise the same error with its example.
+    A row on which a check fails (a late row too, unless late rows are dropped) gets a
+    null period; the aggregation that is needed anyway counts such pairs per customer
+    (the shuffle carries no extra column), and their total is observed
+    (``DataFrame.observe``) while the job fills the cache. Only when it is set, or no
+    customer is left, do the checks of the other engines run as passes of their own,
+    to raise the same error with its example row.
     """
     import narwhals as nw
 
@@ -429,23 +427,21 @@ def _summarize_spark(
     flagged = frame.with_columns(_flag=flag)
     if after_end == "drop":  # late rows go, unless flagged (a bad row raises wherever it is)
         flagged = flagged.filter((nw.col("_us") < cut_us) | nw.col("_flag"))
-    flagged = flagged.with_columns(nw.col("_flag").cast(nw.Int64))
-    pairs = _pairs(flagged, cols, flag="_flag")
+    flagged = flagged.with_columns(_p=nw.when(~nw.col("_flag")).then(nw.col("_p")))
+    pairs = _pairs(flagged.drop("_flag"), cols)
     summary = _summary(pairs, cols, periods, periods.number(end_ts), flagged=True)
     summary, bad = observe_total(summary, "_bad")
     native, n_customers = _cached(summary.to_native())
-    try:
-        if not n_customers or bad():  # find the error as the other engines do
-            _, found = _prepared(transactions, cols, periods, cut_us)
-            if found["late"] and after_end == "error":
-                _raise_late(frame, cols, found["late"], end_ts, cut_us)
-            if _nets(cols):
-                kept = frame.filter(nw.col("_us") < cut_us)
-                _raise_net(_pairs(kept, cols), cols)
-    except BaseException:
-        native.unpersist()
-        raise
-    return native
+    if n_customers and not bad():
+        return native
+    # find the error as the other engines do; without one, the summary of the rows kept
+    native.unpersist()
+    frame, found = _prepared(transactions, cols, periods, cut_us)
+    if found["late"] and after_end == "error":
+        _raise_late(frame, cols, found["late"], end_ts, cut_us)
+    kept = frame.filter(nw.col("_us") < cut_us)
+    pairs = _pairs(kept, cols)
+    return _cached(_summary(pairs, cols, periods, periods.number(end_ts)).to_native())[0]
 
 
 def calibration_holdout_engine(
