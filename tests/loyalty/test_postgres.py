@@ -396,6 +396,30 @@ def test_a_large_bulk_import_refreshes_the_planner_statistics(spec: StoreSpec) -
     assert ledger.balance("one", at="2024-02-01").available == 3 * n
 
 
+def test_bulk_chunks_refresh_the_statistics_only_while_the_journal_doubles(
+    spec: StoreSpec,
+) -> None:
+    # four chunks of 10,000: the first (never analysed) and the second (doubles the
+    # journal) run ANALYZE, the third and fourth (a third and a quarter more) do not
+    n = 10_000
+    table = pd.DataFrame(
+        {
+            "member_id": [f"m{i % 7}" for i in range(4 * n)],
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(range(4 * n), unit="min"),
+            "subtotal": [3] * (4 * n),
+        }
+    )
+    ledger = Ledger(Program.from_dict({"name": "p", "base_rate": "1"}), spec.open())
+    summary = ledger.import_transactions(table, idempotency_key="big", chunk_size=n)
+    assert summary.chunks == 4
+    counts = spec.query(
+        "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = "
+        f"'{spec.schema}' AND relname = 'entries'"
+    )
+    assert counts == [(2,)]
+    assert ledger.balance("m0", at="2024-03-01").available == 3 * len(table[::7])
+
+
 def test_an_operation_costs_three_or_four_round_trips(
     spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -242,10 +242,11 @@ class PostgresTransaction(StoreTransaction):
             )
         else:
             self.lock_many(ids)
+            # one JSON document (a jsonb[] text array would escape every quote client-side)
             self.send(
                 "INSERT INTO {s}.members (member_id, state) "
-                "SELECT * FROM unnest(%s::text[], %s::jsonb[])" + upsert,
-                (ids, [json.dumps(states[m], sort_keys=True) for m in ids]),
+                "SELECT key, value FROM jsonb_each(%s::jsonb) ORDER BY key" + upsert,
+                (json.dumps(states, sort_keys=True),),
             )
         for member_id in ids:
             self._states[member_id] = dict(states[member_id])
