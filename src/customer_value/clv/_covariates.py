@@ -124,21 +124,30 @@ class CovariateDesign:
         return tuple(COVARIATE_PREFIX + c for c in self.columns)
 
     # ------------------------------------------------------------------ algebra
-    def linear_predictors(self, base: FloatArray, gamma: FloatArray, X: FloatArray) -> FloatArray:
-        """Per-customer log-parameters ``log theta_j0 + sigma_j gamma_j' x_i``, shape (k, n)."""
+    def slopes(self, gamma: FloatArray) -> FloatArray:
+        """``G`` with ``log theta_ij = log theta_j0 + (G x_i)_j``, shape ``(k, columns)``."""
         G = np.zeros((self.n_base, len(self.columns)))
         for c, col in enumerate(self.coef_column):
             for j, sign in self.coef_targets[c]:
                 G[j, col] += sign * gamma[c]
-        eta: FloatArray = np.log(base)[:, None] + np.einsum("jc,nc->jn", G, X)
+        return G
+
+    def linear_predictors(self, base: FloatArray, gamma: FloatArray, X: FloatArray) -> FloatArray:
+        """Per-customer log-parameters ``log theta_j0 + sigma_j gamma_j' x_i``, shape (k, n)."""
+        eta: FloatArray = np.log(base)[:, None] + np.einsum("jc,nc->jn", self.slopes(gamma), X)
         return eta
+
+    def bounded_exp(self, eta: FloatArray) -> FloatArray:
+        """``exp`` of log-parameters clipped to ``+-200`` (in place; finite likelihood)."""
+        out: FloatArray = np.exp(
+            np.clip(eta, -_LOG_PARAM_BOUND, _LOG_PARAM_BOUND, out=eta), out=eta
+        )
+        return out
 
     def row_params(self, full: FloatArray, X: FloatArray) -> FloatArray:
         """Per-customer natural parameters, shape ``(k, n)``, clipped to ``exp(+-200)``."""
         k = self.n_base
-        eta = self.linear_predictors(full[:k], full[k:], X)
-        out: FloatArray = np.exp(np.clip(eta, -_LOG_PARAM_BOUND, _LOG_PARAM_BOUND))
-        return out
+        return self.bounded_exp(self.linear_predictors(full[:k], full[k:], X))
 
     def chain_rule_sum(
         self, full: FloatArray, P: FloatArray, X: FloatArray, g: FloatArray, weights: FloatArray

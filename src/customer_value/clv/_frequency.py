@@ -121,6 +121,13 @@ class FrequencyModel(MLEModel):
     ) -> FloatArray:
         raise NotImplementedError
 
+    def _draw_values(
+        self, quantity: str, fulls: FloatArray, data: Data, options: dict[str, float]
+    ) -> FloatArray | None:
+        """``quantity`` for every row under every full parameter vector, shape ``(D, n)``,
+        when the model has a faster way than one call per vector; else None."""
+        return None
+
     def _expected_alive(
         self, params: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray
     ) -> FloatArray:

@@ -14,8 +14,9 @@ import numpy as np
 from scipy import special
 
 from customer_value._validation import FloatArray
+from customer_value.clv._accelerate import accelerated, compiled
 from customer_value.clv._base import Data
-from customer_value.clv._covariates import COVARIATE_NOTES, Targets, fill_doc
+from customer_value.clv._covariates import COVARIATE_NOTES, Targets, covariate_matrix, fill_doc
 from customer_value.clv._dert import ParetoDiscountedTransactionsMixin
 from customer_value.clv._frequency import FrequencyModel
 from customer_value.clv._pareto_kernel import (
@@ -187,9 +188,42 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
     def _p_alive(
         self, params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
     ) -> FloatArray:
+        r, alpha, s, beta = common_shapes(params)
+        if np.ndim(alpha) == 1 and np.ndim(r) == 0 and np.ndim(s) == 0 and accelerated():
+            # per-customer alpha, beta (covariates): the compiled row kernel
+            alive: FloatArray = compiled().p_alive(r, s, alpha, beta, x, tx, T)
+            return alive
         data = {"frequency": x, "recency": tx, "T": T}
         out: FloatArray = np.exp(self._parts(params, data, grad=False)[1])
         return out
+
+    def _draw_values(
+        self, quantity: str, fulls: FloatArray, data: Data, options: dict[str, float]
+    ) -> FloatArray | None:
+        """P(alive) or ``E[Y(t)]`` of every customer under every full parameter vector
+        (``(D, n)``) by the compiled kernel, or None where the numpy path runs."""
+        design = self._design()
+        if (
+            design.empty
+            or quantity not in ("probability_alive", "expected_purchases")
+            or not accelerated()
+        ):
+            return None
+        G = np.stack([design.slopes(full[4:]) for full in fulls])  # (D, 4, m)
+        if np.any(G[:, [0, 2]]):  # pragma: no cover - covariates scale alpha and beta only
+            return None
+        logs = np.log(fulls[:, :4])
+        values: FloatArray = compiled().draw_block(
+            design.bounded_exp(logs[:, [0, 2]].copy()),
+            logs[:, [1, 3]],
+            G[:, [1, 3]],
+            covariate_matrix(design, data),
+            data["frequency"],
+            data["recency"],
+            data["T"],
+            options.get("t") if quantity == "expected_purchases" else None,
+        )
+        return values
 
     @staticmethod
     def _pareto_factor(s: Any, span: FloatArray) -> FloatArray:
