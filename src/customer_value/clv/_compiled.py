@@ -168,7 +168,7 @@ def _series_pair(
     p2 = z2
     z1_4 = (z1 * z1) * (z1 * z1)
     z2_4 = (z2 * z2) * (z2 * z2)
-    tol = 1e-17 * (1.0 - z1)
+    tol = 1.1e-16 * (1.0 - z1)  # half an ulp of the sum
     have = filled[slot]
     n = 1
     while n + 3 < _MAX_CACHED:
@@ -322,12 +322,13 @@ def _draw_block(
     x: FloatArray,
     tx: FloatArray,
     T: FloatArray,
+    dest: Any,
     out: FloatArray,
     lo: int,
     hi: int,
 ) -> None:
-    """``out[d, i]`` for ``lo <= i < hi``: P(alive) (``t < 0``) or ``E[Y(t)]`` of
-    customer ``i`` under draw ``d``.
+    """``out[d, dest[i]]`` for ``lo <= i < hi``: P(alive) (``t < 0``) or ``E[Y(t)]`` of
+    customer ``i`` (row ``i`` of ``X``, ``x``, ``tx``, ``T``) under draw ``d``.
 
     Draw ``d`` has shapes ``r[d]``, ``s[d]`` and per-customer ``alpha = exp(log_alpha[d]
     + slope_alpha[d] . X[i])`` (likewise ``beta``); ``E[Y(t)] = P(alive) (r+x) (beta+T) /
@@ -349,11 +350,11 @@ def _draw_block(
             beta = _bounded_exp(log_beta[d] + eta_b)
             p = _p_alive_row(r[d], alpha, sd, beta, x[i], tx[i], T[i], coef, filled)
             if t < 0.0:
-                out[d, i] = min(max(p, 0.0), 1.0)
+                out[d, dest[i]] = min(max(p, 0.0), 1.0)
                 continue
             lg = _log1p(t / (beta + T[i]))
             factor = lg if near else -_expm1(-(sd - 1.0) * lg) / (sd - 1.0)
-            out[d, i] = p * ((r[d] + x[i]) * (beta + T[i]) / (alpha + T[i]) * factor)
+            out[d, dest[i]] = p * ((r[d] + x[i]) * (beta + T[i]) / (alpha + T[i]) * factor)
 
 
 @functools.cache
@@ -413,12 +414,29 @@ def draw_block(
     head: list[Any] = [np.ascontiguousarray(shapes[:, j], dtype=np.float64) for j in (0, 1)]
     head += [np.ascontiguousarray(logs[:, j], dtype=np.float64) for j in (0, 1)]
     head += [np.ascontiguousarray(slopes[:, j, :], dtype=np.float64) for j in (0, 1)]
-    rows = [np.ascontiguousarray(a, dtype=np.float64) for a in (X, x, tx, T)]
-    n = rows[0].shape[0]
-    out = np.empty((shapes.shape[0], n))
+    X = np.asarray(X, dtype=np.float64)
+    order = _by_series_length(logs[0], slopes[0], X, tx)
+    rows = [np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order]) for a in (X, x, tx, T)]
+    out = np.empty((shapes.shape[0], order.size))
     head.append(-1.0 if t is None else float(t))
-    _in_threads(_draw_block, [*head, *rows, out], n, out.size)
+    _in_threads(_draw_block, [*head, *rows, order, out], order.size, out.size)
     return out
+
+
+def _by_series_length(logs: FloatArray, slopes: FloatArray, X: FloatArray, tx: Any) -> Any:
+    """Customers in order of the signed series argument ``z`` at ``t_x`` under one
+    parameter vector (the estimate), dealt in turn to the threads' slices.
+
+    The series' length grows with ``|z|`` and its sign is the branch: in this order the
+    processor mostly predicts where each series ends and which branch a customer takes
+    (a customer evaluated in arrival order costs about 7% more). Dealing the sorted
+    customers round-robin keeps the threads' work equal.
+    """
+    alpha = np.exp(np.clip(logs[0] + X @ slopes[0], -200.0, 200.0))
+    beta = np.exp(np.clip(logs[1] + X @ slopes[1], -200.0, 200.0))
+    order = np.argsort((alpha - beta) / (np.maximum(alpha, beta) + tx), kind="stable")
+    parts = _threads()
+    return np.concatenate([order[k::parts] for k in range(parts)])
 
 
 @_jit
