@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from customer_value.clv import BetaGeoModel
+from customer_value.errors import ConvergenceError
 
 
 def test_bgnbd_expectation_when_a_plus_b_is_one() -> None:
@@ -55,3 +56,22 @@ def test_bgnbd_expectation_where_two_hyp2f1_forms_agree_wrongly() -> None:
         reference = integrate.quad(integrand, 0, 1, epsrel=1e-12, limit=500, points=[0.1])[0]
         assert value == pytest.approx(reference, rel=1e-9)
     assert np.all(np.diff(got) > 0)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        None,
+        # a start far out on the a, b -> inf ridge (the optimiser stalls there: ABNORMAL)
+        [0.2526, 5.02, 4.63e5, 2.29e6],
+        [1.0, 1.0, 1.0, 1.0],
+    ],
+)
+def test_bgnbd_boundary_fit_is_named_whatever_the_start(start: list[float] | None) -> None:
+    # 2,000 customers observed for 10 weeks cannot separate a from b (only a/(a+b)): a
+    # fit from a far-off start once ended silently at a = 4.6e5; every start must now
+    # raise the boundary-fit error that names the identified ratio
+    truth = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    data = truth.simulate(2000, 10.0, random_state=0)
+    with pytest.raises(ConvergenceError, match=r"boundary fit.*only the ratio a/b = 0\.20"):
+        BetaGeoModel().fit(data, initial_params=start)

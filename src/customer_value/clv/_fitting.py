@@ -9,6 +9,7 @@ gradient, the convergence checks and the covariance (see the contract in
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -474,11 +475,26 @@ class Fitting(IdentificationChecks):
             # accept only when the gradient is negligible there.
             _, g = self._objective(x, data, weights, scale)
             if not np.all(np.abs(g) < 1e-5):
+                # a start far out on a flat ridge (say BG/NBD's a, b -> inf) stalls there:
+                # name the boundary fit rather than only the optimiser's message
+                self._diagnose_boundary(x, data, weights, result)
                 raise ConvergenceError(
                     f"{name}.fit: the optimiser did not converge ({result.message}); "
                     f"largest gradient {float(np.max(np.abs(g))):.3g}",
                     result=result,
                 )
+
+    def _diagnose_boundary(
+        self, x: FloatArray, data: Data, weights: FloatArray, result: optimize.OptimizeResult
+    ) -> None:
+        """Raise the boundary-fit :class:`ConvergenceError` of ``_check_identified`` when
+        the optimiser stalled on a flat ridge; return quietly otherwise."""
+        params = self._natural(x)[0]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a "barely identified" warning: not the point here
+            hess = self._hessian(params, data, weights)
+            if np.all(np.isfinite(hess)):
+                self._check_identified(params, hess, data, weights, result)
 
     def _grad_natural(self, params: FloatArray, data: Data, weights: FloatArray) -> FloatArray:
         """Gradient of the weighted negative log-likelihood in natural parameters."""
