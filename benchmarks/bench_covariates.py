@@ -13,10 +13,11 @@ interpreter (``python -m venv .bench-pymc && .bench-pymc/bin/pip install pymc-ma
 the default is ``.bench-pymc/bin/python``). Without it the anchor column is empty.
 MAP with pymc-marketing's weak default priors is close to, not equal to, the MLE.
 
-Usage: ``python benchmarks/bench_covariates.py [scale] [coverage_reps]``; ``scale``
+Usage: ``python benchmarks/bench_covariates.py [scale] [coverage_reps] [paths]``; ``scale``
 (default 1) multiplies the 1,000,000 customers of the large fit and of the intervals;
 ``coverage_reps`` (default 0) runs the interval-coverage simulation (issue 15: 90%
-intervals of E[Y(39)] contain the true expectation in 87-93% of replications).
+intervals of E[Y(39)] contain the true expectation in 87-93% of replications); ``paths``
+(default ``numba,numpy``) which paths time the covariate Pareto/NBD intervals.
 
 Targets (issue 15): fit 1M customers x 5+5 covariates <= 10 s; intervals for 1M
 customers x 200 draws <= 10 s with bounded memory, for the plain BG/NBD and for the
@@ -50,6 +51,8 @@ from customer_value.clv._accelerate import accelerated
 
 SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 COVERAGE_REPS = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+# "numba,numpy" (default: both where numba is installed) or one of them
+PATHS = sys.argv[3].split(",") if len(sys.argv) > 3 else ["numba", "numpy"]
 N_BIG = max(int(1_000_000 * SCALE), 2_000)
 N_ANCHOR = 10_000
 NAMES = [f"x{i}" for i in range(5)]
@@ -187,7 +190,7 @@ def main() -> None:
     big = simulated(N_BIG, seed=2)
     big_s, fitted = timed(lambda: ParetoNBDModel(**SPEC).fit(big))
     rows.append((f"Pareto/NBD 5+5 covariates fit, {N_BIG:,} customers", big_s, None, "<= 10 s"))
-    paths = ["numba", "numpy"] if accelerated() else ["numpy"]
+    paths = [p for p in PATHS if p == "numpy" or accelerated()]
     if "numba" in paths:  # also loads the kernels before the BG/NBD rows
         rows += first_calls(fitted, big.iloc[:2_000])
     bg_data = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426).simulate(
