@@ -492,8 +492,9 @@ def _order_statistics_rows(
 
 
 def order_statistics(values: FloatArray, low: int, high: int) -> FloatArray:
-    """Order statistics ``low, low+1, high, high+1`` (0-based, ``low + 1 < high``) of
-    every column of ``values`` (draws x customers), shape ``(4, n)``; NaN-free input."""
+    """Order statistics ``low, low+1, high, high+1`` (0-based; the last two capped at
+    ``D - 1``) of every column of ``values`` (``D`` draws x customers), shape ``(4, n)``;
+    a column with NaN gets NaN in row 0 (the caller falls back to numpy)."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     out = np.empty((4, values.shape[1]))
     _in_threads(
