@@ -269,8 +269,10 @@ def summarize_transactions(
     and give a frame of the same kind with a ``customer_id_col`` column. Their date
     column must already be a date or naive datetime column. Every period pandas numbers
     as fixed lengths, weeks with any anchor, or whole months (``"M"``, ``"Q-JAN"``,
-    ``"Y"``) is numbered in the engine exactly as here; business-day periods raise. See
-    the user guide page "Running at scale".
+    ``"Y"``) is numbered in the engine exactly as here; business-day periods raise. A
+    Spark result is computed at the call and returned cached (one job with
+    ``observation_end``: the checks ride along with the aggregation); call its
+    ``unpersist()`` when done. See the user guide page "Running at scale".
 
     Examples
     --------
