@@ -1,7 +1,8 @@
 """Ledger throughput: durable single operations, bulk import, balance of a heavy member.
 
 Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]`` (defaults
-1,000,000, 2,000 and ``sqlite,heavy,pg``: a comma list of the parts to run).
+1,000,000, 2,000 and ``sqlite,heavy,pg``: a comma list of the parts to run; also
+``ceiling``, ``pgwriters``, ``expiring`` and ``regress``, described below).
 
 * Single operations: ``single_ops`` alternating earn/redeem calls on
   ``SQLiteStore`` in WAL mode with ``synchronous="FULL"`` (every commit is
@@ -31,6 +32,22 @@ Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]``
   distinct members, 1,000 operations each (total ops/s); the import of
   ``import_rows`` purchases (COPY), against the same import into MemoryStore.
 
+* ``pgwriters``: only the single-writer and 8-writer PostgreSQL rows. The 8-writer row
+  (here and in ``pg``) gives the CPU seconds per operation of the writer processes
+  (client) and of the server's processes (``/proc``), and the bound they put on the
+  2-core machine: ``2 / (client + server)`` operations per second.
+
+* ``ceiling`` (issue 16): the Python-client ceiling of the same server. 1 and 8
+  processes (psycopg 3, autocommit, prepared statements) each commit 2,000 durable
+  single-statement transactions, one round trip each: ``SELECT f($1, $2)`` of a
+  plpgsql function doing one ``INSERT``, and a bare ``INSERT ... RETURNING``; with
+  the same CPU accounting. A ledger operation cannot go faster than this.
+
+* ``expiring`` (issue 16): ``balance()`` of a member whose 5,000 or 50,000 lots
+  all expire within its 30-day window (``expiring_30d`` counts every one), median
+  of 50 calls, on MemoryStore, SQLiteStore and PostgresStore (planner statistics
+  refreshed after each import); the anchor is the 5,000-lot member.
+
 * Import regression (issue 16): ``regress`` runs the import of ``import_rows``
   purchases into SQLiteStore (FULL) and MemoryStore with this checkout's code and
   with the code of ``PRE_RESTRUCTURE`` (the commit before the loyalty package was
@@ -45,6 +62,7 @@ balance <= 5 ms. Issue 16: >= 3,000 ops/s with 8 PostgreSQL writers, import of
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import statistics
 import sys
@@ -53,7 +71,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from _common import table, timed
 from _loyalty_data import PROGRAM, purchases
@@ -100,15 +120,122 @@ def naive_commits(tmp: Path, sync: str, n: int) -> None:
     con.close()
 
 
-def _pg_writer(args: tuple[str, str, int, float]) -> float:
-    """One writer process: connect, wait for the common start, run; return its end time."""
+def _pg_writer(args: tuple[str, str, int, float]) -> tuple[float, float]:
+    """One writer process: connect, wait for the common start, run; its end time and CPU."""
     conninfo, prefix, n, start_at = args
     store = PostgresStore(conninfo, migrate=False)
     ledger = Ledger(PROGRAM, store)
     time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
     single_ops(ledger, n, prefix)
+    cpu = time.process_time() - cpu
     store.close()
-    return time.time()
+    return time.time(), cpu
+
+
+def _server_cpu(data: Path) -> float:
+    """CPU seconds used so far by the server of data directory ``data`` (Linux ``/proc``):
+    the postmaster with its reaped children, and its live backends."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended
+            continue
+        pid = int(stat.parent.name)
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        elif int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def run_writers(
+    worker: Callable[[Any], tuple[float, float]],
+    make_args: Callable[[float], list[Any]],
+    data: Path,
+    ops: int,
+) -> tuple[float, str]:
+    """Wall time of writer processes started together, and their CPU per operation
+    (client: the writers' own; server: the PostgreSQL processes') with the bound it puts
+    on the 2-core machine: ``2 cores / (client + server CPU per op)``."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(len(make_args(0.0))) as pool:
+        # the processes start, import and connect first; the clock runs from a common start
+        start_at = time.time() + 10
+        result = pool.map_async(worker, make_args(start_at))
+        time.sleep(max(0.0, start_at - time.time() - 0.05))
+        server_before = _server_cpu(data)
+        done = result.get()
+        server = _server_cpu(data) - server_before
+    wall = max(end for end, _ in done) - start_at
+    client = sum(cpu for _, cpu in done)
+    ms = 1000 / ops
+    bound = 2 * ops / (client + server)
+    return wall, (
+        f"{ops / wall:,.0f} ops/s; CPU/op {client * ms:.2f} ms client + {server * ms:.2f} "
+        f"ms server: 2-core bound {bound:,.0f} ops/s"
+    )
+
+
+#: the ceiling's one-statement durable transactions: a plpgsql function doing one INSERT,
+#: and the bare INSERT ... RETURNING
+_CEILING_SETUP = (
+    "CREATE TABLE IF NOT EXISTS ceiling (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+    "member text NOT NULL, points bigint NOT NULL)",
+    "CREATE OR REPLACE FUNCTION ceiling_op(m text, p bigint) RETURNS bigint LANGUAGE plpgsql "
+    "AS $$ DECLARE out bigint; BEGIN "
+    "INSERT INTO ceiling (member, points) VALUES (m, p) RETURNING id INTO out; "
+    "RETURN out; END $$",
+)
+_CEILING_SQL = {
+    "function": "SELECT ceiling_op(%s, %s)",
+    "insert": "INSERT INTO ceiling (member, points) VALUES (%s, %s) RETURNING id",
+}
+
+
+def _ceiling_writer(args: tuple[str, str, str, int, float]) -> tuple[float, float]:
+    """One process of the ceiling: n durable one-statement transactions, one round trip each."""
+    import psycopg
+
+    conninfo, kind, member, n, start_at = args
+    query = _CEILING_SQL[kind]
+    with psycopg.connect(conninfo, autocommit=True, prepare_threshold=0) as con:
+        con.execute(query, (member, 0)).fetchone()  # prepared before the clock starts
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu = time.process_time()
+        for i in range(n):
+            con.execute(query, (member, i)).fetchone()
+        cpu = time.process_time() - cpu
+    return time.time(), cpu
+
+
+def ceiling_rows(conninfo: str, data: Path, n: int) -> list[tuple[str, float, float | None, str]]:
+    """The Python-client ceiling: 1 and 8 processes, one durable single-statement
+    transaction (psycopg 3, autocommit, prepared) per operation, i.e. one round trip;
+    against the ledger's figures this bounds what any Python client reaches here."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        for statement in _CEILING_SETUP:
+            con.execute(statement)
+    rows: list[tuple[str, float, float | None, str]] = []
+    for writers in (1, 8):
+        for kind in _CEILING_SQL:
+            wall, note = run_writers(
+                _ceiling_writer,
+                lambda start_at, kind=kind, writers=writers: [
+                    (conninfo, kind, f"c{w}", n, start_at) for w in range(writers)
+                ],
+                data,
+                writers * n,
+            )
+            rows.append((f"PG ceiling: {writers} x {n} 1-statement tx ({kind})", wall, None, note))
+    return rows
 
 
 def pg_rows(
@@ -117,10 +244,10 @@ def pg_rows(
     tx: pd.DataFrame | None,
     memory_import: float | None,
     points: int | None,
+    parts: tuple[str, ...] = ("pg",),
+    n_ceiling: int = 2000,
 ) -> list[tuple[str, float, float | None, str]]:
     """The PostgreSQL rows of the table (empty when no server can be started)."""
-    import multiprocessing
-
     import psycopg
     from pg_server import start_server
 
@@ -131,6 +258,18 @@ def pg_rows(
     rows: list[tuple[str, float, float | None, str]] = []
     try:
         conninfo = server.conninfo
+        if "ceiling" in parts:
+            rows += ceiling_rows(conninfo, server.root / "data", n_ceiling)
+        if "expiring" in parts:
+
+            def analyze(name: str) -> None:
+                with psycopg.connect(conninfo, autocommit=True) as con:
+                    con.execute(f'ANALYZE "{name}".lots, "{name}".expiry_days')  # type: ignore[arg-type]
+
+            costs = expiring_costs(lambda name: PostgresStore(conninfo, schema=name), analyze)
+            rows.append(expiring_row("PG", costs))
+        if "pg" not in parts and "pgwriters" not in parts:
+            return rows
         store = PostgresStore(conninfo)
         ours, _ = timed(lambda: single_ops(Ledger(PROGRAM, store), n_single, "s"))
         store.close()
@@ -152,22 +291,15 @@ def pg_rows(
             )
         )
         writers, per = 8, 1000
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(writers) as pool:
-            # the processes start and import first; the clock runs from a common start time
-            start_at = time.time() + 20
-            ends = pool.map(
-                _pg_writer, [(conninfo, f"w{w}-", per, start_at) for w in range(writers)]
-            )
-            wall = max(ends) - start_at
-        rows.append(
-            (
-                f"PG: {writers} writer processes x {per}, distinct members",
-                wall,
-                None,
-                f">= 3,000 ops/s: {writers * per / wall:,.0f} ops/s",
-            )
+        wall, note = run_writers(
+            _pg_writer,
+            lambda start_at: [(conninfo, f"w{w}-", per, start_at) for w in range(writers)],
+            server.root / "data",
+            writers * per,
         )
+        rows.append((f"PG: {writers} writers x {per}, distinct members", wall, None, note))
+        if "pg" not in parts:
+            return rows
         rows += cost_rows("PG", member_costs(lambda name: PostgresStore(conninfo, schema=name)))
         if tx is None:
             return rows
@@ -278,6 +410,51 @@ def member_costs(open_store: Callable[[str], Store], reps: int = 50) -> tuple[fl
     return tuple(out)
 
 
+def expiring_costs(
+    open_store: Callable[[str], Store],
+    settle: Callable[[str], None] | None = None,
+    reps: int = 50,
+) -> tuple[float, float]:
+    """balance() medians for a member with 5,000 and 50,000 lots all expiring in its window.
+
+    Purchases spread over 28 days of January 2024 (12-month expiry: they all expire in
+    January 2025); the balance at 31 December 2024 counts every one in ``expiring_30d``.
+    ``settle(name)`` runs after each import (PostgreSQL: ANALYZE, so that both members are
+    planned from statistics; only the larger import refreshes them itself).
+    """
+    out: list[float] = []
+    for n in (5_000, 50_000):
+        rng = np.random.default_rng(3)
+        seconds = np.sort(rng.integers(0, 28 * 86400, n))
+        heavy = pd.DataFrame(
+            {
+                "member_id": "0",
+                "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds, unit="s"),
+                "subtotal": rng.integers(1, 20_000, n),
+            }
+        )
+        store = open_store(f"expiring{n}")
+        ledger = Ledger(PROGRAM, store)
+        ledger.import_transactions(heavy, idempotency_key=f"expiring{n}", chunk_size=n)
+        if settle is not None:
+            settle(f"expiring{n}")
+        at = pd.Timestamp("2024-12-31 12:00")
+        assert ledger.balance("0", at=at).expiring_30d == ledger.balance("0", at=at).available
+        out.append(_median(lambda i, led=ledger, t=at: led.balance("0", at=t), reps))
+        store.close()
+    return out[0], out[1]
+
+
+def expiring_row(name: str, costs: tuple[float, float]) -> tuple[str, float, float | None, str]:
+    five, fifty = costs
+    return (
+        f"{name}: expiring balance, 50,000 vs 5,000 lots in window",
+        fifty,
+        five,
+        f"flat (~1.0x): {fifty * 1000:.2f} vs {five * 1000:.2f} ms",
+    )
+
+
 def cost_rows(name: str, costs: tuple[float, ...]) -> list[tuple[str, float, float | None, str]]:
     redeem5, past5, redeem50, past50 = costs
     return [
@@ -310,6 +487,16 @@ def main() -> None:
                     lambda name: SQLiteStore(Path(tmp) / f"{name}.db", synchronous="NORMAL")
                 ),
             )
+        if "expiring" in parts:
+            rows.append(expiring_row("Memory", expiring_costs(lambda name: MemoryStore())))
+            rows.append(
+                expiring_row(
+                    "SQLite NORMAL",
+                    expiring_costs(
+                        lambda name: SQLiteStore(Path(tmp) / f"{name}.db", synchronous="NORMAL")
+                    ),
+                )
+            )
         if "regress" in parts:
             rows += regress_rows(n_import)
         if "sqlite" not in parts:
@@ -321,7 +508,9 @@ def main() -> None:
                         tx, idempotency_key="bulk"
                     )
                 )
-                rows.extend(pg_rows(n_import, n_single, tx, anchor, check.points))
+                rows += pg_rows(n_import, n_single, tx, anchor, check.points, tuple(parts))
+            elif {"ceiling", "expiring", "pgwriters"} & set(parts):
+                rows += pg_rows(n_import, n_single, None, None, None, tuple(parts))
             print(table("Loyalty ledger (selected parts)", rows))
             return
         # --- durable single operations
@@ -392,8 +581,8 @@ def main() -> None:
                 f"<= 5 ms: {ours * 1000:.2f} ms",
             )
         )
-    if "pg" in parts:
-        rows.extend(pg_rows(n_import, n_single, tx, memory_import, check.points))
+    if {"pg", "ceiling", "expiring", "pgwriters"} & set(parts):
+        rows += pg_rows(n_import, n_single, tx, memory_import, check.points, tuple(parts))
     print(
         table(
             "Loyalty ledger (SQLiteStore in WAL mode, PostgresStore; shared 2-core machine)",

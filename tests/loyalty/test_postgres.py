@@ -247,7 +247,7 @@ def test_sub_microsecond_instants_are_refused_not_rounded(spec: StoreSpec) -> No
 
 def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> None:
     stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    with pytest.raises(StoreError, match="version 0, this library needs 2; nothing was written"):
+    with pytest.raises(StoreError, match="version 0, this library needs 3; nothing was written"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     threads = [
         threading.Thread(target=lambda: PostgresStore(spec.target, schema=spec.schema))
@@ -258,10 +258,10 @@ def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> 
     for t in threads:
         t.join()
     store = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 2
-    assert stale.migrate() == 2  # a no-op now
-    assert store.migrate() == 2
-    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(2,)]
+    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 3
+    assert stale.migrate() == 3  # a no-op now
+    assert store.migrate() == 3
+    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(3,)]
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     with psycopg.connect(spec.target, autocommit=True) as con:
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
@@ -392,7 +392,7 @@ def test_a_large_bulk_import_refreshes_the_planner_statistics(spec: StoreSpec) -
         "SELECT relname FROM pg_stat_user_tables WHERE schemaname = "
         f"'{spec.schema}' AND last_analyze IS NOT NULL ORDER BY relname"
     )
-    assert [r[0] for r in analyzed] == ["allocations", "balances", "entries", "lots"]
+    assert [r[0] for r in analyzed] == ["allocations", "balances", "entries", "expiry_days", "lots"]
     assert ledger.balance("one", at="2024-02-01").available == 3 * n
 
 
@@ -420,12 +420,12 @@ def test_bulk_chunks_refresh_the_statistics_only_while_the_journal_doubles(
     assert ledger.balance("m0", at="2024-03-01").available == 3 * len(table[::7])
 
 
-def test_an_operation_costs_three_or_four_round_trips(
+def test_an_earn_costs_two_round_trips_a_redemption_three(
     spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # each round trip is a network wait and a wake-up of client and server: the store
-    # queues locks, BEGIN and writes without a returned id and sends them with the next
-    # statement it needs rows from (or with COMMIT)
+    # queues locks, BEGIN and writes whose ids were drawn ahead (with the first reads) and
+    # sends them with the next statement it needs rows from (or with COMMIT)
     from customer_value.loyalty.stores._postgres_txn import PostgresTransaction
 
     ledger = Ledger(PROGRAM, spec.open())
@@ -439,12 +439,18 @@ def test_an_operation_costs_three_or_four_round_trips(
 
     monkeypatch.setattr(PostgresTransaction, "_fetch_all", counted)
     sale = PurchaseEvent("m", "2024-01-02", Decimal(100), transaction_id="T1")
-    ledger.earn(sale, idempotency_key="e")
-    assert len(trips) == 3  # locks + reads; entry, lot and running total; writes + COMMIT
+    earned = ledger.earn(sale, idempotency_key="e")
+    assert len(trips) == 2  # locks + reads + ids; entry, lot, totals, state + COMMIT
     trips.clear()
-    ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")
-    assert len(trips) == 4  # locks + reads; sums + first lots; entry; allocation + COMMIT
+    redeemed = ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")
+    assert len(trips) == 3  # locks + reads + id; sums + first lots; entry, allocation + COMMIT
     trips.clear()
     ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")  # a replay
     assert len(trips) == 2
     assert ledger.balance("m", at="2024-01-04").available == 550
+    # the ids drawn ahead are those written: the receipts name the entries, in order
+    entries = ledger.entries()
+    assert entries["kind"].tolist() == ["adjust", "earn", "redeem"]
+    assert entries["entry_id"].tolist()[1:] == [*earned.entry_ids, *redeemed.entry_ids]
+    lots = ledger.lots()
+    assert lots["entry_id"].tolist() == entries["entry_id"].tolist()[:2]

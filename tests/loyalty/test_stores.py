@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from customer_value.errors import CustomerValueError, InvalidDataError, StoreError
-from customer_value.loyalty import Ledger, MemoryStore, Program, SQLiteStore, Store
+from customer_value.loyalty import (
+    Ledger,
+    MemoryStore,
+    Program,
+    PurchaseEvent,
+    SQLiteStore,
+    Store,
+)
 from customer_value.loyalty.stores import LotRow
 
 from .store_specs import StoreSpec
@@ -64,16 +72,16 @@ def test_lot_cannot_go_negative(store: Store) -> None:
 def test_sqlite_schema_is_versioned_and_reopenable(tmp_path: Path) -> None:
     path = tmp_path / "v.db"
     store = SQLiteStore(path)
-    assert store.schema_version == 2
+    assert store.schema_version == 3
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     store.close()
     again = SQLiteStore(path, synchronous="normal")
-    assert again.schema_version == 2
+    assert again.schema_version == 3
     assert Ledger(PROGRAM, again).balance("m", at="2024-02-01").available == 5
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = con.execute("SELECT version, description FROM schema_migrations").fetchall()
-    assert [r[0] for r in rows] == [1, 2]
+    assert [r[0] for r in rows] == [1, 2, 3]
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("UPDATE entries SET points = 1000")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -162,12 +170,12 @@ def test_sqlite_paths_that_cannot_be_a_ledger_are_named(tmp_path: Path) -> None:
 def test_sqlite_migrate_is_explicit_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     stale = SQLiteStore(path, migrate=False)
-    with pytest.raises(StoreError, match="schema version 0, this library needs 2; nothing"):
+    with pytest.raises(StoreError, match="schema version 0, this library needs 3; nothing"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
-    assert stale.migrate() == stale.schema_version == 2
+    assert stale.migrate() == stale.schema_version == 3
     Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     stale.close()
-    assert SQLiteStore(path, migrate=False).schema_version == 2
+    assert SQLiteStore(path, migrate=False).schema_version == 3
 
 
 @pytest.mark.parametrize(
@@ -249,8 +257,9 @@ def test_bulk_import_writes_the_same_rows_in_every_store(store: Store) -> None:
         assert got.balance(m, at="2024-03-20") == want.balance(m, at="2024-03-20")
 
 
-def _write_version_1(spec: StoreSpec, ledger: Ledger) -> None:
-    """A database at schema version 1 holding ``ledger``'s rows, as an older release wrote it."""
+def _write_version(spec: StoreSpec, ledger: Ledger, upto: int) -> None:
+    """A database at schema version ``upto`` holding ``ledger``'s rows, as older releases
+    wrote it: the rows under the version 1 schema, then each later migration up to ``upto``."""
     import json
 
     entries = ledger.store.entries_frame()
@@ -294,6 +303,12 @@ def _write_version_1(spec: StoreSpec, ledger: Ledger) -> None:
             "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)", alloc_rows
         )
         con.executemany("INSERT INTO members VALUES (?, ?)", member_rows)
+        for version, description, script in MIGRATIONS[1:upto]:
+            # a later version's own migration, over the rows written by the earlier one
+            con.executescript(script)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, 'then')", (version, description)
+            )
         con.close()
         return
     import psycopg
@@ -331,6 +346,14 @@ def _write_version_1(spec: StoreSpec, ledger: Ledger) -> None:
                 alloc_rows,
             )
             cur.executemany(f"INSERT INTO {schema}.members VALUES (%s, %s)", member_rows)
+        for version, description, statements in PG[1:upto]:
+            for statement in statements:
+                con.execute(statement.replace("{s}", schema))  # type: ignore[arg-type]
+            con.execute(
+                f"INSERT INTO {schema}.schema_migrations (version, description) "  # type: ignore[arg-type]
+                "VALUES (%s, %s)",
+                (version, description),
+            )
         for table, column in (("entries", "entry_id"), ("lots", "lot_id")):
             # the rows were written with explicit ids: move the identity on, as inserts would
             con.execute(
@@ -339,7 +362,10 @@ def _write_version_1(spec: StoreSpec, ledger: Ledger) -> None:
             )
 
 
-def test_a_version_1_database_is_upgraded_with_its_balances(shared_store_spec: StoreSpec) -> None:
+@pytest.mark.parametrize("upto", [1, 2])
+def test_an_old_database_is_upgraded_with_its_balances(
+    shared_store_spec: StoreSpec, upto: int
+) -> None:
     program = Program.from_dict(
         {"name": "p", "base_rate": "1", "expiry": {"months": 3}, "pending_days": 3}
     )
@@ -348,19 +374,21 @@ def test_a_version_1_database_is_upgraded_with_its_balances(shared_store_spec: S
         old.adjust(member, 40 + i, at=f"2024-0{1 + i}-05", idempotency_key=f"k{i}")
     old.redeem("a", 50, at="2024-05-20", idempotency_key="r")
     old.expire_due("2024-06-01")
-    _write_version_1(shared_store_spec, old)
+    _write_version(shared_store_spec, old, upto)
     # not yet migrated: reads are refused with the versions, not misread
     stale = shared_store_spec.open(migrate=False)
     for read in (lambda: Ledger(program, stale).balance("a"), stale.entries_frame):
-        with pytest.raises(StoreError, match="version 1, this library needs 2; nothing was read"):
+        with pytest.raises(StoreError, match=f"version {upto}, this library needs 3; nothing"):
             read()
     stale.close()
     store = shared_store_spec.open()  # migrates to the current version
-    assert store.schema_version == 2
+    assert store.schema_version == 3
     new = Ledger(program, store)
     for member in ("a", "b", "c"):
         for at in ("2024-03-01", "2024-05-21", "2024-07-01"):
             assert new.balance(member, at=at) == old.balance(member, at=at), (member, at)
+    # the expiring points come from the per-day totals the version 3 migration filled
+    assert new.balance("c", at="2024-07-01").expiring_30d == 43
     # SQLite kept no recording times before version 2; PostgreSQL always did
     missing = new.entries()["recorded_at"].isna()
     assert missing.all() if shared_store_spec.kind == "sqlite" else not missing.any()
@@ -411,3 +439,121 @@ def test_compiled_rules_are_cached_by_value_not_identity() -> None:
     assert copy == SPENDABLE
     assert predicate(copy) is predicate(SPENDABLE)
     assert predicate(SPENDABLE, {"remaining": 1}) is not predicate(SPENDABLE)
+
+
+_DAY = 86_400 * 10**9
+
+
+@given(
+    lots=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # remaining
+            st.one_of(st.none(), st.integers(-3 * _DAY, 4 * _DAY)),  # expires_at
+            st.integers(-3 * _DAY, 3 * _DAY),  # available_at
+        ),
+        max_size=12,
+    ),
+    at=st.integers(-2 * _DAY, 2 * _DAY),
+    horizon=st.sampled_from([0, 1, _DAY - 1, _DAY, _DAY + 1, 2 * _DAY, 3 * _DAY]),
+    shift=st.sampled_from([0, 1, -1, _DAY // 2]),
+)
+def test_expiring_from_day_totals_equals_the_expiring_rule(
+    lots: list[tuple[int, int | None, int]], at: int, horizon: int, shift: int
+) -> None:
+    # the expiring sum of a balance, taken from per-day totals and two part-days
+    # (_rules.expiry_window), equals the EXPIRING rule summed over every lot
+    from customer_value.loyalty.stores._balances import open_sums
+    from customer_value.loyalty.stores._rules import (
+        EXPIRES_WITHIN,
+        EXPIRING,
+        PENDING_EXPIRING,
+        expiry_day,
+        expiry_window,
+        predicate,
+    )
+
+    rows = [
+        LotRow(i, "m", i, 0, available, expires, 5, left)
+        for i, (left, expires, available) in enumerate(lots)
+    ]
+    at += shift  # instants on, just before and just after midnight
+    until = at + horizon
+    params = {"at": at, "until": until}
+    window = expiry_window(at, until)
+    days: dict[int, int] = {}
+    for lot in rows:
+        if lot.expires_at is not None:
+            day = expiry_day(lot.expires_at)
+            days[day] = days.get(day, 0) + lot.remaining
+
+    def within(lo: int, hi: int) -> int:
+        bounds = {"lo": lo, "hi": hi}
+        return sum(lot.remaining for lot in rows if predicate(EXPIRES_WITHIN)(lot, bounds))
+
+    row = (
+        0,
+        0,
+        0,
+        sum(p for d, p in days.items() if window["first_day"] < d <= window["last_day"]),
+        within(at, window["head_end"]),
+        within(until, window["tail_end"]),
+        sum(lot.remaining for lot in rows if predicate(PENDING_EXPIRING)(lot, params)),
+        None,
+    )
+    direct = sum(lot.remaining for lot in rows if predicate(EXPIRING)(lot, params))
+    assert open_sums(row).expiring == direct
+
+
+@pytest.mark.parametrize("clamp", [False, True])
+def test_expiring_balance_agrees_with_the_lots_at_day_boundaries(store: Store, clamp: bool) -> None:
+    # expiry at the earning time of day (many instants per day) or at midnight (month-end
+    # clamping: a month of lots on one instant); a redemption; pending purchases; balances
+    # at midnights, mid-day, and a microsecond around each expiry, window end and pending end
+    program = Program.from_dict(
+        {
+            "name": "p",
+            "base_rate": "1",
+            "pending_days": 2,
+            "expiry": {"months": 1, "clamp_to_month_end": clamp},
+        }
+    )
+    ledger = Ledger(program, store)
+    for i in range(40):
+        at = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=10 * i, minutes=7 * i)
+        ledger.adjust(f"m{i % 2}", 10 + i, at=at, idempotency_key=f"a{i}")
+    ledger.redeem("m0", 150, at="2024-01-18", idempotency_key="r")
+    for i in range(6):  # purchases pending until 20-22 January
+        at = pd.Timestamp("2024-01-18") + pd.Timedelta(hours=11 * i)
+        event = PurchaseEvent(f"m{i % 2}", at.to_pydatetime(), Decimal(5), transaction_id=f"T{i}")
+        ledger.earn(event, idempotency_key=f"p{i}")
+    imported = pd.DataFrame(  # the bulk path keeps the per-day totals too
+        {
+            "member_id": ["m2"] * 30,
+            "timestamp": [
+                pd.Timestamp("2024-01-02") + pd.Timedelta(hours=13 * i) for i in range(30)
+            ],
+            "subtotal": [100 + i for i in range(30)],
+        }
+    )
+    ledger.import_transactions(imported, idempotency_key="imp")
+    lots = store.lots_frame()
+    last = pd.Timestamp("2024-01-20 12:00")  # after every write: balances as they stand
+    days = pd.date_range("2024-01-20", "2024-03-05", freq="D")
+    instants = [*days, *(days + pd.Timedelta(hours=13, minutes=1))]
+    expires = lots["expires_at"].dropna()
+    for n in (-1, 0, 1):
+        step = pd.Timedelta(n, "us")
+        for series in (expires, expires - pd.Timedelta(days=30), lots["available_at"]):
+            instants += [*(series + step)]
+    checked = set()
+    for member in ("m0", "m1", "m2"):
+        mine = lots[lots["member_id"] == member]
+        for at in sorted(t for t in instants if t >= last):
+            expected = mine["remaining"][
+                (mine["available_at"] <= at)
+                & (mine["expires_at"] > at)
+                & (mine["expires_at"] <= at + pd.Timedelta(days=30))
+            ].sum()
+            assert ledger.balance(member, at=at).expiring_30d == expected, (member, at)
+            checked.add(int(expected))
+    assert len(checked) >= 3  # the instants do fall inside the windows (several sums)

@@ -78,16 +78,18 @@ def idempotent(
     write: Callable[[StoreTransaction], LedgerReceipt],
     members: Sequence[str] = (),
     transaction_id: str | None = None,
+    new: tuple[int, int] = (0, 0),
 ) -> LedgerReceipt:
     """One idempotent ledger write: ``write(txn)`` runs unless ``key`` already holds a result.
 
     In one store transaction: the stored receipt of ``key`` is returned (a different
     request under the same key raises); otherwise ``write`` makes its entries and its
     receipt is stored under ``key`` before the transaction commits. ``members`` and
-    ``transaction_id`` are what ``write`` reads first (``StoreTransaction.prefetch``).
+    ``transaction_id`` are what ``write`` reads first, ``new`` the entries and lots it
+    likely adds (``StoreTransaction.prefetch``).
     """
     with store.transaction() as txn:
-        txn.prefetch(key, members, transaction_id)
+        txn.prefetch(key, members, transaction_id, entries=new[0], lots=new[1])
         done = replay(txn, key, request)
         if done is not None:
             return done

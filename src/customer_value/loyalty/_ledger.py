@@ -309,7 +309,7 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             )
 
         return idempotent(
-            self.store, key, fingerprint, write, (member_id,), purchase.transaction_id
+            self.store, key, fingerprint, write, (member_id,), purchase.transaction_id, (1, 1)
         )
 
     def redeem(
@@ -377,7 +377,7 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "redeem", member_id, -points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write, (member_id,))
+        return idempotent(self.store, key, fingerprint, write, (member_id,), None, (1, 0))
 
     def adjust(
         self,

@@ -183,9 +183,15 @@ def past_parts(
 
 
 def open_sums(row: Sequence[Any]) -> OpenSums:
-    """:class:`OpenSums` from the row of ``_rules.open_sums_sql``."""
+    """:class:`OpenSums` from the row of ``_rules.open_sums_sql`` (every store builds it).
+
+    ``(open_points, due, pending, days, head, tail, pending_expiring, last_at)``; the
+    expiring sum is ``days + head - tail - pending_expiring`` (``_rules.expiry_window``).
+    """
+    open_points, due, pending, days, head, tail, pending_expiring, last = row
+    expiring = int(days) + int(head) - int(tail) - int(pending_expiring)
     return OpenSums(
-        int(row[0]), int(row[1]), int(row[2]), int(row[3]), None if row[4] is None else int(row[4])
+        int(open_points), int(due), int(pending), expiring, None if last is None else int(last)
     )
 
 

@@ -297,14 +297,23 @@ class StoreTransaction(LedgerView):
     # statement is a network round trip (PostgreSQL) does each in one trip
 
     def prefetch(
-        self, key: str, member_ids: Sequence[str] = (), transaction_id: str | None = None
+        self,
+        key: str,
+        member_ids: Sequence[str] = (),
+        transaction_id: str | None = None,
+        *,
+        entries: int = 0,
+        lots: int = 0,
     ) -> None:
         """Announce what an operation reads first: its idempotency key, members, earn.
 
         A store may lock and read them all at once; the later
         :meth:`idempotency_get`, :meth:`member_get` and
-        :meth:`earn_by_transaction` then answer from what it read. The default
-        does nothing (the reads happen when they are made).
+        :meth:`earn_by_transaction` then answer from what it read. ``entries`` and
+        ``lots``: how many of each the operation will likely add; a store may draw
+        their ids now, so that the writes need not wait for them (ids an operation
+        does not use are skipped, as with any database sequence). The default does
+        nothing (the reads happen when they are made).
         """
 
     def entry_with_lot_add(

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from customer_value.errors import CustomerValueError
-from customer_value.loyalty.stores._balances import LedgerView, OpenSums, Undone
+from customer_value.loyalty.stores._balances import LedgerView, OpenSums, Undone, open_sums
 from customer_value.loyalty.stores._contract import (
     EntryRow,
     LotRow,
@@ -25,11 +25,14 @@ from customer_value.loyalty.stores._contract import (
 )
 from customer_value.loyalty.stores._rules import (
     DUE,
-    EXPIRING,
+    EXPIRES_WITHIN,
     HELD,
     PENDING,
+    PENDING_EXPIRING,
     SPENDABLE,
+    expiry_day,
     expiry_key,
+    expiry_window,
     predicate,
 )
 
@@ -40,9 +43,20 @@ _TOP = 2**63
 
 class _Member:
     """One member's indexes: entries by time and by recording, open lots by expiry and
-    by the end of their pending period, and the running total of points left."""
+    by the end of their pending period, the running total of points left and the points
+    left per expiry day (``days``, its keys sorted in ``day_list``)."""
 
-    __slots__ = ("by_at", "by_available", "by_expiry", "entry_ids", "lot_ids", "open", "recorded")
+    __slots__ = (
+        "by_at",
+        "by_available",
+        "by_expiry",
+        "day_list",
+        "days",
+        "entry_ids",
+        "lot_ids",
+        "open",
+        "recorded",
+    )
 
     def __init__(self) -> None:
         self.entry_ids: list[int] = []
@@ -52,6 +66,17 @@ class _Member:
         self.by_expiry: list[tuple[int, int, int, int]] = []
         self.by_available: list[tuple[int, int]] = []
         self.open = 0
+        self.days: dict[int, int] = {}
+        self.day_list: list[int] = []
+
+    def add(self, expires_at: int | None, points: int) -> None:
+        """Move the running totals by ``points`` left in a lot expiring at ``expires_at``."""
+        self.open += points
+        if expires_at is not None:
+            day = expiry_day(expires_at)
+            if day not in self.days:
+                bisect.insort(self.day_list, day)
+            self.days[day] = self.days.get(day, 0) + points
 
     def show(self, lot: LotRow) -> None:
         bisect.insort(self.by_expiry, expiry_key(partial(getattr, lot)))
@@ -194,14 +219,14 @@ class _MemoryTransaction(StoreTransaction):
         member = s._member(member_id)
         member.lot_ids.append(lot_id)
         member.show(lot)
-        member.open += points
+        member.add(expires_at, points)
         s._lots_by_entry.setdefault(entry_id, []).append(lot_id)
 
         def _undo() -> None:
             s._lots.pop()
             member.lot_ids.pop()
             member.hide(lot)
-            member.open -= points
+            member.add(expires_at, -points)
             s._lots_by_entry[entry_id].pop()
 
         self.undo.append(_undo)
@@ -271,7 +296,7 @@ class _MemoryTransaction(StoreTransaction):
         member = s._member(lot.member_id)
         new = lot._replace(remaining=remaining)
         s._lots[lot_id - 1] = new
-        member.open -= points
+        member.add(lot.expires_at, -points)
         if lot.remaining > 0 and remaining == 0:
             member.hide(lot)
         elif lot.remaining == 0 and remaining > 0:
@@ -281,7 +306,7 @@ class _MemoryTransaction(StoreTransaction):
 
         def _undo() -> None:
             s._lots[lot_id - 1] = lot
-            member.open += points
+            member.add(lot.expires_at, points)
             if lot.remaining > 0 and remaining == 0:
                 member.show(lot)
             elif lot.remaining == 0 and remaining > 0:
@@ -305,7 +330,7 @@ class _MemoryTransaction(StoreTransaction):
         first_entry, first_lot = len(s._entries) + 1, len(s._lots) + 1
         n_alloc = len(s._allocations)
         now = time.time_ns()
-        touched: dict[str, tuple[_Member, int]] = {}
+        touched: dict[str, tuple[_Member, int, dict[int, int]]] = {}
         new_tx: list[str] = []
         lot_id = first_lot
         for i, (
@@ -316,7 +341,7 @@ class _MemoryTransaction(StoreTransaction):
             seen = touched.get(member_id)
             if seen is None:
                 member = s._member(member_id)
-                touched[member_id] = (member, member.open)
+                touched[member_id] = (member, member.open, dict(member.days))
             else:
                 member = seen[0]
             recorded = max(now, member.recorded[-1]) if member.recorded else now
@@ -338,6 +363,9 @@ class _MemoryTransaction(StoreTransaction):
             s._lots_by_entry[entry_id] = [lot_id]
             member.lot_ids.append(lot_id)
             member.open += left
+            if expires is not None:  # the day index is sorted once, after the loop
+                days, day = member.days, expiry_day(expires)
+                days[day] = days.get(day, 0) + left
             if left > 0:
                 member.by_expiry.append(expiry_key(partial(getattr, lot)))
                 member.by_available.append((avail, lot_id))
@@ -345,7 +373,9 @@ class _MemoryTransaction(StoreTransaction):
                 s._allocations.append((entry_id, lot_id, lot_points - left))
                 s._alloc_by_entry.setdefault(entry_id, []).append((lot_id, lot_points - left))
             lot_id += 1
-        for member, _ in touched.values():
+        for member, _, _ in touched.values():
+            if len(member.day_list) != len(member.days):
+                member.day_list[:] = sorted(member.days)
             member.by_at.sort()
             member.by_expiry.sort()
             member.by_available.sort()
@@ -358,7 +388,7 @@ class _MemoryTransaction(StoreTransaction):
                 s._earn_by_tx.pop(tx, None)
             del s._entries[first_entry - 1 :], s._lots[first_lot - 1 :]
             del s._allocations[n_alloc:]
-            for member, open_before in touched.values():
+            for member, open_before, days_before in touched.values():
                 count = sum(1 for e in member.entry_ids if e >= first_entry)
                 del member.entry_ids[len(member.entry_ids) - count :]
                 del member.recorded[len(member.recorded) - count :]
@@ -366,7 +396,8 @@ class _MemoryTransaction(StoreTransaction):
                 member.by_at[:] = [k for k in member.by_at if k[1] < first_entry]
                 member.by_expiry[:] = [k for k in member.by_expiry if k[3] < first_lot]
                 member.by_available[:] = [k for k in member.by_available if k[1] < first_lot]
-                member.open = open_before
+                member.open, member.days = open_before, days_before
+                member.day_list[:] = sorted(days_before)
 
         self.undo.append(_undo)
 
@@ -445,10 +476,34 @@ class MemoryStore(Store):
         ready = member.by_available
         start = bisect.bisect_right(ready, (at, _TOP))
         pending = total(PENDING, (ready[i][1] for i in range(start, len(ready))))
-        soon = range(now, bisect.bisect_right(keys, _after(until)))
-        expiring = total(EXPIRING, (keys[i][3] for i in soon))
-        last = member.by_at[-1][0] if member.by_at else None
-        return OpenSums(member.open, due, pending, expiring, last)
+        # the expiring sum from the per-day totals (see ``_rules.expiry_window``)
+        window = expiry_window(at, until)
+        days = member.day_list
+        whole = range(
+            bisect.bisect_right(days, window["first_day"]),
+            bisect.bisect_right(days, window["last_day"]),
+        )
+
+        def within(lo: int, hi: int) -> int:
+            keys_in = range(
+                bisect.bisect_right(keys, _after(lo)), bisect.bisect_right(keys, _after(hi))
+            )
+            got = (lots[keys[i][3] - 1] for i in keys_in)
+            bounds = {"lo": lo, "hi": hi}
+            return sum(lot.remaining for lot in got if predicate(EXPIRES_WITHIN)(lot, bounds))
+
+        return open_sums(
+            (
+                member.open,
+                due,
+                pending,
+                sum(member.days[days[i]] for i in whole),
+                within(at, window["head_end"]),
+                within(until, window["tail_end"]),
+                total(PENDING_EXPIRING, (ready[i][1] for i in range(start, len(ready)))),
+                member.by_at[-1][0] if member.by_at else None,
+            )
+        )
 
     def _undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
         member = self._members_idx.get(member_id)

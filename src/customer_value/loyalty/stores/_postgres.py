@@ -102,7 +102,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    2
+    3
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -257,9 +257,9 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        2
+        3
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
-        2
+        3
         """
         import psycopg
 

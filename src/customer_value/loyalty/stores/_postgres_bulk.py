@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer_value.loyalty.stores._postgres_schema import DAY_SQL
 from customer_value.loyalty.stores._postgres_sql import ANALYZE_ROWS, to_ts
 
 if TYPE_CHECKING:
@@ -85,7 +86,11 @@ def bulk_earn(
         "lot_points, remaining FROM s WHERE l IS NOT NULL), "
         "repaid AS (INSERT INTO {s}.allocations (entry_id, lot_id, points) "
         "SELECT e, l, lot_points - remaining FROM s "
-        "WHERE l IS NOT NULL AND remaining < lot_points) "
+        "WHERE l IS NOT NULL AND remaining < lot_points), "
+        "days AS (INSERT INTO {s}.expiry_days AS d (member_id, day, points) "
+        f"SELECT member_id, {DAY_SQL.format(us.format('exp_us'))}, SUM(remaining) FROM s "
+        "WHERE l IS NOT NULL AND exp_us IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2 "
+        "ON CONFLICT (member_id, day) DO UPDATE SET points = d.points + excluded.points) "
         "INSERT INTO {s}.balances AS b (member_id, open_points) "
         "SELECT member_id, SUM(remaining) FROM s WHERE l IS NOT NULL "
         "GROUP BY member_id ORDER BY member_id ON CONFLICT (member_id) "
@@ -96,7 +101,7 @@ def bulk_earn(
         # fresh planner statistics: right after a large import into a small ledger the
         # planner would read a member's lots by sequential scan (4-5x slower balances
         # until autovacuum runs)
-        txn.send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances")
+        txn.send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances, {s}.expiry_days")
 
 
 def stale_statistics(rows: int, known: float) -> bool:

@@ -10,7 +10,11 @@ write it.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["DAY_SQL", "MIGRATIONS", "SCHEMA_VERSION"]
+
+#: ``_rules.expiry_day`` of a timestamptz column ``{}`` (which holds program-local time
+#: as if it were UTC): its date, counted in days from the epoch
+DAY_SQL = "((({0}) AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -96,6 +100,21 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             """CREATE INDEX lots_member_never ON {s}.lots (member_id, earned_at, lot_id)
                 WHERE remaining > 0 AND expires_at IS NULL""",
             "CREATE INDEX entries_member_recorded ON {s}.entries (member_id, recorded_at)",
+        ),
+    ),
+    (
+        3,
+        "points left per member and expiry day (expiring balances)",
+        (
+            """CREATE TABLE {s}.expiry_days (
+                member_id text NOT NULL,
+                day integer NOT NULL,
+                points bigint NOT NULL CHECK (points >= 0),
+                PRIMARY KEY (member_id, day)
+            )""",
+            f"""INSERT INTO {{s}}.expiry_days (member_id, day, points)
+                SELECT member_id, {DAY_SQL.format("expires_at")}, SUM(remaining)
+                FROM {{s}}.lots WHERE remaining > 0 AND expires_at IS NOT NULL GROUP BY 1, 2""",
         ),
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +12,16 @@ import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
 from customer_value.loyalty.stores._contract import ENTRY_COLUMNS, LOT_COLUMNS
+from customer_value.loyalty.stores._postgres_schema import DAY_SQL
+from customer_value.loyalty.stores._rules import HELD, SPENDABLE, open_sums_sql, pass_sql
 
 __all__ = [
     "ANALYZE_ROWS",
+    "CREDIT_INSERT_SQL",
+    "CREDIT_TOTALS",
+    "DEBIT_SQL",
+    "EARN_BY_TX_SQL",
+    "ENTRY_INSERT_SQL",
     "ENTRY_SELECT",
     "LOCK_BUCKETS",
     "LOT_SELECT",
@@ -22,10 +30,15 @@ __all__ = [
     "NS_MEMBER",
     "NS_MIGRATE",
     "NS_TX",
+    "PREFETCH_SQL",
+    "SUMS_NOW_SQL",
+    "SUMS_SQL",
+    "TAKEN_DAY",
     "Sql",
     "at_bound",
     "bucket",
     "hash32",
+    "lots_sql",
     "ns_sql",
     "pyformat",
     "select",
@@ -149,3 +162,84 @@ class Sql:
             out = query.replace("{s}", self._quoted)
             self._cache[query] = out
         return out
+
+
+@functools.cache
+def lots_sql(spendable_only: bool, never_expiring: bool) -> str:
+    rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
+    which, order = pass_sql(never_expiring)
+    return (
+        f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
+        f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
+        "LIMIT %(n)s OFFSET %(o)s"
+    )
+
+
+SUMS_SQL = open_sums_sql(pyformat, table, ns_sql)
+#: the same without a horizon (``until == at``: nothing is expiring)
+SUMS_NOW_SQL = open_sums_sql(pyformat, table, ns_sql, horizon=False)
+
+#: a debit's first reads in one statement: the sums (without a horizon), then for each lot
+#: of the first batch of either pass whether it never expires and its columns (one row
+#: with NULLs when there is none)
+DEBIT_SQL = (
+    f"SELECT sums.*, lots.* FROM ({SUMS_NOW_SQL}) AS sums LEFT JOIN LATERAL ("
+    + " UNION ALL ".join(
+        f"(SELECT {never} AS never, batch.* FROM ({lots_sql(True, never)}) AS batch)"
+        for never in (False, True)
+    )
+    + ") AS lots ON true"
+)
+
+#: the day a lot taken from (CTE ``taken``) expires on
+TAKEN_DAY = DAY_SQL.format("taken.expires_at")
+
+#: a credit of ``%(p)s`` points to member ``%(m)s`` in a lot expiring on day ``%(d)s``
+#: (None: never): the member's running totals (CTEs of the statement writing the lot)
+CREDIT_TOTALS = (
+    "open AS (INSERT INTO {s}.balances AS b (member_id, open_points) VALUES (%(m)s, %(p)s) "
+    "ON CONFLICT (member_id) DO UPDATE SET open_points = b.open_points + excluded.open_points), "
+    "days AS (INSERT INTO {s}.expiry_days AS d (member_id, day, points) "
+    "SELECT %(m)s, %(d)s, %(p)s WHERE %(d)s::integer IS NOT NULL ON CONFLICT (member_id, day) "
+    "DO UPDATE SET points = d.points + excluded.points)"
+)
+
+#: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)
+PREFETCH_SQL = (
+    "SELECT i.fingerprint, i.result, m.state, "
+    "CASE WHEN %(ne)s THEN nextval(pg_get_serial_sequence('{s}.entries', 'entry_id')) END, "
+    "CASE WHEN %(nl)s THEN nextval(pg_get_serial_sequence('{s}.lots', 'lot_id')) END, "
+    "e.* FROM (SELECT 1) AS one "
+    "LEFT JOIN {s}.idempotency i ON i.key = %(k)s "
+    "LEFT JOIN {s}.members m ON m.member_id = %(m)s "
+    f"LEFT JOIN LATERAL (SELECT {ENTRY_SELECT} FROM {{s}}.entries "
+    "WHERE transaction_id = %(tx)s AND kind = 'earn' ORDER BY entry_id LIMIT 1) e ON true"
+)
+
+EARN_BY_TX_SQL = (
+    f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
+    "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1"
+)
+
+#: the id of a new row: drawn ahead by ``prefetch`` (a parameter), else from the sequence
+_NEW_ID = "COALESCE({}::bigint, nextval(pg_get_serial_sequence('{{s}}.{}', '{}')))"
+_NEW_ENTRY = _NEW_ID.format("%(e)s", "entries", "entry_id")
+
+#: an entry (parameters ``e``: its id or None, then its columns); returns its id
+ENTRY_INSERT_SQL = (
+    "INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, amount_minor, "
+    f"transaction_id, reference, shortfall, note) VALUES ({_NEW_ENTRY}, %(m)s, %(k)s, "
+    "%(p)s, %(t)s, %(amount)s, %(tx)s, %(ref)s, %(shortfall)s, %(note)s) RETURNING entry_id"
+)
+
+#: a credit entry, its lot (``l``: its id or None) and the member's running totals;
+#: returns both ids
+CREDIT_INSERT_SQL = (
+    "WITH entry AS (INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, "
+    f"amount_minor, transaction_id, reference, note) VALUES ({_NEW_ENTRY}, %(m)s, %(k)s, "
+    "%(p)s, %(t)s, %(amount)s, %(tx)s, %(ref)s, %(note)s) RETURNING entry_id), "
+    "lot AS (INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
+    f"expires_at, points, remaining) SELECT {_NEW_ID.format('%(l)s', 'lots', 'lot_id')}, "
+    "%(m)s, entry_id, %(t)s, %(a)s, %(x)s, %(p)s, %(p)s FROM entry RETURNING entry_id, lot_id), "
+    f"{CREDIT_TOTALS} SELECT entry_id, lot_id FROM lot"
+)

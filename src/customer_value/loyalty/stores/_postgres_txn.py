@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from customer_value.errors import StoreError
@@ -28,23 +28,38 @@ from customer_value.loyalty.stores._contract import (
 )
 from customer_value.loyalty.stores._postgres_bulk import bulk_earn
 from customer_value.loyalty.stores._postgres_sql import (
+    CREDIT_INSERT_SQL,
+    CREDIT_TOTALS,
+    DEBIT_SQL,
+    EARN_BY_TX_SQL,
+    ENTRY_INSERT_SQL,
     ENTRY_SELECT,
     LOT_SELECT,
     NS_BUCKET,
     NS_KEY,
     NS_MEMBER,
     NS_TX,
+    PREFETCH_SQL,
+    SUMS_NOW_SQL,
+    SUMS_SQL,
+    TAKEN_DAY,
     Sql,
     at_bound,
     bucket,
     hash32,
+    lots_sql,
     ns_sql,
     pyformat,
     select,
     table,
     to_ts,
 )
-from customer_value.loyalty.stores._rules import DUE, HELD, SPENDABLE, open_sums_sql, pass_sql
+from customer_value.loyalty.stores._rules import (
+    DUE,
+    expiry_day,
+    expiry_key,
+    expiry_window,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -89,6 +104,9 @@ class PostgresTransaction(StoreTransaction):
         self._idem: dict[str, tuple[str, str] | None] = {}
         self._states: dict[str, dict[str, Any] | None] = {}
         self._earns: dict[str, EntryRow | None] = {}
+        # ids drawn ahead by prefetch: a write using them need not wait for RETURNING
+        self._new_entries: list[int] = []
+        self._new_lots: list[int] = []
 
     # ------------------------------------------------------------------ round trips
     def send(self, query: str, params: Any = None) -> None:
@@ -170,22 +188,32 @@ class PostgresTransaction(StoreTransaction):
         self._members.update(member_ids)
 
     def prefetch(
-        self, key: str, member_ids: Sequence[str] = (), transaction_id: str | None = None
+        self,
+        key: str,
+        member_ids: Sequence[str] = (),
+        transaction_id: str | None = None,
+        *,
+        entries: int = 0,
+        lots: int = 0,
     ) -> None:
         # the locks in the order the reads would take them (key, transaction, members),
-        # then one statement reading the key, the earn and the first member, in one trip
+        # then one statement reading the key, the earn and the first member (and drawing
+        # the ids of an entry and a lot), in one trip
         self._lock_key(NS_KEY, key)
         if transaction_id is not None:
             self._lock_key(NS_TX, transaction_id)
         member = next((m for m in member_ids if m not in self._states), None)
         if member is not None:
             self._lock_member(member)
-        row = self._one(_PREFETCH, {"k": key, "m": member, "tx": transaction_id})
+        params = {"k": key, "m": member, "tx": transaction_id, "ne": entries > 0, "nl": lots > 0}
+        row = self._one(PREFETCH_SQL, params)
         self._idem[key] = None if row[0] is None else (str(row[0]), str(row[1]))
         if member is not None:
             self._states[member] = None if row[2] is None else dict(row[2])
+        self._new_entries += [] if row[3] is None else [int(row[3])]
+        self._new_lots += [] if row[4] is None else [int(row[4])]
         if transaction_id is not None:
-            self._earns[transaction_id] = None if row[3] is None else EntryRow(*row[3:])
+            self._earns[transaction_id] = None if row[5] is None else EntryRow(*row[5:])
         for other in member_ids:
             if other not in self._states:
                 self.member_get(other)
@@ -270,23 +298,39 @@ class PostgresTransaction(StoreTransaction):
         note: str | None = None,
     ) -> int:
         self._lock_member(member_id)
-        row = self._one(
-            "INSERT INTO {s}.entries (member_id, kind, points, at, amount_minor, "
-            "transaction_id, reference, shortfall, note) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING entry_id",
-            (
-                member_id,
-                kind,
-                int(points),
-                to_ts(at),
-                amount_minor,
-                transaction_id,
-                reference,
-                int(shortfall),
-                note,
-            ),
+        params = self._entry_params(
+            member_id, kind, points, at, amount_minor, transaction_id, reference, note
         )
+        params["shortfall"] = int(shortfall)
+        if params["e"] is not None:  # the id is known: the insert travels with the next trip
+            self.send(ENTRY_INSERT_SQL, params)
+            return int(params["e"])
+        row = self._one(ENTRY_INSERT_SQL, params)
         return int(row[0]) if row is not None else 0
+
+    def _entry_params(
+        self,
+        member_id: str,
+        kind: str,
+        points: int,
+        at: int,
+        amount_minor: int | None,
+        transaction_id: str | None,
+        reference: int | None,
+        note: str | None,
+    ) -> dict[str, Any]:
+        """Parameters of a new entry; ``e`` its id when ``prefetch`` drew one, else None."""
+        return {
+            "e": self._new_entries.pop(0) if self._new_entries else None,
+            "m": member_id,
+            "k": kind,
+            "p": int(points),
+            "t": to_ts(at),
+            "amount": amount_minor,
+            "tx": transaction_id,
+            "ref": reference,
+            "note": note,
+        }
 
     def _entry(self, row: Sequence[Any] | None) -> EntryRow | None:
         if row is None:
@@ -306,7 +350,7 @@ class PostgresTransaction(StoreTransaction):
         if transaction_id in self._earns:
             return self._entry(self._earns[transaction_id])
         self._lock_key(NS_TX, transaction_id)
-        return self._entry(self._one(_EARN_BY_TX, (transaction_id,)))
+        return self._entry(self._one(EARN_BY_TX_SQL, (transaction_id,)))
 
     def earned_transactions(self, transaction_ids: Sequence[str]) -> list[str]:
         # no lock: the unique index on earn transaction ids refuses a racing duplicate
@@ -348,10 +392,7 @@ class PostgresTransaction(StoreTransaction):
         row = self._one(
             "WITH lot AS (INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, "
             "expires_at, points, remaining) VALUES (%(m)s, %(e)s, %(t)s, %(a)s, %(x)s, %(p)s, "
-            "%(p)s) RETURNING lot_id), open AS (INSERT INTO {s}.balances AS b "
-            "(member_id, open_points) VALUES (%(m)s, %(p)s) ON CONFLICT (member_id) "
-            "DO UPDATE SET open_points = b.open_points + excluded.open_points) "
-            "SELECT lot_id FROM lot",
+            f"%(p)s) RETURNING lot_id), {CREDIT_TOTALS} SELECT lot_id FROM lot",
             {
                 "m": member_id,
                 "e": entry_id,
@@ -359,6 +400,7 @@ class PostgresTransaction(StoreTransaction):
                 "a": to_ts(available_at),
                 "x": to_ts(expires_at),
                 "p": points,
+                "d": None if expires_at is None else expiry_day(expires_at),
             },
         )
         return int(row[0]) if row is not None else 0
@@ -378,31 +420,23 @@ class PostgresTransaction(StoreTransaction):
         note: str | None = None,
     ) -> tuple[int, int]:
         self._lock_member(member_id)
-        # the entry, its lot and the member's running total in one statement
-        row = self._one(
-            "WITH entry AS (INSERT INTO {s}.entries (member_id, kind, points, at, "
-            "amount_minor, transaction_id, reference, note) VALUES (%(m)s, %(k)s, %(p)s, "
-            "%(t)s, %(amount)s, %(tx)s, %(ref)s, %(note)s) RETURNING entry_id), "
-            "lot AS (INSERT INTO {s}.lots (member_id, entry_id, earned_at, available_at, "
-            "expires_at, points, remaining) SELECT %(m)s, entry_id, %(t)s, %(a)s, %(x)s, "
-            "%(p)s, %(p)s FROM entry RETURNING entry_id, lot_id), "
-            "open AS (INSERT INTO {s}.balances AS b (member_id, open_points) "
-            "VALUES (%(m)s, %(p)s) ON CONFLICT (member_id) "
-            "DO UPDATE SET open_points = b.open_points + excluded.open_points) "
-            "SELECT entry_id, lot_id FROM lot",
-            {
-                "m": member_id,
-                "k": kind,
-                "p": int(points),
-                "t": to_ts(at),
-                "amount": amount_minor,
-                "tx": transaction_id,
-                "ref": reference,
-                "note": note,
-                "a": to_ts(available_at),
-                "x": to_ts(expires_at),
-            },
+        # the entry, its lot and the member's running totals in one statement
+        params = self._entry_params(
+            member_id, kind, points, at, amount_minor, transaction_id, reference, note
         )
+        entry_id = params["e"]
+        lot_id = self._new_lots.pop(0) if self._new_lots else None
+        params.update(
+            l=lot_id,
+            a=to_ts(available_at),
+            x=to_ts(expires_at),
+            d=None if expires_at is None else expiry_day(expires_at),
+        )
+        if entry_id is not None and lot_id is not None:
+            # both ids drawn ahead: the statement travels with the next round trip
+            self.send(CREDIT_INSERT_SQL, params)
+            return entry_id, lot_id
+        row = self._one(CREDIT_INSERT_SQL, params)
         return int(row[0]), int(row[1])
 
     def lot_get(self, lot_id: int) -> LotRow:
@@ -430,7 +464,7 @@ class PostgresTransaction(StoreTransaction):
     ) -> tuple[str, dict[str, Any]]:
         """One batch of one pass of :meth:`open_lots` (see ``_rules.pass_sql``)."""
         return (
-            _lots_sql(spendable_only, never_expiring),
+            lots_sql(spendable_only, never_expiring),
             {"m": member_id, "at": at_bound(at), "x": exclude_entry, "n": limit, "o": offset},
         )
 
@@ -460,8 +494,13 @@ class PostgresTransaction(StoreTransaction):
         return in_expiry_order(fetch, points)
 
     def _sums_query(self, member_id: str, at: int, until: int) -> tuple[str, dict[str, Any]]:
-        params = {"m": member_id, "at": at_bound(at), "until": at_bound(until)}
-        return _SUMS_SQL, params
+        params = {"m": member_id, "at": at_bound(at)}
+        if until == at:  # a debit: nothing can be expiring
+            return SUMS_NOW_SQL, params
+        window: dict[str, Any] = expiry_window(at, until)
+        for name in ("head_end", "tail_end"):
+            window[name] = at_bound(window[name])
+        return SUMS_SQL, {**params, "until": at_bound(until), **window}
 
     def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
         self._lock_member(member_id)
@@ -470,23 +509,22 @@ class PostgresTransaction(StoreTransaction):
     def spendable_lots(
         self, member_id: str, at: int, points: int, debt: int
     ) -> tuple[int, list[LotRow]]:
-        # the sums and the first batch of lots of both passes in one round trip (the
+        # the sums and the first batch of lots of both passes in one statement (the
         # batches are wasted only when the debit is refused)
         self._lock_member(member_id)
-        sums_rows, expiring, never = self._fetch_all(
-            [
-                self._sums_query(member_id, at, at),
-                *(
-                    self._lots_query(member_id, at, True, None, pass_, 0, FIRST_BATCH)
-                    for pass_ in (False, True)
-                ),
-            ]
-        )
-        sums = sums_of(sums_rows[0])
+        _, params = self._lots_query(member_id, at, True, None, False, 0, FIRST_BATCH)
+        rows = self.fetch(DEBIT_SQL, params)
+        width = len(rows[0]) - len(LotRow._fields) - 1
+        sums = sums_of(rows[0][:width])
         available = sums.open_points - sums.due - sums.pending - debt
         if points > available:
             return available, []
-        first = {False: [LotRow(*r) for r in expiring], True: [LotRow(*r) for r in never]}
+        first: dict[bool, list[LotRow]] = {False: [], True: []}
+        for row in rows:
+            if row[width] is not None:
+                first[bool(row[width])].append(LotRow(*row[width + 1 :]))
+        for lots in first.values():  # each pass in consumption order
+            lots.sort(key=lambda lot: expiry_key(partial(getattr, lot)))
         return available, self.open_lots(
             member_id, at, spendable_only=True, points=points, first=first
         )
@@ -529,9 +567,11 @@ class PostgresTransaction(StoreTransaction):
         # the member's running total moves with the lot
         self.send(
             "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
-            "WHERE lot_id = %(lot)s RETURNING lot_id, member_id), "
+            "WHERE lot_id = %(lot)s RETURNING lot_id, member_id, expires_at), "
             "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
-            "FROM taken WHERE b.member_id = taken.member_id) "
+            "FROM taken WHERE b.member_id = taken.member_id), "
+            "days AS (UPDATE {s}.expiry_days d SET points = d.points - %(p)s FROM taken "
+            f"WHERE d.member_id = taken.member_id AND d.day = {TAKEN_DAY}) "
             "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
             "SELECT %(e)s, lot_id, %(p)s FROM taken",
             {"p": points, "lot": lot_id, "e": entry_id},
@@ -550,31 +590,3 @@ class PostgresTransaction(StoreTransaction):
         lots: list[tuple[int, int | None, int, int]],
     ) -> None:
         bulk_earn(self, entries, lots)
-
-
-@functools.cache
-def _lots_sql(spendable_only: bool, never_expiring: bool) -> str:
-    rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
-    which, order = pass_sql(never_expiring)
-    return (
-        f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
-        f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
-        "LIMIT %(n)s OFFSET %(o)s"
-    )
-
-
-_SUMS_SQL = open_sums_sql(pyformat, table, ns_sql)
-
-#: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)
-_PREFETCH = (
-    "SELECT i.fingerprint, i.result, m.state, e.* FROM (SELECT 1) AS one "
-    "LEFT JOIN {s}.idempotency i ON i.key = %(k)s "
-    "LEFT JOIN {s}.members m ON m.member_id = %(m)s "
-    f"LEFT JOIN LATERAL (SELECT {ENTRY_SELECT} FROM {{s}}.entries "
-    "WHERE transaction_id = %(tx)s AND kind = 'earn' ORDER BY entry_id LIMIT 1) e ON true"
-)
-
-_EARN_BY_TX = (
-    f"SELECT {ENTRY_SELECT} FROM {{s}}.entries "
-    "WHERE transaction_id = %s AND kind = 'earn' ORDER BY entry_id LIMIT 1"
-)

@@ -21,17 +21,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from customer_value._time import NS_PER_DAY
+
 __all__ = [
     "BALANCE_RULES",
     "DUE",
+    "EXPIRES_WITHIN",
     "EXPIRING",
     "EXPIRY_ORDER",
     "HELD",
     "LIVE",
     "PENDING",
+    "PENDING_EXPIRING",
     "SPENDABLE",
     "Expr",
+    "expiry_day",
     "expiry_key",
+    "expiry_window",
     "open_sums_sql",
     "pass_sql",
     "predicate",
@@ -257,6 +263,16 @@ EXPIRING = _and(SPENDABLE, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("u
 #: points left whose expiry is at or before ``:at`` (what an expiry run takes)
 DUE = _and(_HAS_POINTS, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("at")))
 
+#: points left, expiring within ``(:lo, :hi]`` (a part of one day: see ``expiry_window``)
+EXPIRES_WITHIN = _and(
+    _HAS_POINTS,
+    _HAS_EXPIRY,
+    _Cmp(">", _col("expires_at"), _param("lo")),
+    _Cmp("<=", _col("expires_at"), _param("hi")),
+)
+#: pending at ``:at`` and expiring by ``:until`` (in the window, not spendable yet)
+PENDING_EXPIRING = _and(PENDING, _HAS_EXPIRY, _Cmp("<=", _col("expires_at"), _param("until")))
+
 #: live and earned by ``:at`` (what a clawback or reversal may take back)
 HELD = _and(LIVE, _Cmp("<=", _col("earned_at"), _param("at")))
 
@@ -266,6 +282,43 @@ BALANCE_RULES: tuple[tuple[str, Expr], ...] = (
     ("pending", PENDING),
     ("expiring", EXPIRING),
 )
+
+_LAST_NS = 2**63 - 1
+
+
+def expiry_day(ns: int) -> int:
+    """The number of the day holding the instant ``ns`` (days since the epoch, floored).
+
+    Expiry days are program-local days, like every stored instant.
+    """
+    return ns // NS_PER_DAY
+
+
+def expiry_window(at: int, until: int) -> dict[str, int]:
+    """Parameters of the :data:`EXPIRING` sum from per-day totals (``expiring_sql``).
+
+    With ``T(d)`` the points left in the member's lots expiring on day ``d`` (kept
+    on every write) and ``W(lo, hi)`` the :data:`EXPIRES_WITHIN` sum::
+
+        EXPIRING(at, until) = sum(T(d) for first_day < d <= last_day)
+                              + W(at, head_end) - W(until, tail_end)
+                              - PENDING_EXPIRING(at, until)
+
+    where ``first_day``/``last_day`` are the days of ``at``/``until`` and
+    ``head_end``/``tail_end`` the last instants of those days: the days sum the
+    lots expiring in ``[first_day + 1, last_day + 1)`` (whole days), the head adds
+    the rest of ``at``'s day and the tail takes off the rest of ``until``'s day;
+    the pending lots of the window are not spendable. At most the days of the
+    window and the lots of two days are read, however long the history.
+    """
+    first, last = expiry_day(at), expiry_day(until)
+    return {
+        "first_day": first,
+        "last_day": last,
+        "head_end": min((first + 1) * NS_PER_DAY - 1, _LAST_NS),
+        "tail_end": min((last + 1) * NS_PER_DAY - 1, _LAST_NS),
+    }
+
 
 #: consumption order: first-expiring first, never-expiring last, then earning time, lot id
 EXPIRY_ORDER = ("expires_at", "earned_at", "lot_id")
@@ -301,22 +354,44 @@ def open_sums_sql(
     param: ParamStyle,
     table: Callable[[str], str] = str,
     ns: Callable[[str], str] = str,
+    *,
+    horizon: bool = True,
 ) -> str:
-    """One query: ``open_points`` and the due, pending, expiring sums of a member ``:m``.
+    """One query: ``open_points``, the due and pending sums of a member ``:m``, the four
+    terms of the expiring sum (:func:`expiry_window`; per-day totals from the table
+    ``expiry_days``) and the member's last entry time: the row of ``_balances.open_sums``.
 
-    ``table`` qualifies a table name; ``ns`` turns a time column into int nanoseconds.
+    Parameters ``:at``, ``:until`` and those of :func:`expiry_window`; ``table``
+    qualifies a table name; ``ns`` turns a time column into int nanoseconds. Without
+    ``horizon`` (``:until`` equal to ``:at``: nothing can be expiring) the expiring terms
+    are zeros and their parameters unused.
     """
     member = param("m")
 
-    def total(rule: Expr) -> str:
+    def total(rule: Expr, names: Mapping[str, str] | None = None) -> str:
+        def named(name: str) -> str:
+            return param((names or {}).get(name, name))
+
         return (
             f"(SELECT COALESCE(SUM(remaining), 0) FROM {table('lots')} "
-            f"WHERE member_id = {member} AND {rule.sql(param)})"
+            f"WHERE member_id = {member} AND {rule.sql(named)})"
         )
 
+    # the pending lots of the window, read through the pending lots (few), not the window
+    pending_expiring = (
+        f"(SELECT COALESCE(SUM(CASE WHEN {PENDING_EXPIRING.sql(param)} THEN remaining "
+        f"ELSE 0 END), 0) FROM {table('lots')} "
+        f"WHERE member_id = {member} AND {PENDING.sql(param)})"
+    )
+    days = (
+        f"(SELECT COALESCE(SUM(points), 0) FROM {table('expiry_days')} WHERE member_id = "
+        f"{member} AND day > {param('first_day')} AND day <= {param('last_day')})"
+    )
+    head = total(EXPIRES_WITHIN, {"lo": "at", "hi": "head_end"})
+    tail = total(EXPIRES_WITHIN, {"lo": "until", "hi": "tail_end"})
+    expiring = f"{days}, {head}, {tail}, {pending_expiring}" if horizon else "0, 0, 0, 0"
     return (
         f"SELECT (SELECT COALESCE(SUM(open_points), 0) FROM {table('balances')} "
-        f"WHERE member_id = {member}), "
-        + ", ".join(total(rule) for rule in (DUE, PENDING, EXPIRING))
-        + f", (SELECT {ns('MAX(at)')} FROM {table('entries')} WHERE member_id = {member})"
+        f"WHERE member_id = {member}), {total(DUE)}, {total(PENDING)}, {expiring}"
+        f", (SELECT {ns('MAX(at)')} FROM {table('entries')} WHERE member_id = {member})"
     )

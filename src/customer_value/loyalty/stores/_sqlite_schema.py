@@ -6,9 +6,13 @@ import sqlite3
 import urllib.parse
 from pathlib import Path
 
+from customer_value._time import NS_PER_DAY
 from customer_value.errors import InvalidDataError, StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_ledger_file", "connect"]
+__all__ = ["DAY_SQL", "MIGRATIONS", "SCHEMA_VERSION", "check_ledger_file", "connect"]
+
+#: ``_rules.expiry_day`` of an int-nanosecond column ``{}`` (SQLite's ``/`` truncates)
+DAY_SQL = f"(({{0}}) / {NS_PER_DAY} - (({{0}}) % {NS_PER_DAY} < 0))"
 
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (
@@ -86,6 +90,21 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX lots_member_open ON lots (member_id, expires_at, earned_at, lot_id)
             WHERE remaining > 0;
         CREATE INDEX lots_member_pending ON lots (member_id, available_at) WHERE remaining > 0;
+        """,
+    ),
+    (
+        3,
+        "points left per member and expiry day (expiring balances)",
+        f"""
+        CREATE TABLE expiry_days (
+            member_id TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            points INTEGER NOT NULL CHECK (points >= 0),
+            PRIMARY KEY (member_id, day)
+        ) WITHOUT ROWID;
+        INSERT INTO expiry_days (member_id, day, points)
+            SELECT member_id, {DAY_SQL.format("expires_at")}, SUM(remaining) FROM lots
+            WHERE remaining > 0 AND expires_at IS NOT NULL GROUP BY 1, 2;
         """,
     ),
 )

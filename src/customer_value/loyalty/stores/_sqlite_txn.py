@@ -26,7 +26,16 @@ from customer_value.loyalty.stores._contract import (
     LotRow,
     StoreTransaction,
 )
-from customer_value.loyalty.stores._rules import DUE, HELD, SPENDABLE, open_sums_sql, pass_sql
+from customer_value.loyalty.stores._rules import (
+    DUE,
+    HELD,
+    SPENDABLE,
+    expiry_day,
+    expiry_window,
+    open_sums_sql,
+    pass_sql,
+)
+from customer_value.loyalty.stores._sqlite_schema import DAY_SQL
 
 __all__ = ["SQLiteTransaction", "insert_rows", "named"]
 
@@ -209,6 +218,8 @@ class SQLiteTransaction(StoreTransaction):
             (member_id, entry_id, earned_at, available_at, expires_at, points, points),
         )
         self._add_open([(member_id, points)])
+        if expires_at is not None:
+            self._add_days([(member_id, expiry_day(expires_at), points)])
         return int(cur.lastrowid or 0)
 
     def _add_open(self, changes: Sequence[tuple[str, int]]) -> None:
@@ -216,6 +227,14 @@ class SQLiteTransaction(StoreTransaction):
         self._con.executemany(
             "INSERT INTO balances (member_id, open_points) VALUES (?, ?) ON CONFLICT (member_id) "
             "DO UPDATE SET open_points = open_points + excluded.open_points",
+            changes,
+        )
+
+    def _add_days(self, changes: Sequence[tuple[str, int, int]]) -> None:
+        # the points left per member and expiry day (``_rules.expiry_window``)
+        self._con.executemany(
+            "INSERT INTO expiry_days (member_id, day, points) VALUES (?, ?, ?) "
+            "ON CONFLICT (member_id, day) DO UPDATE SET points = points + excluded.points",
             changes,
         )
 
@@ -259,10 +278,10 @@ class SQLiteTransaction(StoreTransaction):
         return in_expiry_order(fetch, points)
 
     def open_sums(self, member_id: str, at: int, until: int) -> OpenSums:
-        row = self._con.execute(
-            open_sums_sql(named), {"m": member_id, "at": at, "until": until}
-        ).fetchone()
-        return sums_of(row)
+        if until == at:  # a debit: nothing can be expiring
+            return sums_of(self._con.execute(_SUMS_NOW_SQL, {"m": member_id, "at": at}).fetchone())
+        params = {"m": member_id, "at": at, "until": until, **expiry_window(at, until)}
+        return sums_of(self._con.execute(_SUMS_SQL, params).fetchone())
 
     def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
         params = {"m": member_id, "at": at, "rec": recorded_at}
@@ -284,14 +303,20 @@ class SQLiteTransaction(StoreTransaction):
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
         # the CHECK constraint on lots.remaining rejects overspending inside the transaction
         row = self._con.execute(
-            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ? RETURNING member_id",
+            "UPDATE lots SET remaining = remaining - ? WHERE lot_id = ? "
+            "RETURNING member_id, expires_at",
             (points, lot_id),
         ).fetchone()
-        # the member's running total moves with the lot (its row exists since the lot's credit)
+        # the member's running totals move with the lot (their rows exist since its credit)
         self._con.execute(
             "UPDATE balances SET open_points = open_points - ? WHERE member_id = ?",
             (points, row[0]),
         )
+        if row[1] is not None:
+            self._con.execute(
+                "UPDATE expiry_days SET points = points - ? WHERE member_id = ? AND day = ?",
+                (points, row[0], expiry_day(row[1])),
+            )
         self._con.execute(
             "INSERT INTO allocations (entry_id, lot_id, points) VALUES (?, ?, ?)",
             (entry_id, lot_id, points),
@@ -353,3 +378,16 @@ class SQLiteTransaction(StoreTransaction):
             "DO UPDATE SET open_points = open_points + excluded.open_points",
             (json.dumps(opened),),
         )
+        # the per-day totals of the new lots, summed by SQLite
+        con.execute(
+            f"INSERT INTO expiry_days (member_id, day, points) SELECT member_id, {_LOT_DAY}, "
+            "SUM(remaining) FROM lots WHERE lot_id >= ? AND expires_at IS NOT NULL "
+            "GROUP BY 1, 2 ON CONFLICT (member_id, day) DO UPDATE SET "
+            "points = points + excluded.points",
+            (int(row[0]) + 1,),
+        )
+
+
+_SUMS_SQL = open_sums_sql(named)
+_LOT_DAY = DAY_SQL.format("expires_at")
+_SUMS_NOW_SQL = open_sums_sql(named, horizon=False)
