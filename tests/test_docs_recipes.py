@@ -23,9 +23,18 @@ def _fit(fitter, summary, **spoilt):
     columns = {c: summary[c].to_numpy(dtype=float).copy() for c in ("frequency", "recency", "T")}
     for column, value in spoilt.items():
         columns[column][5] = value
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fitter().fit(*(pd.Series(columns[c]) for c in ("frequency", "recency", "T")))
+    # lifetimes' ParetoNBDFitter starts Nelder-Mead from np.random.normal(1, 0.05, 4), drawn
+    # from numpy's global generator, so its result depended on what earlier tests had drawn
+    # (once -604.66 instead of -602.44 in a full run; the docs say so). Seed it here and put
+    # the generator back, so the claims are checked from one fixed start.
+    state = np.random.get_state()  # noqa: NPY002 (lifetimes draws from the legacy global one)
+    np.random.seed(0)  # noqa: NPY002
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fitter().fit(*(pd.Series(columns[c]) for c in ("frequency", "recency", "T")))
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def test_log_likelihood_row(lifetimes, cdnow_summary):
