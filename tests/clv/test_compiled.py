@@ -1,8 +1,9 @@
 """The optional compiled kernels (numba, the ``[fast]`` extra) against the numpy path.
 
 Both paths evaluate the same formulas; here they must agree to 1e-12 relative on
-covariate Pareto/NBD predictions and intervals, including rows that take the quadrature
-(series argument near 1), frequencies beyond the coefficient cache, and ``recency == T``.
+covariate Pareto/NBD predictions and intervals and to 1e-10 on its log-likelihood and
+gradient, including rows that take the quadrature (series argument near 1), frequencies
+beyond the coefficient cache, and ``recency == T``.
 """
 
 from __future__ import annotations
@@ -94,12 +95,16 @@ def test_predictions_equal_the_numpy_path(
 
 
 @pytest.fixture(scope="module")
-def fitted(customers: pd.DataFrame, model: ParetoNBDModel) -> ParetoNBDModel:
+def training(customers: pd.DataFrame, model: ParetoNBDModel) -> pd.DataFrame:
     X = customers[NAMES].iloc[:2000].reset_index(drop=True)
     sim = model.simulate(2000, 40.0, random_state=3, covariates=X)
     assert isinstance(sim, pd.DataFrame)
-    sim = pd.concat([sim[["frequency", "recency", "T"]], X], axis=1)
-    return ParetoNBDModel(purchase_covariates=NAMES, dropout_covariates=NAMES).fit(sim)
+    return pd.concat([sim[["frequency", "recency", "T"]], X], axis=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(training: pd.DataFrame) -> ParetoNBDModel:
+    return ParetoNBDModel(purchase_covariates=NAMES, dropout_covariates=NAMES).fit(training)
 
 
 @pytest.mark.parametrize(
@@ -162,3 +167,32 @@ def test_order_statistics_leave_nan_columns_to_numpy(monkeypatch: pytest.MonkeyP
         monkeypatch, lambda: np.vstack(_interval_from_draws(values, values[0], 0.9))
     )
     np.testing.assert_array_equal(fast, reference)
+
+
+def test_likelihood_and_gradient_equal_the_numpy_path(
+    monkeypatch: pytest.MonkeyPatch, customers: pd.DataFrame, model: ParetoNBDModel
+) -> None:
+    # the compiled log-likelihood kernel (_compiled_loglik) against the numpy per-row
+    # path, per row and summed, with rows left to the quadrature and uncached frequencies
+    arrays, _ = model._prepare(customers)
+    full = model._params_array()
+    weights = np.random.default_rng(2).uniform(0.5, 3.0, len(customers))
+
+    def run() -> np.ndarray:
+        data = model._augment(arrays)
+        ll, grad = model._loglik_grad(model._row_params(data, full), data)
+        total, total_grad = model._weighted_loglik_grad(full, data, weights)
+        return np.concatenate([ll, grad.ravel(), [total], total_grad])
+
+    reference, fast = _both(monkeypatch, run)
+    assert np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_fit_equals_the_numpy_path(monkeypatch: pytest.MonkeyPatch, training: pd.DataFrame) -> None:
+    def run() -> np.ndarray:
+        model = ParetoNBDModel(purchase_covariates=NAMES, dropout_covariates=NAMES).fit(training)
+        return np.r_[model.params_.to_numpy(), model.log_likelihood_]
+
+    reference, fast = _both(monkeypatch, run)
+    np.testing.assert_allclose(fast, reference, rtol=1e-8, atol=0)

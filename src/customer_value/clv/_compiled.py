@@ -4,8 +4,10 @@ With covariates every customer has their own ``alpha`` and ``beta``, so ``log G`
 ``t_x`` and at ``T`` (:mod:`customer_value.clv._pareto_kernel`) is summed once per
 customer and parameter vector - 400 million hypergeometric series for the bootstrap
 intervals of a million customers x 200 draws. numpy pays for every pass over the rows
-and for the bookkeeping of the grouped Taylor path; this kernel sums each row's series
-term by term in one compiled loop, in threads over slices of the rows.
+and for the bookkeeping of the grouped Taylor path; :func:`_p_alive_rows` sums each
+row's series term by term in one compiled loop, and :func:`_draw_rows` evaluates all
+parameter draws of one customer in step (loops over the draws that compile to vector
+instructions), both in threads over slices of the rows.
 
 Imported only when :func:`customer_value.clv._pareto_kernel.accelerated` is true (numba
 installed - the ``[fast]`` extra - and not switched off with ``CUSTOMER_VALUE_NUMBA=0``);
@@ -236,15 +238,11 @@ def _p_alive_row(
         b = rx
         z1 = (alpha - beta) / (alpha + tx)
         z2 = (alpha - beta) / (alpha + T)
-        d = 0.0
-        f = 1.0
         slot += 1
     else:
         b = s + 1.0
         z1 = (beta - alpha) / (beta + tx)
         z2 = (beta - alpha) / (beta + T)
-        d = 1.0
-        f = (alpha + T) / (beta + T)
     if z1 > _Z_QUADRATURE:  # G(t_x) by quadrature: the log-space form
         lg_tx = _log_g(r, alpha, s, beta, x, tx)
         lg_T = _log_g(r, alpha, s, beta, x, T)
@@ -253,10 +251,31 @@ def _p_alive_row(
         m = max(a_term, log_si) + np.log1p(np.exp(-abs(a_term - log_si)))
         return float(np.exp(a_term - m))
     s1, s2 = _series_pair(coef, filled, max(slot, -1), b, k + 1.0, z1, z2)
+    return _p_alive_tail(r, alpha, s, beta, x, tx, T, alpha >= beta, s1, s2)
+
+
+@_jit
+def _p_alive_tail(
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    x: float,
+    tx: float,
+    T: float,
+    first: bool,
+    s1: float,
+    s2: float,
+) -> float:
+    """P(alive) from the series ``s1``, ``s2`` at ``t_x`` and ``T`` of the branch
+    ``first`` (``alpha >= beta``): ``d``, ``f`` and ``L`` of :func:`_p_alive_row`."""
+    rx = r + x
+    d = 0.0 if first else 1.0
+    f = 1.0 if first else (alpha + T) / (beta + T)
     # log and exp rather than log1p and expm1 (twice as fast): where L is small their
     # absolute error of 1e-16 meets a factor L in s I / A, so P(alive) keeps ~1e-15
     L = (rx - d) * np.log((alpha + T) / (alpha + tx)) + (s + d) * np.log((beta + T) / (beta + tx))
-    c = s * f / k
+    c = s * f / (rx + s)
     if L < 600.0:
         ratio = c * (max(s1 - s2, 0.0) + s1 * (np.exp(L) - 1.0))
         return float(1.0 / (1.0 + ratio))
@@ -310,7 +329,16 @@ def _bounded_exp(eta: float) -> float:
 
 
 @_jit
-def _draw_block(
+def _terms(z: float) -> int:
+    """Terms ``N`` after which ``sum_(n>N) q_n z^n <= z^(N+1) / (1 - z) <= 1e-17``
+    (``q_n <= 1``, and the series is at least 1)."""
+    if z < 1e-300:
+        return 1
+    return int(np.ceil(np.log(1e-17 * (1.0 - z)) / np.log(z)))
+
+
+@_jit
+def _draw_rows(
     r: FloatArray,
     s: FloatArray,
     log_alpha: FloatArray,
@@ -322,39 +350,107 @@ def _draw_block(
     x: FloatArray,
     tx: FloatArray,
     T: FloatArray,
-    dest: Any,
+    order: Any,
     out: FloatArray,
     lo: int,
     hi: int,
 ) -> None:
-    """``out[d, dest[i]]`` for ``lo <= i < hi``: P(alive) (``t < 0``) or ``E[Y(t)]`` of
-    customer ``i`` (row ``i`` of ``X``, ``x``, ``tx``, ``T``) under draw ``d``.
+    """``out[d, i]`` for customers ``i = order[j]``, ``lo <= j < hi``: P(alive) (``t <
+    0``) or ``E[Y(t)]`` under draw ``d`` (:func:`_p_alive_row` and, for the expectation,
+    ``P(alive) (r+x) (beta+T) / (alpha+T) [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1)``,
+    Schmittlein et al. 1987).
 
     Draw ``d`` has shapes ``r[d]``, ``s[d]`` and per-customer ``alpha = exp(log_alpha[d]
-    + slope_alpha[d] . X[i])`` (likewise ``beta``); ``E[Y(t)] = P(alive) (r+x) (beta+T) /
-    (alpha+T) [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1)`` (Schmittlein et al. 1987).
+    + slope_alpha[:, d] . X[i])`` (likewise ``beta``). One customer at a time, every
+    step is a loop over the draws with a fixed trip count, which the compiler turns into
+    vector instructions: the series of all draws run the same number of terms (enough for
+    the largest argument), each draw reading its own coefficients ``(b)_n / (c)_n`` of
+    both branches from tables built once per frequency (``order`` groups the customers
+    by frequency). Draws whose argument exceeds 0.95 take the quadrature of
+    :func:`_p_alive_row`.
     """
-    n_draws, m = slope_alpha.shape
-    coef, filled = _cache()
-    for d in range(n_draws):
-        filled[:] = 1  # new (r, s): new coefficients
-        sd = s[d]
-        near = abs(sd - 1.0) < 1e-10  # the limit log(1 + span) at s = 1
-        for i in range(lo, hi):
-            eta_a = 0.0
-            eta_b = 0.0
-            for c in range(m):
-                eta_a += slope_alpha[d, c] * X[i, c]
-                eta_b += slope_beta[d, c] * X[i, c]
-            alpha = _bounded_exp(log_alpha[d] + eta_a)
-            beta = _bounded_exp(log_beta[d] + eta_b)
-            p = _p_alive_row(r[d], alpha, sd, beta, x[i], tx[i], T[i], coef, filled)
+    n_draws = r.size
+    m = slope_alpha.shape[0]
+    tables = np.empty((2, _MAX_CACHED + 1, n_draws))  # (b)_n / (c)_n per branch
+    tables[:, 0, :] = 1.0
+    have = 0
+    current = -1.0
+    ea = np.empty(n_draws)
+    eb = np.empty(n_draws)
+    z1 = np.empty(n_draws)
+    z2 = np.empty(n_draws)
+    first = np.empty(n_draws, dtype=np.bool_)
+    quad = np.empty(n_draws, dtype=np.bool_)
+    s1 = np.empty(n_draws)
+    s2 = np.empty(n_draws)
+    coef, filled = _cache()  # for the quadrature of _p_alive_row (never read there)
+    for j in range(lo, hi):
+        i = order[j]
+        xi = x[i]
+        if xi != current:  # a new frequency: new coefficient tables
+            current = xi
+            have = 0
+        for d in range(n_draws):
+            ea[d] = log_alpha[d]
+            eb[d] = log_beta[d]
+        for c in range(m):
+            xc = X[i, c]
+            for d in range(n_draws):
+                ea[d] += slope_alpha[c, d] * xc
+                eb[d] += slope_beta[c, d] * xc
+        for d in range(n_draws):
+            ea[d] = _bounded_exp(ea[d])  # alpha of draw d
+            eb[d] = _bounded_exp(eb[d])
+        top = 0.0
+        for d in range(n_draws):
+            a = ea[d]
+            b = eb[d]
+            first[d] = a >= b
+            big = max(a, b)
+            z1[d] = abs(a - b) / (big + tx[i])
+            z2[d] = abs(a - b) / (big + T[i])
+            quad[d] = z1[d] > _Z_QUADRATURE
+            if quad[d]:  # left to the quadrature below
+                z1[d] = 0.0
+                z2[d] = 0.0
+            top = max(top, z1[d])
+        n_terms = min(_terms(top), _MAX_CACHED)
+        for n in range(have + 1, n_terms + 1):
+            for d in range(n_draws):
+                c_n = r[d] + s[d] + xi + n  # c = r + s + x + 1, at n - 1
+                tables[0, n, d] = tables[0, n - 1, d] * (s[d] + n) / c_n
+                tables[1, n, d] = tables[1, n - 1, d] * (r[d] + xi + n - 1.0) / c_n
+        have = max(have, n_terms)
+        # Horner from the last term down, all draws in step: no powers of z to keep, one
+        # multiply-add per term and argument
+        for d in range(n_draws):
+            s1[d] = 0.0
+            s2[d] = 0.0
+        for n in range(n_terms, -1, -1):
+            q_other = tables[0, n]
+            q_first = tables[1, n]
+            for d in range(n_draws):
+                q1 = q_first[d]
+                q0 = q_other[d]
+                q = q1 if first[d] else q0
+                s1[d] = q + z1[d] * s1[d]
+                s2[d] = q + z2[d] * s2[d]
+        for d in range(n_draws):
+            a = ea[d]
+            b = eb[d]
+            rd = r[d]
+            sd = s[d]
+            if quad[d]:
+                p = _p_alive_row(rd, a, sd, b, xi, tx[i], T[i], coef, filled)
+            else:
+                p = _p_alive_tail(rd, a, sd, b, xi, tx[i], T[i], first[d], s1[d], s2[d])
             if t < 0.0:
-                out[d, dest[i]] = min(max(p, 0.0), 1.0)
+                out[d, i] = min(max(p, 0.0), 1.0)
                 continue
-            lg = _log1p(t / (beta + T[i]))
+            lg = _log1p(t / (b + T[i]))
+            near = abs(sd - 1.0) < 1e-10  # the limit log(1 + span) at s = 1
             factor = lg if near else -_expm1(-(sd - 1.0) * lg) / (sd - 1.0)
-            out[d, dest[i]] = p * ((r[d] + x[i]) * (beta + T[i]) / (alpha + T[i]) * factor)
+            out[d, i] = p * ((rd + xi) * (b + T[i]) / (a + T[i]) * factor)
 
 
 @functools.cache
@@ -408,35 +504,21 @@ def draw_block(
 
     ``shapes``: ``(D, 2)`` of ``r, s``; ``logs``: ``(D, 2)`` of ``log alpha_0, log
     beta_0``; ``slopes``: ``(D, 2, m)``, the covariate slopes of ``log alpha`` and ``log
-    beta``; ``X``: ``(n, m)``. Returns ``(D, n)``, in threads over
-    slices of the customers. Prior validation is assumed.
+    beta``; ``X``: ``(n, m)``. Returns ``(D, n)``, in threads over slices of the
+    customers (grouped by frequency). Prior validation is assumed.
     """
     head: list[Any] = [np.ascontiguousarray(shapes[:, j], dtype=np.float64) for j in (0, 1)]
     head += [np.ascontiguousarray(logs[:, j], dtype=np.float64) for j in (0, 1)]
-    head += [np.ascontiguousarray(slopes[:, j, :], dtype=np.float64) for j in (0, 1)]
-    X = np.asarray(X, dtype=np.float64)
-    order = _by_series_length(logs[0], slopes[0], X, tx)
-    rows = [np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order]) for a in (X, x, tx, T)]
-    out = np.empty((shapes.shape[0], order.size))
+    head += [np.ascontiguousarray(slopes[:, j, :].T, dtype=np.float64) for j in (0, 1)]
     head.append(-1.0 if t is None else float(t))
-    _in_threads(_draw_block, [*head, *rows, order, out], order.size, out.size)
+    rows = [np.ascontiguousarray(a, dtype=np.float64) for a in (X, x, tx, T)]
+    # grouped by frequency (the coefficient tables), dealt in turn to the threads' slices
+    # so that each gets the same mix of frequencies
+    by_x = np.argsort(rows[1], kind="stable")
+    order = np.concatenate([by_x[k :: _threads()] for k in range(_threads())])
+    out = np.empty((shapes.shape[0], order.size))
+    _in_threads(_draw_rows, [*head, *rows, order, out], order.size, out.size)
     return out
-
-
-def _by_series_length(logs: FloatArray, slopes: FloatArray, X: FloatArray, tx: Any) -> Any:
-    """Customers in order of the signed series argument ``z`` at ``t_x`` under one
-    parameter vector (the estimate), dealt in turn to the threads' slices.
-
-    The series' length grows with ``|z|`` and its sign is the branch: in this order the
-    processor mostly predicts where each series ends and which branch a customer takes
-    (a customer evaluated in arrival order costs about 7% more). Dealing the sorted
-    customers round-robin keeps the threads' work equal.
-    """
-    alpha = np.exp(np.clip(logs[0] + X @ slopes[0], -200.0, 200.0))
-    beta = np.exp(np.clip(logs[1] + X @ slopes[1], -200.0, 200.0))
-    order = np.argsort((alpha - beta) / (np.maximum(alpha, beta) + tx), kind="stable")
-    parts = _threads()
-    return np.concatenate([order[k::parts] for k in range(parts)])
 
 
 @_jit

@@ -120,17 +120,15 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
 
     def _augment(self, data: Data) -> Data:
         if not self._design().empty:  # per-row parameters: see _pareto_kernel.doubled
-            return {**data, **doubled(data)}
-        px, pu, inverse = _pairs(data["frequency"], data["recency"], data["T"])
+            if not accelerated():
+                return {**data, **doubled(data)}
+            # the compiled kernel reads the plain columns
+            pairs: Data = {}
+        else:
+            px, pu, inverse = _pairs(data["frequency"], data["recency"], data["T"])
+            pairs = {"_pair_x": px, "_pair_u": pu, "_pair_inv": inverse.astype(np.float64)}
         xu, code = np.unique(data["frequency"], return_inverse=True)
-        return {
-            **data,
-            "_pair_x": px,
-            "_pair_u": pu,
-            "_pair_inv": inverse.astype(np.float64),
-            "_xu": xu,
-            "_xcode": code.reshape(-1).astype(np.float64),
-        }
+        return {**data, **pairs, "_xu": xu, "_xcode": code.reshape(-1).astype(np.float64)}
 
     def _start_values(self, data: Data, weights: FloatArray) -> FloatArray:
         start = super()._start_values(data, weights)
@@ -138,14 +136,17 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
         return start
 
     def _parts(
-        self, params: FloatArray, data: Data, *, grad: bool
+        self, params: FloatArray, data: Data, *, grad: bool, compiled_rows: bool = True
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
         """Log-likelihood pieces: ``(loglik, log weight of 'alive at T', log s I, grad)``.
 
         ``params`` is one vector or one per row (covariates); the gradient has shape
-        ``(n, 4)``.
+        ``(n, 4)``. ``compiled_rows=False`` keeps per-row parameters on the numpy path.
         """
         r, alpha, s, beta = common_shapes(params)
+        if compiled_rows and np.ndim(alpha) == 1 and np.ndim(r) == 0 and accelerated():
+            # per-customer alpha, beta and common r, s (covariates): the compiled kernel
+            return self._compiled_parts((r, alpha, s, beta), data, grad=grad)
         x, T = data["frequency"], data["T"]
         lg_tx, lg_T, g_tx, g_T = _pair_log_g((r, alpha, s, beta), data, grad=grad)
         log_at, log_bt = np.log(alpha + T), np.log(beta + T)
@@ -174,6 +175,26 @@ class ParetoNBDModel(ParetoDiscountedTransactionsMixin, FrequencyModel):
         gr[3] = s / beta - w_a * s / (beta + T)
         gr += w_1 * g_tx.T - w_2 * g_T.T
         return ll, a_term - m, log_si, gr.T
+
+    def _compiled_parts(
+        self, params: tuple[float, FloatArray, float, FloatArray], data: Data, *, grad: bool
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+        """:meth:`_parts` by the compiled kernel (:mod:`._compiled_loglik`); the rows it
+        leaves (series argument near 1: quadrature) by the numpy path."""
+        r, alpha, s, beta = params
+        const = per_frequency(special.gammaln, r, data) - special.gammaln(r)
+        dig = per_frequency(special.digamma, r, data) - special.digamma(r)
+        kernel = compiled("_compiled_loglik")
+        pieces, gr, left = kernel.loglik_rows(r, s, alpha, beta, data, const, dig)
+        if left.any():
+            rows = {k: data[k][left] for k in ("frequency", "recency", "T")}
+            sub = np.asarray(
+                [np.full(rows["T"].size, r), alpha[left], np.full_like(rows["T"], s), beta[left]]
+            )
+            ll, alive, log_si, g = self._parts(sub, rows, grad=True, compiled_rows=False)
+            pieces[:, left] = ll, alive, log_si
+            gr[left] = g
+        return pieces[0], pieces[1], pieces[2], gr if grad else None
 
     def _loglik_grad(self, params: FloatArray, data: Data) -> tuple[FloatArray, FloatArray]:
         ll, _, _, grad = self._parts(params, data, grad=True)
