@@ -116,19 +116,20 @@ def _log_g_and_grad(
     beta: float,
     x: float,
     u: float,
+    la: float,
+    lb: float,
     S: float,
     Sb: float,
     Sc: float,
     Sz: float,
 ) -> tuple[float, float, float, float, float]:
-    """``log G(u)`` and its gradient in ``(r, alpha, s, beta)`` from the series ``S`` and
-    its derivatives (:func:`customer_value.clv._pareto_kernel._log_g`)."""
+    """``log G(u)`` and its gradient in ``(r, alpha, s, beta)`` from ``la = log(alpha +
+    u)``, ``lb = log(beta + u)``, the series ``S`` and its derivatives
+    (:func:`customer_value.clv._pareto_kernel._log_g`)."""
     rx = r + x
     k = rx + s
     apu = alpha + u
     bpu = beta + u
-    la = np.log(apu)
-    lb = np.log(bpu)
     first = alpha >= beta
     other = 0.0 if first else 1.0
     logg = -rx * la - s * lb + other * (la - lb) + np.log(S / k)
@@ -205,27 +206,39 @@ def _loglik_rows(
         if not ok:
             quad[i] = True
             continue
-        lg1, g10, g11, g12, g13 = _log_g_and_grad(r, s, a, bt, xi, tx[i], s1, b1, c1, d1)
-        lg2, g20, g21, g22, g23 = _log_g_and_grad(r, s, a, bt, xi, T[i], s2, b2, c2, d2)
-        # ParetoNBDModel._parts, one row: L = e^a_term + s (G(t_x) - G(T)), log-space
+        ti = T[i]
+        log_at = np.log(a + ti)
+        log_bt = np.log(bt + ti)
+        lg1, g10, g11, g12, g13 = _log_g_and_grad(
+            r, s, a, bt, xi, tx[i], np.log(a + tx[i]), np.log(bt + tx[i]), s1, b1, c1, d1
+        )
+        lg2, g20, g21, g22, g23 = _log_g_and_grad(
+            r, s, a, bt, xi, ti, log_at, log_bt, s2, b2, c2, d2
+        )
+        # ParetoNBDModel._parts, one row: L = e^a_term + s (G(t_x) - G(T)) in log space,
+        # with the weights of its two parts from the same exponentials
         rx = r + xi
-        log_at = np.log(a + T[i])
-        log_bt = np.log(bt + T[i])
         a_term = -rx * log_at - s * log_bt
-        log_si = log_s + lg1 + np.log(-np.expm1(min(lg2 - lg1, 0.0)))  # -inf at t_x = T
-        m = max(a_term, log_si) + np.log1p(np.exp(-abs(a_term - log_si)))
+        drop = min(lg2 - lg1, 0.0)
+        share = -np.expm1(drop)  # (G(t_x) - G(T)) / G(t_x), 0 at t_x = T
+        log_si = log_s + lg1 + np.log(share)  # -inf at t_x = T
+        small = np.exp(-abs(a_term - log_si))
+        m = max(a_term, log_si) + np.log1p(small)
         log_a = np.log(a)
         log_b = np.log(bt)
         out[0, i] = const[i] + r * log_a + s * log_b + m
         out[1, i] = a_term - m
         out[2, i] = log_si
-        w_a = np.exp(a_term - m)
+        # e^(a_term - m) and e^(log_si - m): 1 / (1 + small) for the larger, small / (1 +
+        # small) for the other
+        w_a = (1.0 if a_term >= log_si else small) / (1.0 + small)
         w_1 = np.exp(log_s + lg1 - m)
-        w_2 = np.exp(log_s + lg2 - m)
+        w_2 = w_1 * np.exp(drop)
+        w_i = w_1 * share
         grad[i, 0] = dig[i] + log_a - w_a * log_at + w_1 * g10 - w_2 * g20
-        grad[i, 1] = r / a - w_a * rx / (a + T[i]) + w_1 * g11 - w_2 * g21
-        grad[i, 2] = log_b - w_a * log_bt + np.exp(log_si - m) / s + w_1 * g12 - w_2 * g22
-        grad[i, 3] = s / bt - w_a * s / (bt + T[i]) + w_1 * g13 - w_2 * g23
+        grad[i, 1] = r / a - w_a * rx / (a + ti) + w_1 * g11 - w_2 * g21
+        grad[i, 2] = log_b - w_a * log_bt + w_i / s + w_1 * g12 - w_2 * g22
+        grad[i, 3] = s / bt - w_a * s / (bt + ti) + w_1 * g13 - w_2 * g23
 
 
 def loglik_rows(
