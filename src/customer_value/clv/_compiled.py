@@ -251,31 +251,23 @@ def _p_alive_row(
         m = max(a_term, log_si) + np.log1p(np.exp(-abs(a_term - log_si)))
         return float(np.exp(a_term - m))
     s1, s2 = _series_pair(coef, filled, max(slot, -1), b, k + 1.0, z1, z2)
-    return _p_alive_tail(r, alpha, s, beta, x, tx, T, alpha >= beta, s1, s2)
+    d = 0.0 if alpha >= beta else 1.0
+    c = s / k if alpha >= beta else s * (alpha + T) / (beta + T) / k
+    ratio_a = (alpha + T) / (alpha + tx)
+    return _p_alive_tail(rx - d, s + d, ratio_a, (beta + T) / (beta + tx), c, s1, s2)
 
 
 @_jit
 def _p_alive_tail(
-    r: float,
-    alpha: float,
-    s: float,
-    beta: float,
-    x: float,
-    tx: float,
-    T: float,
-    first: bool,
-    s1: float,
-    s2: float,
+    lead: float, trail: float, ratio_a: float, ratio_b: float, c: float, s1: float, s2: float
 ) -> float:
-    """P(alive) from the series ``s1``, ``s2`` at ``t_x`` and ``T`` of the branch
-    ``first`` (``alpha >= beta``): ``d``, ``f`` and ``L`` of :func:`_p_alive_row`."""
-    rx = r + x
-    d = 0.0 if first else 1.0
-    f = 1.0 if first else (alpha + T) / (beta + T)
+    """P(alive) from the series ``s1``, ``s2`` at ``t_x`` and ``T``: ``L = lead
+    log(ratio_a) + trail log(ratio_b)`` with ``lead = r+x-d``, ``trail = s+d``, ``ratio_a
+    = (alpha+T)/(alpha+t_x)``, ``ratio_b = (beta+T)/(beta+t_x)`` and ``c = s f / k``
+    (:func:`_p_alive_row`)."""
     # log and exp rather than log1p and expm1 (twice as fast): where L is small their
     # absolute error of 1e-16 meets a factor L in s I / A, so P(alive) keeps ~1e-15
-    L = (rx - d) * np.log((alpha + T) / (alpha + tx)) + (s + d) * np.log((beta + T) / (beta + tx))
-    c = s * f / (rx + s)
+    L = lead * np.log(ratio_a) + trail * np.log(ratio_b)
     if L < 600.0:
         ratio = c * (max(s1 - s2, 0.0) + s1 * (np.exp(L) - 1.0))
         return float(1.0 / (1.0 + ratio))
@@ -370,7 +362,7 @@ def _draw_rows(
     :func:`_p_alive_row`.
     """
     n_draws = r.size
-    m = slope_alpha.shape[0]
+    n_cov = slope_alpha.shape[0]
     tables = np.empty((2, _MAX_CACHED + 1, n_draws))  # (b)_n / (c)_n per branch
     tables[:, 0, :] = 1.0
     have = 0
@@ -383,6 +375,13 @@ def _draw_rows(
     quad = np.empty(n_draws, dtype=np.bool_)
     s1 = np.empty(n_draws)
     s2 = np.empty(n_draws)
+    alpha = np.empty(n_draws)
+    beta = np.empty(n_draws)
+    ratio_a = np.empty(n_draws)
+    ratio_b = np.empty(n_draws)
+    c = np.empty(n_draws)
+    mult = np.empty(n_draws)
+    span = np.empty(n_draws)
     coef, filled = _cache()  # for the quadrature of _p_alive_row (never read there)
     for j in range(lo, hi):
         i = order[j]
@@ -393,18 +392,18 @@ def _draw_rows(
         for d in range(n_draws):
             ea[d] = log_alpha[d]
             eb[d] = log_beta[d]
-        for c in range(m):
-            xc = X[i, c]
+        for col in range(n_cov):
+            xc = X[i, col]
             for d in range(n_draws):
-                ea[d] += slope_alpha[c, d] * xc
-                eb[d] += slope_beta[c, d] * xc
+                ea[d] += slope_alpha[col, d] * xc
+                eb[d] += slope_beta[col, d] * xc
         for d in range(n_draws):
-            ea[d] = _bounded_exp(ea[d])  # alpha of draw d
-            eb[d] = _bounded_exp(eb[d])
+            alpha[d] = _bounded_exp(ea[d])
+            beta[d] = _bounded_exp(eb[d])
         top = 0.0
         for d in range(n_draws):
-            a = ea[d]
-            b = eb[d]
+            a = alpha[d]
+            b = beta[d]
             first[d] = a >= b
             big = max(a, b)
             z1[d] = abs(a - b) / (big + tx[i])
@@ -435,22 +434,33 @@ def _draw_rows(
                 q = q1 if first[d] else q0
                 s1[d] = q + z1[d] * s1[d]
                 s2[d] = q + z2[d] * s2[d]
-        for d in range(n_draws):
-            a = ea[d]
-            b = eb[d]
+        Ti = T[i]
+        txi = tx[i]
+        for d in range(n_draws):  # the divisions, in vector instructions
+            a = alpha[d]
+            b = beta[d]
+            k = r[d] + xi + s[d]
+            ratio_a[d] = (a + Ti) / (a + txi)
+            ratio_b[d] = (b + Ti) / (b + txi)
+            c[d] = s[d] / k if first[d] else s[d] * (a + Ti) / (b + Ti) / k
+            mult[d] = (r[d] + xi) * (b + Ti) / (a + Ti)  # E[Y(t) | alive] / factor
+            span[d] = t / (b + Ti)
+        for d in range(n_draws):  # elementary functions: one draw at a time
             rd = r[d]
             sd = s[d]
             if quad[d]:
-                p = _p_alive_row(rd, a, sd, b, xi, tx[i], T[i], coef, filled)
+                p = _p_alive_row(rd, alpha[d], sd, beta[d], xi, txi, Ti, coef, filled)
             else:
-                p = _p_alive_tail(rd, a, sd, b, xi, tx[i], T[i], first[d], s1[d], s2[d])
+                shift = 0.0 if first[d] else 1.0
+                lead = rd + xi - shift
+                p = _p_alive_tail(lead, sd + shift, ratio_a[d], ratio_b[d], c[d], s1[d], s2[d])
             if t < 0.0:
                 out[d, i] = min(max(p, 0.0), 1.0)
                 continue
-            lg = _log1p(t / (b + T[i]))
+            lg = _log1p(span[d])
             near = abs(sd - 1.0) < 1e-10  # the limit log(1 + span) at s = 1
             factor = lg if near else -_expm1(-(sd - 1.0) * lg) / (sd - 1.0)
-            out[d, i] = p * ((rd + xi) * (b + T[i]) / (a + T[i]) * factor)
+            out[d, i] = p * (mult[d] * factor)
 
 
 @functools.cache
