@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from customer_value.errors import InvalidDataError, StoreError
+from customer_value.errors import InsufficientPointsError, InvalidDataError, StoreError
 from customer_value.loyalty import Ledger, MemoryStore, PostgresStore, Program, PurchaseEvent
 
 from .ledger_checks import check_invariants
@@ -63,11 +63,13 @@ def _hold_member_lock(conninfo: str, member_id: str) -> Any:
 
 
 def _wait_for_lock_waiter(conninfo: str) -> int:
+    # a backend waiting for an advisory lock (a statement of the operation, or inside the
+    # one-call function single_write)
     with psycopg.connect(conninfo, autocommit=True) as con:
         for _ in range(500):
             row = con.execute(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%pg_advisory_xact_lock%' AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND pid <> pg_backend_pid()"
             ).fetchone()
             if row is not None:
                 return int(row[0])
@@ -247,7 +249,7 @@ def test_sub_microsecond_instants_are_refused_not_rounded(spec: StoreSpec) -> No
 
 def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> None:
     stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    with pytest.raises(StoreError, match="version 0, this library needs 3; nothing was written"):
+    with pytest.raises(StoreError, match="version 0, this library needs 4; nothing was written"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     threads = [
         threading.Thread(target=lambda: PostgresStore(spec.target, schema=spec.schema))
@@ -258,10 +260,10 @@ def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> 
     for t in threads:
         t.join()
     store = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 3
-    assert stale.migrate() == 3  # a no-op now
-    assert store.migrate() == 3
-    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(3,)]
+    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 4
+    assert stale.migrate() == 4  # a no-op now
+    assert store.migrate() == 4
+    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(4,)]
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     with psycopg.connect(spec.target, autocommit=True) as con:
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
@@ -420,37 +422,126 @@ def test_bulk_chunks_refresh_the_statistics_only_while_the_journal_doubles(
     assert ledger.balance("m0", at="2024-03-01").available == 3 * len(table[::7])
 
 
-def test_an_earn_costs_two_round_trips_a_redemption_three(
-    spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # each round trip is a network wait and a wake-up of client and server: the store
-    # queues locks, BEGIN and writes whose ids were drawn ahead (with the first reads) and
-    # sends them with the next statement it needs rows from (or with COMMIT)
+def _count_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Round trips from here on: ``call`` (single_write wrote), ``refused`` (it wrote
+    nothing) or ``statements`` (one trip of the per-statement path)."""
     from customer_value.loyalty.stores._postgres_txn import PostgresTransaction
 
+    trips: list[str] = []
+    fetch_all = PostgresTransaction._fetch_all
+    single_call = PostgresStore._single_call
+
+    def counted_fetch(self: PostgresTransaction, queries: Any) -> Any:
+        trips.append("statements")
+        return fetch_all(self, queries)
+
+    def counted_call(self: PostgresStore, params: Any) -> Any:
+        result = single_call(self, params)
+        trips.append("refused" if result is None else "call")
+        return result
+
+    monkeypatch.setattr(PostgresTransaction, "_fetch_all", counted_fetch)
+    monkeypatch.setattr(PostgresStore, "_single_call", counted_call)
+    return trips
+
+
+def test_an_earn_or_a_redemption_is_one_round_trip(
+    spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each round trip is a network wait and a wake-up of client and server: once the store
+    # knows the member's state, an earn or a redemption is one call of single_write
     ledger = Ledger(PROGRAM, spec.open())
     ledger.adjust("m", 500, at="2024-01-01", idempotency_key="warm")
-    trips: list[int] = []
-    real = PostgresTransaction._fetch_all
-
-    def counted(self: PostgresTransaction, queries: Any) -> Any:
-        trips.append(len(queries))
-        return real(self, queries)
-
-    monkeypatch.setattr(PostgresTransaction, "_fetch_all", counted)
+    trips = _count_trips(monkeypatch)
     sale = PurchaseEvent("m", "2024-01-02", Decimal(100), transaction_id="T1")
     earned = ledger.earn(sale, idempotency_key="e")
-    assert len(trips) == 2  # locks + reads + ids; entry, lot, totals, state + COMMIT
+    assert trips == ["call"]
     trips.clear()
     redeemed = ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")
-    assert len(trips) == 3  # locks + reads + id; sums + first lots; entry, allocation + COMMIT
+    assert trips == ["call"]
     trips.clear()
-    ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r")  # a replay
-    assert len(trips) == 2
+    # a replay: single_write finds the key and writes nothing; the per-statement path
+    # returns the stored receipt (locks + reads, then COMMIT)
+    assert ledger.redeem("m", 50, at="2024-01-03", idempotency_key="r") == redeemed
+    assert trips == ["refused", "statements", "statements"]
+    trips.clear()
+    # above the balance: refused by single_write, then by the per-statement path with the
+    # usual error (nothing written either time)
+    with pytest.raises(InsufficientPointsError, match="550 points available"):
+        ledger.redeem("m", 551, at="2024-01-03", idempotency_key="r2")
+    assert trips == ["refused", "statements", "statements"]
     assert ledger.balance("m", at="2024-01-04").available == 550
-    # the ids drawn ahead are those written: the receipts name the entries, in order
+    # the receipts name the entries written, in order
     entries = ledger.entries()
     assert entries["kind"].tolist() == ["adjust", "earn", "redeem"]
     assert entries["entry_id"].tolist()[1:] == [*earned.entry_ids, *redeemed.entry_ids]
     lots = ledger.lots()
     assert lots["entry_id"].tolist() == entries["entry_id"].tolist()[:2]
+    check_invariants(ledger)
+
+
+def test_a_state_changed_by_another_host_is_not_used(
+    spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two hosts earn for the same member: each store remembers the state it last wrote;
+    # single_write compares it with the stored one under the member's lock and refuses a
+    # stale one, and the per-statement path then prices the purchase from the real state
+    program = Program.from_dict(
+        {
+            "name": "p",
+            "currency_decimals": 0,
+            "base_rate": "1",
+            "earn_rules": [{"type": "first_purchase", "points": 50}],
+        }
+    )
+    here, there = Ledger(program, spec.open()), Ledger(program, spec.open())
+    sale = [PurchaseEvent("m", f"2024-01-0{i + 1}", Decimal(100)) for i in range(3)]
+    assert here.earn(sale[0], idempotency_key="s0").points == 150  # the first purchase
+    assert there.earn(sale[1], idempotency_key="s1").points == 100
+    trips = _count_trips(monkeypatch)
+    assert here.earn(sale[2], idempotency_key="s2").points == 100
+    assert trips == ["refused", "statements", "statements"]
+    trips.clear()
+    assert here.earn(sale[2], idempotency_key="s3").points == 100  # known again: one call
+    assert trips == ["call"]
+    state = here.store.members_frame().loc["m"]
+    assert int(state["qualifying_purchases"]) == 4
+    assert int(state["lifetime_earned"]) == 450
+    check_invariants(here)
+
+
+def test_a_version_3_schema_is_migrated_to_the_one_call_write(spec: StoreSpec) -> None:
+    store = spec.open()
+    Ledger(PROGRAM, store).adjust("m", 500, at="2024-01-01", idempotency_key="a")
+    # back to version 3 (as deployed before single_write existed), with its data
+    with psycopg.connect(spec.target, autocommit=True) as con:
+        con.execute(f'DROP FUNCTION "{spec.schema}".single_write')
+        con.execute(f'DELETE FROM "{spec.schema}".schema_migrations WHERE version = 4')
+    stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
+    with pytest.raises(StoreError, match="version 3, this library needs 4; nothing was written"):
+        Ledger(PROGRAM, stale).redeem("m", 5, at="2024-01-02", idempotency_key="r")
+    assert stale.migrate() == 4
+    ledger = Ledger(PROGRAM, stale)
+    assert ledger.redeem("m", 5, at="2024-01-02", idempotency_key="r").points == -5
+    assert ledger.balance("m", at="2024-01-03").available == 495
+    installed = spec.query(
+        "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        f"WHERE p.proname = 'single_write' AND n.nspname = '{spec.schema}'"
+    )
+    assert len(installed) == 1
+    check_invariants(ledger)
+
+
+def test_the_function_is_the_one_version_4_installed() -> None:
+    # single_write is assembled from the per-statement SQL and the rules of _rules: a
+    # change there changes the function, which a deployed database only gets from a new
+    # migration (CREATE OR REPLACE FUNCTION under a new version). Update this digest
+    # together with that migration.
+    import hashlib
+
+    from customer_value.loyalty.stores._postgres_schema import MIGRATIONS
+
+    version, _, statements = MIGRATIONS[3]
+    assert version == 4
+    digest = hashlib.sha256(statements[0].encode()).hexdigest()
+    assert digest == "bba049b0921a14a342e371a1f6032f0965a266d5a4779725c371bff2726e1c9a"

@@ -377,12 +377,16 @@ def test_an_old_database_is_upgraded_with_its_balances(
     _write_version(shared_store_spec, old, upto)
     # not yet migrated: reads are refused with the versions, not misread
     stale = shared_store_spec.open(migrate=False)
+    # SQLite's schema is at version 3, PostgreSQL's at 4 (its one-call write function)
+    current = 4 if shared_store_spec.kind == "postgres" else 3
     for read in (lambda: Ledger(program, stale).balance("a"), stale.entries_frame):
-        with pytest.raises(StoreError, match=f"version {upto}, this library needs 3; nothing"):
+        with pytest.raises(
+            StoreError, match=f"version {upto}, this library needs {current}; nothing"
+        ):
             read()
     stale.close()
     store = shared_store_spec.open()  # migrates to the current version
-    assert store.schema_version == 3
+    assert store.schema_version == current
     new = Ledger(program, store)
     for member in ("a", "b", "c"):
         for at in ("2024-03-01", "2024-05-21", "2024-07-01"):

@@ -9,14 +9,20 @@ the same key with a different request raises
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from customer_value.errors import IdempotencyConflictError, InvalidDataError
+from customer_value.errors import (
+    CustomerValueError,
+    IdempotencyConflictError,
+    InvalidDataError,
+)
 from customer_value.loyalty._receipts import LedgerReceipt
 from customer_value.loyalty.stores import Store, StoreTransaction
+from customer_value.loyalty.stores._single import SingleWriteUnsupportedError
 
 __all__ = [
     "at_key",
@@ -79,6 +85,8 @@ def idempotent(
     members: Sequence[str] = (),
     transaction_id: str | None = None,
     new: tuple[int, int] = (0, 0),
+    *,
+    single: bool = False,
 ) -> LedgerReceipt:
     """One idempotent ledger write: ``write(txn)`` runs unless ``key`` already holds a result.
 
@@ -86,14 +94,41 @@ def idempotent(
     request under the same key raises); otherwise ``write`` makes its entries and its
     receipt is stored under ``key`` before the transaction commits. ``members`` and
     ``transaction_id`` are what ``write`` reads first, ``new`` the entries and lots it
-    likely adds (``StoreTransaction.prefetch``).
+    likely adds (``StoreTransaction.prefetch``). With ``single`` (an operation on one
+    member whose writes a ``SingleWrite`` may cover: an earn, redemption or adjustment)
+    the store is first offered the whole operation as one call (:func:`_single_write`).
     """
+    if single and len(members) == 1:
+        done = _single_write(store, key, request, write, members[0])
+        if done is not None:
+            return done
     with store.transaction() as txn:
         txn.prefetch(key, members, transaction_id, entries=new[0], lots=new[1])
         done = replay(txn, key, request)
         if done is not None:
             return done
         return finish(txn, key, request, write(txn))
+
+
+def _single_write(
+    store: Store,
+    key: str,
+    request: str,
+    write: Callable[[StoreTransaction], LedgerReceipt],
+    member_id: str,
+) -> LedgerReceipt | None:
+    """``write`` run against the store's ``SingleWrite`` and sent in one call; None when
+    the store offers none, the operation does more than it covers, refuses (decided
+    again with fresh reads by the usual path) or a presumption did not hold."""
+    attempt = store.single_write(member_id)
+    if attempt is None:
+        return None
+    try:
+        receipt = write(attempt)
+    except (CustomerValueError, SingleWriteUnsupportedError):
+        return None
+    ids = attempt.commit(key, request, receipt._to_json(), int(receipt.at.value), receipt.entry_ids)
+    return None if ids is None else dataclasses.replace(receipt, entry_ids=ids)
 
 
 def stored_chunk(txn: StoreTransaction, key: str, chunk: str, request: str, number: int) -> Any:

@@ -309,7 +309,14 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             )
 
         return idempotent(
-            self.store, key, fingerprint, write, (member_id,), purchase.transaction_id, (1, 1)
+            self.store,
+            key,
+            fingerprint,
+            write,
+            (member_id,),
+            purchase.transaction_id,
+            (1, 1),
+            single=True,
         )
 
     def redeem(
@@ -377,7 +384,9 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "redeem", member_id, -points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write, (member_id,), None, (1, 0))
+        return idempotent(
+            self.store, key, fingerprint, write, (member_id,), None, (1, 0), single=True
+        )
 
     def adjust(
         self,
@@ -462,7 +471,7 @@ class Ledger(_Corrections, _Reads, _BulkImport):
                 "adjust", member_id, points, (entry_id,), pd.Timestamp(at_ns, unit="ns")
             )
 
-        return idempotent(self.store, key, fingerprint, write, (member_id,))
+        return idempotent(self.store, key, fingerprint, write, (member_id,), single=True)
 
     def expire_due(self, at: Any, *, idempotency_key: str | None = None) -> LedgerReceipt:
         """Expire every lot whose expiry is at or before ``at`` (one entry per member).

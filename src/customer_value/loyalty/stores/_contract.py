@@ -44,11 +44,14 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
 from customer_value.loyalty.stores._balances import LedgerView, current_parts, past_parts
+
+if TYPE_CHECKING:
+    from customer_value.loyalty.stores._single import SingleWrite
 
 __all__ = [
     "ENTRY_COLUMNS",
@@ -440,6 +443,15 @@ class Store(ABC):
         """
         with self.view() as view:
             return BalanceParts(*past_parts(view, member_id, at, horizon, recorded_at))
+
+    def single_write(self, member_id: str) -> SingleWrite | None:
+        """A one-call write of one operation on ``member_id`` (``_single``), or None.
+
+        The default: None, every operation is a :meth:`transaction`. A store whose
+        transactions cost round trips to a server (PostgreSQL) returns one when it
+        can answer the operation's first reads itself.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (no-op by default)."""

@@ -19,6 +19,7 @@ from customer_value.loyalty.stores._contract import (
     members_to_frame,
 )
 from customer_value.loyalty.stores._postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_CALL, PostgresSingle
 from customer_value.loyalty.stores._postgres_sql import (
     ENTRY_SELECT,
     LOT_SELECT,
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["PostgresStore"]
+
+
+#: members whose last state a store keeps for single writes (then it starts afresh)
+_REMEMBER_MEMBERS = 100_000
+#: a transaction touching more members (a bulk import) updates none of them
+_REMEMBER_PER_TRANSACTION = 8
+_UNKNOWN: Any = object()
 
 
 def _nothing() -> None:
@@ -102,7 +110,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    3
+    4
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -136,6 +144,8 @@ class PostgresStore(Store):
                 f"psycopg_pool.ConnectionPool, got {type(conninfo).__name__}"
             )
         self._ready = False
+        # the last state this store wrote or read of recent members (single_write)
+        self._states: dict[str, dict[str, Any] | None] = {}
         if migrate:
             self.migrate()
         else:
@@ -210,6 +220,59 @@ class PostgresStore(Store):
         """One READ COMMITTED transaction with per-member locks (see the class notes)."""
         with self._unit("BEGIN", locking=True, check=self._check_version) as txn:
             yield txn
+        # committed: what it read or wrote of a few members serves their next single write
+        if len(txn.states) <= _REMEMBER_PER_TRANSACTION:
+            for member_id, state in txn.states.items():
+                self._remember(member_id, state)
+
+    # ------------------------------------------------------------------ single writes
+    def single_write(self, member_id: str) -> PostgresSingle | None:
+        """A one-call write (:mod:`._postgres_single`) of one operation on ``member_id``.
+
+        Answered from the member's state as this store last wrote or read it (read
+        now, without a lock, when unknown); None when the connection is inside a
+        transaction of the caller's (the operation then takes :meth:`transaction`).
+        """
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        if not self._ready:
+            self._check_version()
+        state = self._states.get(member_id, _UNKNOWN)
+        if state is _UNKNOWN:
+            with self._connection() as conn:
+                if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+                    return None
+                try:
+                    row = conn.execute(
+                        self._q("SELECT state FROM {s}.members WHERE member_id = %s"),
+                        (member_id,),
+                    ).fetchone()
+                except psycopg.Error as exc:
+                    raise translate(exc) from exc
+            state = None if row is None else dict(row[0])
+        return PostgresSingle(member_id, state, self._single_call, self._remember, self._forget)
+
+    def _single_call(self, params: tuple[Any, ...]) -> list[int] | None:
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        with self._connection() as conn:
+            if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+                return None  # not a transaction of its own: the usual path
+            try:
+                row = conn.execute(self._q(SINGLE_WRITE_CALL), params).fetchone()
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+        return None if row is None or row[0] is None else list(row[0])
+
+    def _remember(self, member_id: str, state: dict[str, Any] | None) -> None:
+        if len(self._states) >= _REMEMBER_MEMBERS:
+            self._states.clear()
+        self._states[member_id] = None if state is None else dict(state)
+
+    def _forget(self, member_id: str) -> None:
+        self._states.pop(member_id, None)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[PostgresTransaction]:
@@ -257,9 +320,9 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        3
+        4
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
-        3
+        4
         """
         import psycopg
 

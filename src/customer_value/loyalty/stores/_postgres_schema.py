@@ -10,11 +10,10 @@ write it.
 
 from __future__ import annotations
 
-__all__ = ["DAY_SQL", "MIGRATIONS", "SCHEMA_VERSION"]
+from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_FUNCTION
+from customer_value.loyalty.stores._postgres_sql import DAY_SQL
 
-#: ``_rules.expiry_day`` of a timestamptz column ``{}`` (which holds program-local time
-#: as if it were UTC): its date, counted in days from the epoch
-DAY_SQL = "((({0}) AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
+__all__ = ["DAY_SQL", "MIGRATIONS", "SCHEMA_VERSION"]
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -116,6 +115,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 SELECT member_id, {DAY_SQL.format("expires_at")}, SUM(remaining)
                 FROM {{s}}.lots WHERE remaining > 0 AND expires_at IS NOT NULL GROUP BY 1, 2""",
         ),
+    ),
+    (
+        4,
+        "one-call write of a single-member credit or debit (PostgresStore.single_write)",
+        (SINGLE_WRITE_FUNCTION,),
     ),
 )
 

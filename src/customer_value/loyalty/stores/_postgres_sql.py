@@ -5,26 +5,30 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
 from customer_value.loyalty.stores._contract import ENTRY_COLUMNS, LOT_COLUMNS
-from customer_value.loyalty.stores._postgres_schema import DAY_SQL
 from customer_value.loyalty.stores._rules import HELD, SPENDABLE, open_sums_sql, pass_sql
 
 __all__ = [
+    "ALLOCATE_SQL",
     "ANALYZE_ROWS",
     "CREDIT_INSERT_SQL",
     "CREDIT_TOTALS",
+    "DAY_SQL",
     "DEBIT_SQL",
     "EARN_BY_TX_SQL",
     "ENTRY_INSERT_SQL",
     "ENTRY_SELECT",
+    "IDEMPOTENCY_PUT_SQL",
     "LOCK_BUCKETS",
     "LOT_SELECT",
+    "MEMBER_PUT_SQL",
     "NS_BUCKET",
     "NS_KEY",
     "NS_MEMBER",
@@ -40,6 +44,7 @@ __all__ = [
     "hash32",
     "lots_sql",
     "ns_sql",
+    "plpgsql",
     "pyformat",
     "select",
     "table",
@@ -60,6 +65,10 @@ NS_MIGRATE = 0x4C590005
 ANALYZE_ROWS = 10_000
 #: member buckets a bulk write locks exclusively (single-member writes share them)
 LOCK_BUCKETS = 256
+
+#: ``_rules.expiry_day`` of a timestamptz column ``{}`` (which holds program-local time
+#: as if it were UTC): its date, counted in days from the epoch
+DAY_SQL = "((({0}) AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 _TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at", "recorded_at"}
 
@@ -116,6 +125,20 @@ def pyformat(name: str) -> str:
     return f"%({name})s"
 
 
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def plpgsql(query: str, names: Mapping[str, str] | None = None) -> str:
+    """``query`` with its ``%(name)s`` parameters as PL/pgSQL variables ``v_name``.
+
+    ``names`` maps a parameter to another expression (a variable, ``NULL``). The
+    function of :mod:`._postgres_single` is assembled from the statements the
+    per-statement path sends, rendered by this, so that each is written once.
+    """
+    given = names or {}
+    return _NAMED.sub(lambda m: given.get(m[1], "v_" + m[1]), query)
+
+
 def translate(exc: Exception) -> StoreError:
     """A typed error for a psycopg failure (the transaction was rolled back)."""
     import psycopg
@@ -165,13 +188,16 @@ class Sql:
 
 
 @functools.cache
-def lots_sql(spendable_only: bool, never_expiring: bool) -> str:
+def lots_sql(
+    spendable_only: bool, never_expiring: bool, columns: str = LOT_SELECT, *, paged: bool = True
+) -> str:
+    """One pass of the lots in consumption order (a batch of ``%(n)s`` from ``%(o)s``)."""
     rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
     which, order = pass_sql(never_expiring)
     return (
-        f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
-        f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order} "
-        "LIMIT %(n)s OFFSET %(o)s"
+        f"SELECT {columns} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
+        f"AND {rule} AND entry_id IS DISTINCT FROM %(x)s::bigint ORDER BY {order}"
+        + (" LIMIT %(n)s OFFSET %(o)s" if paged else "")
     )
 
 
@@ -202,6 +228,31 @@ CREDIT_TOTALS = (
     "days AS (INSERT INTO {s}.expiry_days AS d (member_id, day, points) "
     "SELECT %(m)s, %(d)s, %(p)s WHERE %(d)s::integer IS NOT NULL ON CONFLICT (member_id, day) "
     "DO UPDATE SET points = d.points + excluded.points)"
+)
+
+#: ``%(p)s`` points of lot ``%(lot)s`` taken by entry ``%(e)s``: the lot, the member's running
+#: totals and the allocation (the CHECK constraint on ``lots.remaining`` refuses overspending)
+ALLOCATE_SQL = (
+    "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
+    "WHERE lot_id = %(lot)s RETURNING lot_id, member_id, expires_at), "
+    "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
+    "FROM taken WHERE b.member_id = taken.member_id), "
+    "days AS (UPDATE {s}.expiry_days d SET points = d.points - %(p)s FROM taken "
+    f"WHERE d.member_id = taken.member_id AND d.day = {TAKEN_DAY}) "
+    "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
+    "SELECT %(e)s, lot_id, %(p)s FROM taken"
+)
+
+#: the state of member ``%(m)s`` (JSON text ``%(state)s``)
+MEMBER_PUT_SQL = (
+    "INSERT INTO {s}.members (member_id, state) VALUES (%(m)s, %(state)s::jsonb) "
+    "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state"
+)
+
+#: the stored result of idempotency key ``%(key)s``
+IDEMPOTENCY_PUT_SQL = (
+    "INSERT INTO {s}.idempotency (key, fingerprint, result, created_at) "
+    "VALUES (%(key)s, %(fp)s, %(result)s, %(created)s)"
 )
 
 #: the reads of :meth:`PostgresTransaction.prefetch` as one row (NULLs for what is absent)

@@ -28,13 +28,16 @@ from customer_value.loyalty.stores._contract import (
 )
 from customer_value.loyalty.stores._postgres_bulk import bulk_earn
 from customer_value.loyalty.stores._postgres_sql import (
+    ALLOCATE_SQL,
     CREDIT_INSERT_SQL,
     CREDIT_TOTALS,
     DEBIT_SQL,
     EARN_BY_TX_SQL,
     ENTRY_INSERT_SQL,
     ENTRY_SELECT,
+    IDEMPOTENCY_PUT_SQL,
     LOT_SELECT,
+    MEMBER_PUT_SQL,
     NS_BUCKET,
     NS_KEY,
     NS_MEMBER,
@@ -42,7 +45,6 @@ from customer_value.loyalty.stores._postgres_sql import (
     PREFETCH_SQL,
     SUMS_NOW_SQL,
     SUMS_SQL,
-    TAKEN_DAY,
     Sql,
     at_bound,
     bucket,
@@ -107,6 +109,11 @@ class PostgresTransaction(StoreTransaction):
         # ids drawn ahead by prefetch: a write using them need not wait for RETURNING
         self._new_entries: list[int] = []
         self._new_lots: list[int] = []
+
+    @property
+    def states(self) -> dict[str, dict[str, Any] | None]:
+        """The members' states this transaction read or wrote (None: no such member)."""
+        return self._states
 
     # ------------------------------------------------------------------ round trips
     def send(self, query: str, params: Any = None) -> None:
@@ -229,9 +236,8 @@ class PostgresTransaction(StoreTransaction):
     def idempotency_put(self, key: str, fingerprint: str, result_json: str, at: int) -> None:
         self._lock_key(NS_KEY, key)
         self.send(
-            "INSERT INTO {s}.idempotency (key, fingerprint, result, created_at) "
-            "VALUES (%s, %s, %s, %s)",
-            (key, fingerprint, result_json, at_bound(at)),
+            IDEMPOTENCY_PUT_SQL,
+            {"key": key, "fp": fingerprint, "result": result_json, "created": at_bound(at)},
         )
         self._idem[key] = (fingerprint, result_json)
 
@@ -269,8 +275,7 @@ class PostgresTransaction(StoreTransaction):
         if len(ids) == 1:  # the single-operation path: no arrays to encode
             self._lock_member(ids[0])
             self.send(
-                "INSERT INTO {s}.members (member_id, state) VALUES (%s, %s::jsonb)" + upsert,
-                (ids[0], json.dumps(states[ids[0]], sort_keys=True)),
+                MEMBER_PUT_SQL, {"m": ids[0], "state": json.dumps(states[ids[0]], sort_keys=True)}
             )
         else:
             self.lock_many(ids)
@@ -563,19 +568,7 @@ class PostgresTransaction(StoreTransaction):
         return [LotRow(*r) for r in rows]
 
     def allocate(self, entry_id: int, lot_id: int, points: int) -> None:
-        # the CHECK constraint on lots.remaining refuses overspending inside the transaction;
-        # the member's running total moves with the lot
-        self.send(
-            "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
-            "WHERE lot_id = %(lot)s RETURNING lot_id, member_id, expires_at), "
-            "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
-            "FROM taken WHERE b.member_id = taken.member_id), "
-            "days AS (UPDATE {s}.expiry_days d SET points = d.points - %(p)s FROM taken "
-            f"WHERE d.member_id = taken.member_id AND d.day = {TAKEN_DAY}) "
-            "INSERT INTO {s}.allocations (entry_id, lot_id, points) "
-            "SELECT %(e)s, lot_id, %(p)s FROM taken",
-            {"p": points, "lot": lot_id, "e": entry_id},
-        )
+        self.send(ALLOCATE_SQL, {"p": points, "lot": lot_id, "e": entry_id})
 
     def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
         rows = self.fetch(
