@@ -77,45 +77,94 @@ def _wait_for_lock_waiter(conninfo: str) -> int:
     raise AssertionError("the ledger operation never waited for the lock")
 
 
+def _while_locked(spec: StoreSpec, member_id: str, operation: Any, meanwhile: Any) -> list[Any]:
+    """Run ``operation`` in a thread while ``member_id`` is locked elsewhere; once it waits
+    for the lock, ``meanwhile(connection, pid)`` runs on another connection, then the lock
+    is released. Returns what the operation returned or raised."""
+    blocker = _hold_member_lock(spec.target, member_id)
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(operation())
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    pid = _wait_for_lock_waiter(spec.target)
+    with psycopg.connect(spec.target, autocommit=True) as other:
+        meanwhile(other, pid)
+    blocker.rollback()
+    blocker.close()
+    worker.join(timeout=60)
+    return outcome
+
+
+def _terminated_while_waiting(
+    spec: StoreSpec, store: PostgresStore, member_id: str, operation: Any
+) -> None:
+    """Terminate the backend of ``operation`` while it waits for ``member_id``'s lock: it
+    must raise a retryable StoreError and leave the store unchanged."""
+    before = _frames(store)
+    outcome = _while_locked(
+        spec,
+        member_id,
+        operation,
+        lambda con, pid: con.execute("SELECT pg_terminate_backend(%s)", (pid,)),
+    )
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StoreError), outcome
+    assert outcome[0].retryable
+    for old, new in zip(before, _frames(store), strict=True):
+        pd.testing.assert_frame_equal(old, new)
+
+
 def test_terminated_backend_mid_operation_writes_nothing_then_retry_completes_once(
     spec: StoreSpec,
 ) -> None:
     store = spec.open()
     ledger = Ledger(PROGRAM, store)
     ledger.set_member("bob", referred_by="alice")
-    before = _frames(store)  # type: ignore[arg-type]
     # alice's lock is held elsewhere: bob's earn writes bob's entry and lot, then waits to
     # credit alice's referral bonus; its backend is terminated right there
-    blocker = _hold_member_lock(spec.target, "alice")
     sale = PurchaseEvent("bob", "2024-01-02", Decimal(1000), transaction_id="T1")
-    outcome: list[Any] = []
-
-    def earn() -> None:
-        try:
-            outcome.append(ledger.earn(sale, idempotency_key="sale-1"))
-        except Exception as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=earn)
-    worker.start()
-    pid = _wait_for_lock_waiter(spec.target)
-    with psycopg.connect(spec.target, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    worker.join(timeout=60)
-    blocker.rollback()
-    blocker.close()
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], StoreError), outcome
-    assert outcome[0].retryable
-    after = _frames(store)  # type: ignore[arg-type]
-    for old, new in zip(before, after, strict=True):
-        pd.testing.assert_frame_equal(old, new)
+    _terminated_while_waiting(
+        spec,
+        store,  # type: ignore[arg-type]
+        "alice",
+        lambda: ledger.earn(sale, idempotency_key="sale-1"),
+    )
     # the store reconnects; the retry with the same key completes, once
     receipt = ledger.earn(sale, idempotency_key="sale-1")
     assert receipt.points == 1000
     assert ledger.earn(sale, idempotency_key="sale-1") == receipt
     entries = ledger.entries()
     assert sorted(entries["member_id"]) == ["alice", "bob"]
+    check_invariants(ledger)
+
+
+def test_terminated_backend_inside_the_one_call_write_writes_nothing(
+    spec: StoreSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same on the one-call path: the redemption waits inside single_write for the
+    # member's lock held elsewhere, and its backend is terminated there
+    store = spec.open()
+    ledger = Ledger(PROGRAM, store)
+    ledger.adjust("carol", 500, at="2024-01-01", idempotency_key="a")
+    trips = _count_trips(monkeypatch)
+    _terminated_while_waiting(
+        spec,
+        store,  # type: ignore[arg-type]
+        "carol",
+        lambda: ledger.redeem("carol", 200, at="2024-01-02", idempotency_key="r"),
+    )
+    assert not {"call", "refused"} & set(trips)  # the call raised (only reads were counted)
+    trips.clear()
+    receipt = ledger.redeem("carol", 200, at="2024-01-02", idempotency_key="r")
+    assert trips == ["call"]  # reconnected; the retry completes in one call, once
+    assert ledger.redeem("carol", 200, at="2024-01-02", idempotency_key="r") == receipt
+    assert ledger.balance("carol", at="2024-01-03").available == 300
     check_invariants(ledger)
 
 
@@ -307,28 +356,16 @@ def _key_committed_elsewhere(
 ) -> list[Any]:
     """Run ``operation`` while ``member_id`` is locked elsewhere; meanwhile another host
     commits idempotency key ``'k'``; return what the operation returned or raised."""
-    blocker = _hold_member_lock(spec.target, member_id)
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append(operation())
-        except Exception as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    _wait_for_lock_waiter(spec.target)
-    with psycopg.connect(spec.target, autocommit=True) as other:
-        other.execute(
+    return _while_locked(
+        spec,
+        member_id,
+        operation,
+        lambda con, pid: con.execute(
             f'INSERT INTO "{spec.schema}".idempotency (key, fingerprint, result, created_at) '
             "VALUES ('k', %s, %s, now())",
             (fingerprint, result),
-        )
-    blocker.rollback()
-    blocker.close()
-    worker.join(timeout=60)
-    return outcome
+        ),
+    )
 
 
 def test_unique_violation_on_an_idempotency_key_writes_nothing_then_replays(
@@ -544,4 +581,4 @@ def test_the_function_is_the_one_version_4_installed() -> None:
     version, _, statements = MIGRATIONS[3]
     assert version == 4
     digest = hashlib.sha256(statements[0].encode()).hexdigest()
-    assert digest == "bba049b0921a14a342e371a1f6032f0965a266d5a4779725c371bff2726e1c9a"
+    assert digest == "d15334e80f927d37ce03c3f261cf9c1e713edcaedad731d663b566e1a525674c"

@@ -13,6 +13,7 @@ from customer_value.loyalty._rules import (
     advance_counters,
     check_points,
     counters_used,
+    exact,
     money,
     promotion_multiplier,
     round_fraction,
@@ -124,14 +125,11 @@ def points_for_event(
     bday_mult = bday_rule.multiplier if (bday_rule is not None and in_birth_month) else Decimal(1)
 
     if qualifies:
-        base = Fraction(eligible) * Fraction(program.base_rate)
-        raw = (
-            base
-            * Fraction(category_mult)
-            * Fraction(promo_mult)
-            * Fraction(tier_mult)
-            * Fraction(bday_mult)
-        )
+        base = Fraction(eligible) * exact(program.base_rate)
+        raw = base
+        for mult in (category_mult, promo_mult, tier_mult, bday_mult):
+            if mult != 1:  # exact: multiplying by one changes nothing
+                raw *= exact(mult)
     else:
         base = Fraction(0)
         raw = Fraction(0)

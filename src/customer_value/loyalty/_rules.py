@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Callable
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -34,6 +35,7 @@ __all__ = [
     "check_points",
     "check_referral",
     "counters_used",
+    "exact",
     "expiry_ns",
     "expiry_ns_one",
     "money",
@@ -44,6 +46,7 @@ __all__ = [
 ]
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_LAST_NS = int(np.iinfo(np.int64).max)
 #: Last whole day representable in nanoseconds (2262-04-10); later instants overflow.
 _LAST_DAY = np.iinfo(np.int64).max // NS_PER_DAY - 1
 
@@ -65,6 +68,8 @@ def round_fraction(value: Fraction, mode: str) -> int:
 
 def to_decimal(value: Fraction) -> Decimal:
     """Exact decimal of a fraction whose denominator is 2^a 5^b."""
+    if value.denominator == 1:
+        return Decimal(value.numerator)
     with localcontext() as ctx:
         ctx.prec = 80
         return Decimal(value.numerator) / Decimal(value.denominator)
@@ -104,6 +109,12 @@ def check_points(points: int, where: str) -> int:
             "per purchase; check the amount and the programme's rates"
         )
     return points
+
+
+@functools.lru_cache(maxsize=256)
+def exact(value: Decimal) -> Fraction:
+    """``Fraction(value)`` of a programme's rate or multiplier (cached: a few distinct ones)."""
+    return Fraction(value)
 
 
 # --------------------------------------------------------------------------- multipliers
@@ -238,6 +249,10 @@ def _out_of_range(where: str) -> InvalidDataError:
 
 def available_ns(program: Program, at: Any) -> Any:
     """When points earned at ``at`` (ns, scalar or array) become spendable."""
+    if isinstance(at, int):  # one instant (the single-event path): plain integers
+        if at > _LAST_NS - program.pending_days * NS_PER_DAY:
+            raise _out_of_range("the end of the pending period")
+        return at + program.pending_days * NS_PER_DAY
     out = np.asarray(at, dtype=np.int64) + program.pending_days * NS_PER_DAY
     if np.any(np.asarray(at) > np.iinfo(np.int64).max - program.pending_days * NS_PER_DAY):
         raise _out_of_range("the end of the pending period")

@@ -39,7 +39,6 @@ __all__ = ["PostgresStore"]
 _REMEMBER_MEMBERS = 100_000
 #: a transaction touching more members (a bulk import) updates none of them
 _REMEMBER_PER_TRANSACTION = 8
-_UNKNOWN: Any = object()
 
 
 def _nothing() -> None:
@@ -144,8 +143,9 @@ class PostgresStore(Store):
                 f"psycopg_pool.ConnectionPool, got {type(conninfo).__name__}"
             )
         self._ready = False
-        # the last state this store wrote or read of recent members (single_write)
-        self._states: dict[str, dict[str, Any] | None] = {}
+        # the last state this store wrote or read of recent members, with its JSON text
+        # as sent when known (single_write)
+        self._states: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
         if migrate:
             self.migrate()
         else:
@@ -238,8 +238,10 @@ class PostgresStore(Store):
 
         if not self._ready:
             self._check_version()
-        state = self._states.get(member_id, _UNKNOWN)
-        if state is _UNKNOWN:
+        known = self._states.get(member_id)
+        if known is not None:
+            state, text = known
+        else:
             with self._connection() as conn:
                 if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
                     return None
@@ -250,8 +252,10 @@ class PostgresStore(Store):
                     ).fetchone()
                 except psycopg.Error as exc:
                     raise translate(exc) from exc
-            state = None if row is None else dict(row[0])
-        return PostgresSingle(member_id, state, self._single_call, self._remember, self._forget)
+            state, text = (None if row is None else dict(row[0])), None
+        return PostgresSingle(
+            member_id, state, text, self._single_call, self._remember, self._forget
+        )
 
     def _single_call(self, params: tuple[Any, ...]) -> list[int] | None:
         import psycopg
@@ -266,10 +270,13 @@ class PostgresStore(Store):
                 raise translate(exc) from exc
         return None if row is None or row[0] is None else list(row[0])
 
-    def _remember(self, member_id: str, state: dict[str, Any] | None) -> None:
+    def _remember(
+        self, member_id: str, state: dict[str, Any] | None, text: str | None = None
+    ) -> None:
+        """Keep the member's state (and its JSON text as sent, when known)."""
         if len(self._states) >= _REMEMBER_MEMBERS:
             self._states.clear()
-        self._states[member_id] = None if state is None else dict(state)
+        self._states[member_id] = (None if state is None else dict(state), text)
 
     def _forget(self, member_id: str) -> None:
         self._states.pop(member_id, None)

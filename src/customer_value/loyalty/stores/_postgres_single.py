@@ -30,15 +30,17 @@ from customer_value.loyalty.stores._postgres_sql import (
     NS_KEY,
     NS_MEMBER,
     NS_TX,
-    SUMS_NOW_SQL,
     at_bound,
     bucket,
     hash32,
     lots_sql,
+    ns_sql,
     plpgsql,
+    pyformat,
+    table,
     to_ts,
 )
-from customer_value.loyalty.stores._rules import expiry_day
+from customer_value.loyalty.stores._rules import expiry_day, open_sums_sql
 from customer_value.loyalty.stores._single import SingleWrite
 
 __all__ = ["SINGLE_WRITE_CALL", "SINGLE_WRITE_FUNCTION", "PostgresSingle"]
@@ -68,7 +70,15 @@ _PARAMS = (
     ("debt", "bigint"),
 )
 
-_NEW = {"e": "NULL", "l": "NULL", "ref": "NULL", "shortfall": "0"}
+#: parameters of the inserts: new ids straight from the identity sequences (named after
+#: their table and column by the version 1 migration; the statements' fallback through
+#: ``pg_get_serial_sequence``, a catalog lookup per call, is then never evaluated)
+_NEW = {
+    "e": "nextval('{s}.entries_entry_id_seq')",
+    "l": "nextval('{s}.lots_lot_id_seq')",
+    "ref": "NULL",
+    "shortfall": "0",
+}
 
 
 def _consume(never_expiring: bool) -> str:
@@ -90,7 +100,9 @@ def _consume(never_expiring: bool) -> str:
 
 def _function() -> str:
     signature = ", ".join(f"v_{name} {kind}" for name, kind in _PARAMS)
-    sums = plpgsql(SUMS_NOW_SQL, {"at": "v_t"})
+    sums = plpgsql(
+        open_sums_sql(pyformat, table, ns_sql, horizon=False, last_entry=False), {"at": "v_t"}
+    )
     result = "jsonb_set(v_result::jsonb, '{entry_ids}', jsonb_build_array(v_e))::text"
     return f"""CREATE OR REPLACE FUNCTION {{s}}.single_write({signature}) RETURNS bigint[]
 LANGUAGE plpgsql AS $single_write$
@@ -105,11 +117,10 @@ DECLARE
   v_due bigint;
   v_pending bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock({NS_KEY}, v_lock_key);
-  IF v_tx IS NOT NULL THEN
-    PERFORM pg_advisory_xact_lock({NS_TX}, v_lock_tx);
-  END IF;
-  PERFORM pg_advisory_xact_lock_shared({NS_BUCKET}, v_bucket),
+  -- left to right, as the per-statement path takes them (a NULL lock_tx takes none)
+  PERFORM pg_advisory_xact_lock({NS_KEY}, v_lock_key),
+    pg_advisory_xact_lock({NS_TX}, v_lock_tx),
+    pg_advisory_xact_lock_shared({NS_BUCKET}, v_bucket),
     pg_advisory_xact_lock({NS_MEMBER}, v_lock_member);
   IF EXISTS (SELECT 1 FROM {{s}}.idempotency WHERE key = v_key)
      OR (v_tx IS NOT NULL AND EXISTS (SELECT 1 FROM {{s}}.entries
@@ -156,19 +167,22 @@ class PostgresSingle(SingleWrite):
 
     ``call(params)`` runs :data:`SINGLE_WRITE_CALL` on an idle autocommit
     connection (its own durable transaction) and returns the function's result
-    (``[entry_id, lot_id]`` or None); ``remember(member_id, state)`` tells the
-    store the member's state after a write, ``forget(member_id)`` that it is unknown.
+    (``[entry_id, lot_id]`` or None); ``remember(member_id, state, json_text)`` tells
+    the store the member's state after a write, ``forget(member_id)`` that it is unknown.
     """
 
     def __init__(
         self,
         member_id: str,
         state: dict[str, Any] | None,
+        state_json: str | None,
         call: Callable[[tuple[Any, ...]], list[int] | None],
-        remember: Callable[[str, dict[str, Any] | None], None],
+        remember: Callable[[str, dict[str, Any] | None, str | None], None],
         forget: Callable[[str], None],
     ) -> None:
         super().__init__(member_id, state)
+        # the JSON text of ``state`` when the store has it (as last sent): not encoded again
+        self._state_json = state_json
         self._call = call
         self._remember = remember
         self._forget = forget
@@ -216,14 +230,18 @@ class PostgresSingle(SingleWrite):
         else:  # pragma: no cover - complete() holds one of them
             return None
         new_state = self.new_state
+        expected = self._state_json
+        if expected is None and self.state is not None:
+            expected = json.dumps(self.state, sort_keys=True)
+        new_json = None if new_state is None else json.dumps(new_state, sort_keys=True)
         params = (
             key,
             fingerprint,
             result_json,
             at_bound(at),
             m,
-            None if self.state is None else json.dumps(self.state),
-            None if new_state is None else json.dumps(new_state, sort_keys=True),
+            expected,
+            new_json,
             tx,
             hash32(str(NS_KEY), key),
             None if tx is None else hash32(str(NS_TX), tx),
@@ -235,5 +253,8 @@ class PostgresSingle(SingleWrite):
         if ids is None:  # a presumption did not hold: nothing was written
             self._forget(m)
             return None
-        self._remember(m, self.state if new_state is None else new_state)
+        if new_state is None:
+            self._remember(m, self.state, expected)
+        else:
+            self._remember(m, new_state, new_json)
         return (int(ids[0]),)

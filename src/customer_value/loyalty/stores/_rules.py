@@ -356,6 +356,7 @@ def open_sums_sql(
     ns: Callable[[str], str] = str,
     *,
     horizon: bool = True,
+    last_entry: bool = True,
 ) -> str:
     """One query: ``open_points``, the due and pending sums of a member ``:m``, the four
     terms of the expiring sum (:func:`expiry_window`; per-day totals from the table
@@ -364,7 +365,8 @@ def open_sums_sql(
     Parameters ``:at``, ``:until`` and those of :func:`expiry_window`; ``table``
     qualifies a table name; ``ns`` turns a time column into int nanoseconds. Without
     ``horizon`` (``:until`` equal to ``:at``: nothing can be expiring) the expiring terms
-    are zeros and their parameters unused.
+    are zeros and their parameters unused. Without ``last_entry`` the last column is left
+    out (a debit's check of the spendable points needs the first three only).
     """
     member = param("m")
 
@@ -390,8 +392,9 @@ def open_sums_sql(
     head = total(EXPIRES_WITHIN, {"lo": "at", "hi": "head_end"})
     tail = total(EXPIRES_WITHIN, {"lo": "until", "hi": "tail_end"})
     expiring = f"{days}, {head}, {tail}, {pending_expiring}" if horizon else "0, 0, 0, 0"
+    last = f", (SELECT {ns('MAX(at)')} FROM {table('entries')} WHERE member_id = {member})"
     return (
         f"SELECT (SELECT COALESCE(SUM(open_points), 0) FROM {table('balances')} "
         f"WHERE member_id = {member}), {total(DUE)}, {total(PENDING)}, {expiring}"
-        f", (SELECT {ns('MAX(at)')} FROM {table('entries')} WHERE member_id = {member})"
+        + (last if last_entry else "")
     )
