@@ -316,7 +316,9 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             (member_id,),
             purchase.transaction_id,
             (1, 1),
-            single=True,
+            # under tiers an earn reads the member's history, which a single write does
+            # not cover (_single): the per-statement path straight away
+            single=program.tiers is None,
         )
 
     def redeem(

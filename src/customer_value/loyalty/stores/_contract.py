@@ -450,6 +450,22 @@ class Store(ABC):
         The default: None, every operation is a :meth:`transaction`. A store whose
         transactions cost round trips to a server (PostgreSQL) returns one when it
         can answer the operation's first reads itself.
+
+        Parameters
+        ----------
+        member_id : str
+            The one member the operation writes.
+
+        Returns
+        -------
+        SingleWrite or None
+            What the ledger runs the operation against, then commits.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import MemoryStore
+        >>> MemoryStore().single_write("m1") is None
+        True
         """
         return None
 

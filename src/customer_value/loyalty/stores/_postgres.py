@@ -232,6 +232,25 @@ class PostgresStore(Store):
         Answered from the member's state as this store last wrote or read it (read
         now, without a lock, when unknown); None when the connection is inside a
         transaction of the caller's (the operation then takes :meth:`transaction`).
+
+        Parameters
+        ----------
+        member_id : str
+            The one member the operation writes.
+
+        Returns
+        -------
+        PostgresSingle or None
+            Records the operation; its ``commit`` is one call of ``single_write``.
+
+        Examples
+        --------
+        >>> from customer_value.loyalty import Ledger, PostgresStore, Program
+        >>> store = PostgresStore("postgresql://app@db/loyalty")  # doctest: +SKIP
+        >>> program = Program.from_dict({"name": "p", "base_rate": "1"})
+        >>> ledger = Ledger(program, store)  # doctest: +SKIP
+        >>> ledger.adjust("m1", 5, at="2024-01-01", idempotency_key="a")  # doctest: +SKIP
+        LedgerReceipt(operation='adjust', member_id='m1', points=5, ...)
         """
         import psycopg
         from psycopg.pq import TransactionStatus
