@@ -193,6 +193,44 @@ def test_engine_summary_on_spark_is_cached(backend, tx):
         summary.unpersist()
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize("kind", ["timestamp", "timestamp_ntz", "date"])
+def test_engine_summary_on_spark_counts_the_session_wall_clock(spark_session, zone, kind):
+    """Periods are counted on the wall clock of the session's time zone, for every column type.
+
+    Late-evening and early-morning rows change day (and week) if the wall clock is off by
+    hours; 2024-03-10 02:30 does not exist in New York (clocks jump from 2:00 to 3:00), so
+    only a TIMESTAMP_NTZ can hold it, and it stays on its day.
+    """
+    from pyspark.sql import functions as sf
+
+    stamps = ["2024-03-02 23:30:00", "2024-03-03 00:30:00", "2024-03-09 23:59:59",
+              "2024-03-10 02:30:00", "2024-03-11 21:00:00", "2024-03-17 01:00:00"]  # fmt: skip
+    if kind == "timestamp":  # the gap hour has no instant in New York
+        stamps[3] = "2024-03-10 03:30:00"
+    tx = pd.DataFrame(
+        {"customer_id": [1, 1, 1, 2, 2, 2], "date": stamps, "amount": [1.0, 2, 3, 4, 5, 6]}
+    )
+    parse = {"timestamp": sf.to_timestamp, "timestamp_ntz": sf.to_timestamp_ntz,
+             "date": sf.to_date}[kind]  # fmt: skip
+    options = {"observation_end": "2024-03-31", "monetary_value_col": "amount", "time_unit": "D"}
+    previous = spark_session.conf.get("spark.sql.session.timeZone")
+    spark_session.conf.set("spark.sql.session.timeZone", zone)
+    try:
+        native = spark_session.createDataFrame(tx).withColumn("date", parse(sf.col("date")))
+        assert native.schema["date"].dataType.typeName() == kind
+        for period in ("D", "W"):
+            summary = summarize_transactions(native, period=period, **options)
+            ours = summary.toPandas().sort_values("customer_id").set_index("customer_id")
+            summary.unpersist()
+            dates = pd.to_datetime(tx["date"])
+            dates = dates.dt.normalize() if kind == "date" else dates
+            expected = summarize_transactions(tx.assign(date=dates), period=period, **options)
+            pd.testing.assert_frame_equal(ours, expected, check_names=False, rtol=1e-12)
+    finally:
+        spark_session.conf.set("spark.sql.session.timeZone", previous)
+
+
 SPLITS = [
     {"period": "D", "time_unit": "W", "monetary_value_col": "amount"},
     {"period": "M", "time_unit": "D", "include_first_transaction": True},
