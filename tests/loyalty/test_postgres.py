@@ -16,11 +16,13 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from customer_value.errors import InsufficientPointsError, InvalidDataError, StoreError
 from customer_value.loyalty import Ledger, MemoryStore, PostgresStore, Program, PurchaseEvent
+from customer_value.loyalty.stores._batch import EarnBatch
 
 from .ledger_checks import check_invariants
 from .store_specs import StoreSpec
@@ -278,7 +280,20 @@ def test_same_transaction_id_from_two_keys_earns_once(spec: StoreSpec) -> None:
     # the unique index is the backstop when a bulk import races a single earn
     def bulk_duplicate() -> None:
         with spec.open().transaction() as txn:
-            txn.bulk_earn([("m", 5, 10**18, None, "T9")], [(10**18, None, 5, 5)])
+            at = np.array([10**18])
+            txn.bulk_earn(
+                EarnBatch(
+                    ["m"],
+                    np.array([0]),
+                    np.array([5]),
+                    at,
+                    np.array([500]),
+                    ["T9"],
+                    at,
+                    None,
+                    np.array([5]),
+                )
+            )
 
     with pytest.raises(StoreError, match="entries_earn_transaction"):
         bulk_duplicate()

@@ -31,6 +31,7 @@ from customer_value.loyalty._rules import (
 )
 from customer_value.loyalty._table import price_transactions
 from customer_value.loyalty.stores import StoreTransaction
+from customer_value.loyalty.stores._batch import EarnBatch
 
 __all__: list[str] = []
 
@@ -180,8 +181,7 @@ class _BulkImport(LedgerCore):
             tx_ids = as_text[order]
         else:
             tx_ids = np.full(n, None, dtype=object)
-        expires = expiry_ns(program, at_sorted)
-        expires_at = np.full(n, -1, dtype=np.int64) if expires is None else expires
+        expires_at = expiry_ns(program, at_sorted)
         spendable_at = available_ns(program, at_sorted)
 
         chunks = range(0, n, chunk_size)
@@ -228,7 +228,7 @@ class _BulkImport(LedgerCore):
                         ref_points[sl],
                         tx_ids[sl],
                         spendable_at[sl],
-                        expires_at[sl],
+                        None if expires_at is None else expires_at[sl],
                     )
                     if number == 0 and start_json is not None:
                         txn.idempotency_put(start_key, "start", start_json, int(at_sorted[0]))
@@ -260,7 +260,7 @@ class _BulkImport(LedgerCore):
         ref_points: np.ndarray[Any, Any],
         tx_ids: np.ndarray[Any, Any],
         available: np.ndarray[Any, Any],
-        expires: np.ndarray[Any, Any],
+        expires: np.ndarray[Any, Any] | None,
     ) -> int:
         uniq, inverse = np.unique(member_ids.astype(str), return_inverse=True)
         # write each member's rows together (still in time order within the member): the
@@ -275,7 +275,8 @@ class _BulkImport(LedgerCore):
         )
         eligible, qualifies, birthday = eligible[order], qualifies[order], birthday[order]
         ref_ids, ref_points, tx_ids = ref_ids[order], ref_points[order], tx_ids[order]
-        available, expires = available[order], expires[order]
+        available = available[order]
+        expires = None if expires is None else expires[order]
         referrers = [str(r) for r, p in zip(ref_ids, ref_points, strict=True) if p > 0]
         states = txn.members_get([*uniq.tolist(), *referrers])
         remaining = points.copy()
@@ -291,22 +292,19 @@ class _BulkImport(LedgerCore):
                 if debt == 0:
                     break
             states[member]["debt"] = debt
-        expires_obj = [None if e < 0 else int(e) for e in expires.tolist()]
-        amounts = eligible.tolist()
-        entries = list(
-            zip(
-                member_ids.tolist(),
-                points.tolist(),
-                at.tolist(),
-                amounts,
-                tx_ids.tolist(),
-                strict=True,
+        txn.bulk_earn(
+            EarnBatch(
+                members=uniq.tolist(),
+                member=inverse,
+                points=points,
+                at=at,
+                amount_minor=eligible,
+                transaction_id=tx_ids.tolist(),
+                available_at=available,
+                expires_at=expires,
+                remaining=remaining,
             )
         )
-        lots = list(
-            zip(available.tolist(), expires_obj, points.tolist(), remaining.tolist(), strict=True)
-        )
-        txn.bulk_earn(entries, lots)
         # referral bonuses (few): ordinary earn entries for the referrers
         for row in np.flatnonzero(ref_points > 0):
             referrer = str(ref_ids[row])

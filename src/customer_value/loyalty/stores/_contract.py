@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from customer_value.loyalty.stores._balances import LedgerView, current_parts, past_parts
+from customer_value.loyalty.stores._batch import EarnBatch
 
 if TYPE_CHECKING:
     from customer_value.loyalty.stores._single import SingleWrite
@@ -362,17 +363,12 @@ class StoreTransaction(LedgerView):
         return available, self.open_lots(member_id, at, spendable_only=True, points=points)
 
     @abstractmethod
-    def bulk_earn(
-        self,
-        entries: list[tuple[str, int, int, int | None, str | None]],
-        lots: list[tuple[int, int | None, int, int]],
-    ) -> None:
-        """Append many earn entries and, for each, one lot (row ``i`` to entry ``i``).
+    def bulk_earn(self, batch: EarnBatch) -> None:
+        """Append the earn entries of ``batch`` and, for each row worth points, one lot.
 
-        ``entries`` rows are ``(member_id, points, at, amount_minor,
-        transaction_id)``; ``lots`` rows are ``(available_at, expires_at,
-        points, remaining)`` (``remaining < points`` when the member's debt was
-        repaid from the lot; the repayment is recorded as an allocation).
+        Also the allocations of the debts repaid from the lots (``remaining <
+        points``) and the running totals (``batch.open_points()``,
+        ``batch.day_totals()``).
         """
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from customer_value.errors import CustomerValueError
 from customer_value.loyalty.stores._balances import LedgerView, OpenSums, Undone, open_sums
+from customer_value.loyalty.stores._batch import EarnBatch
 from customer_value.loyalty.stores._contract import (
     EntryRow,
     LotRow,
@@ -319,11 +320,7 @@ class _MemoryTransaction(StoreTransaction):
     def allocations_of(self, entry_id: int) -> list[tuple[int, int]]:
         return list(self._s._alloc_by_entry.get(entry_id, []))
 
-    def bulk_earn(
-        self,
-        entries: list[tuple[str, int, int, int | None, str | None]],
-        lots: list[tuple[int, int | None, int, int]],
-    ) -> None:
+    def bulk_earn(self, batch: EarnBatch) -> None:
         # the rows of entry_add + lot_add (+ allocate for a debt repayment) appended in one
         # pass, each member's sorted indexes re-sorted once, and one undo for the batch
         s = self._s
@@ -331,19 +328,27 @@ class _MemoryTransaction(StoreTransaction):
         n_alloc = len(s._allocations)
         now = time.time_ns()
         touched: dict[str, tuple[_Member, int, dict[int, int]]] = {}
+        for name in batch.members:
+            member = s._member(name)
+            touched[name] = (member, member.open, dict(member.days))
         new_tx: list[str] = []
         lot_id = first_lot
-        for i, (
-            (member_id, points, at, amount, tx),
-            (avail, expires, lot_points, left),
-        ) in enumerate(zip(entries, lots, strict=True)):
-            entry_id = first_entry + i
-            seen = touched.get(member_id)
-            if seen is None:
-                member = s._member(member_id)
-                touched[member_id] = (member, member.open, dict(member.days))
-            else:
-                member = seen[0]
+        expiries = [None] * len(batch) if batch.expires_at is None else batch.expires_at.tolist()
+        rows = zip(
+            batch.member_ids(),
+            batch.points.tolist(),
+            batch.at.tolist(),
+            batch.amount_minor.tolist(),
+            batch.transaction_id,
+            batch.available_at.tolist(),
+            expiries,
+            batch.remaining.tolist(),
+            strict=True,
+        )
+        for entry_id, (member_id, points, at, amount, tx, avail, expires, left) in enumerate(
+            rows, first_entry
+        ):
+            member = touched[member_id][0]
             recorded = max(now, member.recorded[-1]) if member.recorded else now
             s._entries.append(
                 EntryRow(
@@ -356,23 +361,26 @@ class _MemoryTransaction(StoreTransaction):
             if tx is not None and tx not in s._earn_by_tx:
                 s._earn_by_tx[tx] = entry_id
                 new_tx.append(tx)
-            if lot_points <= 0:
+            if points <= 0:
                 continue
-            lot = LotRow(lot_id, member_id, entry_id, at, avail, expires, lot_points, left)
+            lot = LotRow(lot_id, member_id, entry_id, at, avail, expires, points, left)
             s._lots.append(lot)
             s._lots_by_entry[entry_id] = [lot_id]
             member.lot_ids.append(lot_id)
-            member.open += left
-            if expires is not None:  # the day index is sorted once, after the loop
-                days, day = member.days, expiry_day(expires)
-                days[day] = days.get(day, 0) + left
             if left > 0:
                 member.by_expiry.append(expiry_key(partial(getattr, lot)))
                 member.by_available.append((avail, lot_id))
-            if left < lot_points:
-                s._allocations.append((entry_id, lot_id, lot_points - left))
-                s._alloc_by_entry.setdefault(entry_id, []).append((lot_id, lot_points - left))
+            if left < points:
+                s._allocations.append((entry_id, lot_id, points - left))
+                s._alloc_by_entry.setdefault(entry_id, []).append((lot_id, points - left))
             lot_id += 1
+        # the running totals of the batch (the day index is sorted once, below)
+        for code, total in zip(*batch.open_points(), strict=True):
+            touched[batch.members[code]][0].open += total
+        codes, days, totals = batch.day_totals()
+        for code, day, total in zip(codes.tolist(), days.tolist(), totals, strict=True):
+            member_days = touched[batch.members[code]][0].days
+            member_days[day] = member_days.get(day, 0) + total
         for member, _, _ in touched.values():
             if len(member.day_list) != len(member.days):
                 member.day_list[:] = sorted(member.days)

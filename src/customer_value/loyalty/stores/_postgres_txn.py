@@ -66,6 +66,8 @@ from customer_value.loyalty.stores._rules import (
 if TYPE_CHECKING:
     import psycopg
 
+    from customer_value.loyalty.stores._batch import EarnBatch
+
 __all__ = ["PostgresTransaction"]
 
 
@@ -577,9 +579,5 @@ class PostgresTransaction(StoreTransaction):
         )
         return [(int(a), int(b)) for a, b in rows]
 
-    def bulk_earn(
-        self,
-        entries: list[tuple[str, int, int, int | None, str | None]],
-        lots: list[tuple[int, int | None, int, int]],
-    ) -> None:
-        bulk_earn(self, entries, lots)
+    def bulk_earn(self, batch: EarnBatch) -> None:
+        bulk_earn(self, batch)

@@ -19,7 +19,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from customer_value._time import NS_PER_DAY
 
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 Getter = Callable[[str], Any]
+_Instants = TypeVar("_Instants", int, "npt.NDArray[np.int64]")
 ParamStyle = Callable[[str], str]
 Predicate = Callable[[Any, Mapping[str, Any]], bool]
 
@@ -286,10 +290,11 @@ BALANCE_RULES: tuple[tuple[str, Expr], ...] = (
 _LAST_NS = 2**63 - 1
 
 
-def expiry_day(ns: int) -> int:
+def expiry_day(ns: _Instants) -> _Instants:
     """The number of the day holding the instant ``ns`` (days since the epoch, floored).
 
-    Expiry days are program-local days, like every stored instant.
+    Expiry days are program-local days, like every stored instant. ``ns`` is an
+    int or an int64 array (the bulk import's totals).
     """
     return ns // NS_PER_DAY
 
