@@ -313,7 +313,8 @@ def test_sub_microsecond_instants_are_refused_not_rounded(spec: StoreSpec) -> No
 
 def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> None:
     stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    with pytest.raises(StoreError, match="version 0, this library needs 4; nothing was written"):
+    latest = PostgresStore.SCHEMA_VERSION
+    with pytest.raises(StoreError, match=f"version 0, this library needs {latest}; nothing was"):
         Ledger(PROGRAM, stale).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     threads = [
         threading.Thread(target=lambda: PostgresStore(spec.target, schema=spec.schema))
@@ -324,16 +325,31 @@ def test_migrations_are_explicit_versioned_and_refuse_newer(spec: StoreSpec) -> 
     for t in threads:
         t.join()
     store = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    assert store.schema_version == PostgresStore.SCHEMA_VERSION == 4
-    assert stale.migrate() == 4  # a no-op now
-    assert store.migrate() == 4
-    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(4,)]
+    assert store.schema_version == latest >= 5
+    assert stale.migrate() == latest  # a no-op now
+    assert store.migrate() == latest
+    assert spec.query("SELECT count(*) FROM {s}.schema_migrations") == [(latest,)]
     Ledger(PROGRAM, store).adjust("m", 5, at="2024-01-01", idempotency_key="a")
     with psycopg.connect(spec.target, autocommit=True) as con:
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             con.execute(f'UPDATE "{spec.schema}".entries SET points = 1000')
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             con.execute(f'DELETE FROM "{spec.schema}".entries')
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            con.execute(f'TRUNCATE "{spec.schema}".entries CASCADE')
+        # a lot refers to an existing entry (checked per statement since version 5): a
+        # statement with one lot of a missing entry writes none of its lots
+        lot = (
+            f'INSERT INTO "{spec.schema}".lots (member_id, entry_id, earned_at, available_at, '
+            "points, remaining) SELECT 'm', e, now(), now(), 5, 5 FROM unnest(%s::bigint[]) e"
+        )
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="does not exist"):
+            con.execute(lot, ([1, 1, 10**9],))
+        with pytest.raises(psycopg.errors.RaiseException, match="cannot change"):
+            con.execute(f'UPDATE "{spec.schema}".lots SET entry_id = entry_id + 1')
+        con.execute(f'UPDATE "{spec.schema}".lots SET remaining = remaining')
+        con.execute(lot, ([1],))
+        assert spec.query("SELECT count(*) FROM {s}.lots") == [(2,)]
         con.execute(
             f'INSERT INTO "{spec.schema}".schema_migrations (version, description) '
             "VALUES (99, 'future')"
@@ -565,14 +581,28 @@ def test_a_state_changed_by_another_host_is_not_used(
 def test_a_version_3_schema_is_migrated_to_the_one_call_write(spec: StoreSpec) -> None:
     store = spec.open()
     Ledger(PROGRAM, store).adjust("m", 500, at="2024-01-01", idempotency_key="a")
-    # back to version 3 (as deployed before single_write existed), with its data
+    # back to version 3 (as deployed before single_write existed), with its data: the
+    # later migrations undone
+    s = f'"{spec.schema}"'
     with psycopg.connect(spec.target, autocommit=True) as con:
-        con.execute(f'DROP FUNCTION "{spec.schema}".single_write')
-        con.execute(f'DELETE FROM "{spec.schema}".schema_migrations WHERE version = 4')
+        con.execute(f"DROP FUNCTION {s}.single_write")
+        for trigger, table in (
+            ("lots_entry_exists", "lots"),
+            ("lots_entry_fixed", "lots"),
+            ("entries_no_truncate", "entries"),
+        ):
+            con.execute(f"DROP TRIGGER {trigger} ON {s}.{table}")
+        con.execute(f"DROP FUNCTION {s}.lots_entry_exists, {s}.lots_entry_fixed")
+        con.execute(
+            f"ALTER TABLE {s}.lots ADD CONSTRAINT lots_entry_id_fkey FOREIGN KEY (entry_id) "
+            f"REFERENCES {s}.entries (entry_id)"
+        )
+        con.execute(f"DELETE FROM {s}.schema_migrations WHERE version >= 4")
     stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
-    with pytest.raises(StoreError, match="version 3, this library needs 4; nothing was written"):
+    latest = PostgresStore.SCHEMA_VERSION
+    with pytest.raises(StoreError, match=f"version 3, this library needs {latest}; nothing was"):
         Ledger(PROGRAM, stale).redeem("m", 5, at="2024-01-02", idempotency_key="r")
-    assert stale.migrate() == 4
+    assert stale.migrate() == latest
     ledger = Ledger(PROGRAM, stale)
     assert ledger.redeem("m", 5, at="2024-01-02", idempotency_key="r").points == -5
     assert ledger.balance("m", at="2024-01-03").available == 495

@@ -22,6 +22,7 @@ from customer_value.loyalty import (
     Store,
 )
 from customer_value.loyalty.stores import LotRow
+from customer_value.loyalty.stores._postgres_schema import SCHEMA_VERSION as PG_VERSION
 
 from .store_specs import StoreSpec
 
@@ -379,10 +380,15 @@ def _write_version(spec: StoreSpec, ledger: Ledger, upto: int) -> None:
             )
 
 
-@pytest.mark.parametrize("upto", [1, 2])
+@pytest.mark.parametrize("upto", [1, 2, 3, 4])
 def test_an_old_database_is_upgraded_with_its_balances(
     shared_store_spec: StoreSpec, upto: int
 ) -> None:
+    latest = PG_VERSION if shared_store_spec.kind == "postgres" else 3
+    if upto >= latest:
+        pytest.skip(
+            f"the {shared_store_spec.kind} schema is at version {latest}: nothing to upgrade"
+        )
     program = Program.from_dict(
         {"name": "p", "base_rate": "1", "expiry": {"months": 3}, "pending_days": 3}
     )
@@ -394,16 +400,12 @@ def test_an_old_database_is_upgraded_with_its_balances(
     _write_version(shared_store_spec, old, upto)
     # not yet migrated: reads are refused with the versions, not misread
     stale = shared_store_spec.open(migrate=False)
-    # SQLite's schema is at version 3, PostgreSQL's at 4 (its one-call write function)
-    current = 4 if shared_store_spec.kind == "postgres" else 3
     for read in (lambda: Ledger(program, stale).balance("a"), stale.entries_frame):
-        with pytest.raises(
-            StoreError, match=f"version {upto}, this library needs {current}; nothing"
-        ):
+        with pytest.raises(StoreError, match=f"version {upto}, this library needs {latest};"):
             read()
     stale.close()
     store = shared_store_spec.open()  # migrates to the current version
-    assert store.schema_version == current
+    assert store.schema_version == latest
     new = Ledger(program, store)
     for member in ("a", "b", "c"):
         for at in ("2024-03-01", "2024-05-21", "2024-07-01"):

@@ -109,7 +109,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    4
+    5
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -346,7 +346,7 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        4
+        5
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
         4
         """
