@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]`` (defaults
 1,000,000, 2,000 and ``sqlite,heavy,pg``: a comma list of the parts to run; also
-``ceiling``, ``pgwriters``, ``expiring`` and ``regress``, described below).
+``ceiling``, ``pgwriters``, ``pgimport``, ``expiring`` and ``regress``, described below).
 
 * Single operations: ``single_ops`` alternating earn/redeem calls on
   ``SQLiteStore`` in WAL mode with ``synchronous="FULL"`` (every commit is
@@ -31,6 +31,8 @@ Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]``
   per committed transaction over the same connection; 8 writer processes on
   distinct members, 1,000 operations each (total ops/s); the import of
   ``import_rows`` purchases (COPY), against the same import into MemoryStore.
+
+* ``pgimport``: only the PostgreSQL import row (against the same import into MemoryStore).
 
 * ``pgwriters``: only the single-writer and 8-writer PostgreSQL rows. The 8-writer row
   (here and in ``pg``) gives the CPU seconds per operation of the writer processes
@@ -268,6 +270,8 @@ def pg_rows(
 
             costs = expiring_costs(lambda name: PostgresStore(conninfo, schema=name), analyze)
             rows.append(expiring_row("PG", costs))
+        if "pgimport" in parts and "pg" not in parts and tx is not None:
+            return [*rows, pg_import_row(conninfo, n_import, tx, memory_import, points)]
         if "pg" not in parts and "pgwriters" not in parts:
             return rows
         store = PostgresStore(conninfo)
@@ -301,25 +305,33 @@ def pg_rows(
         if "pg" not in parts:
             return rows
         rows += cost_rows("PG", member_costs(lambda name: PostgresStore(conninfo, schema=name)))
-        if tx is None:
-            return rows
-        store = PostgresStore(conninfo, schema="bulk")
-        ours, summary = timed(
-            lambda: Ledger(PROGRAM, store).import_transactions(tx, idempotency_key="bulk")
-        )
-        store.close()
-        assert summary.points == points  # the same import as into MemoryStore
-        rows.append(
-            (
-                f"PG: import {n_import:,} events vs Memory",
-                ours,
-                memory_import,
-                f"<= 30 s for 1M: {n_import / ours:,.0f} events/s",
-            )
-        )
+        if tx is not None:
+            rows.append(pg_import_row(conninfo, n_import, tx, memory_import, points))
     finally:
         server.stop()
     return rows
+
+
+def pg_import_row(
+    conninfo: str,
+    n_import: int,
+    tx: pd.DataFrame,
+    memory_import: float | None,
+    points: int | None,
+) -> tuple[str, float, float | None, str]:
+    """The import of ``tx`` into a fresh PostgreSQL schema, against MemoryStore."""
+    store = PostgresStore(conninfo, schema="bulk")
+    ours, summary = timed(
+        lambda: Ledger(PROGRAM, store).import_transactions(tx, idempotency_key="bulk")
+    )
+    store.close()
+    assert summary.points == points  # the same import as into MemoryStore
+    return (
+        f"PG: import {n_import:,} events vs Memory",
+        ours,
+        memory_import,
+        f"<= 30 s for 1M: {n_import / ours:,.0f} events/s",
+    )
 
 
 #: the last commit before the loyalty restructure (issue 16, item 3)
@@ -500,7 +512,7 @@ def main() -> None:
         if "regress" in parts:
             rows += regress_rows(n_import)
         if "sqlite" not in parts:
-            if "pg" in parts:
+            if "pg" in parts or "pgimport" in parts:
                 # the PostgreSQL import against the same import into MemoryStore
                 tx = purchases(n_import, members=max(n_import // 20, 1))
                 anchor, check = timed(
@@ -581,7 +593,7 @@ def main() -> None:
                 f"<= 5 ms: {ours * 1000:.2f} ms",
             )
         )
-    if {"pg", "ceiling", "expiring", "pgwriters"} & set(parts):
+    if {"pg", "pgimport", "ceiling", "expiring", "pgwriters"} & set(parts):
         rows += pg_rows(n_import, n_single, tx, memory_import, check.points, tuple(parts))
     print(
         table(
