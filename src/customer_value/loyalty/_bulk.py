@@ -46,7 +46,7 @@ class _BulkImport(LedgerCore):
         transactions: Any,
         *,
         idempotency_key: str,
-        chunk_size: int = 200_000,
+        chunk_size: int = 500_000,
         progress: bool = False,
         member_id_col: str = "member_id",
         timestamp_col: str = "timestamp",
@@ -68,8 +68,13 @@ class _BulkImport(LedgerCore):
             rerun after a crash skips the chunks already written and a rerun
             with different data raises
             :class:`~customer_value.errors.IdempotencyConflictError`.
-        chunk_size : int, default 200_000
-            Purchases per transaction.
+        chunk_size : int, default 500_000
+            Purchases per transaction. Larger chunks write each member's index
+            entries, state and running totals fewer times (a chunk holds most
+            members: 1,000,000 purchases take about 20% less time in chunks of
+            500,000 than of 200,000), at the cost of memory (about 150 MB more
+            at 500,000) and of a longer transaction: other writers to the
+            chunk's members wait for it.
         progress : bool, default False
             Show a progress line on stderr.
         member_id_col, timestamp_col, subtotal_col : str
