@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from customer_value.loyalty.stores._balances import OpenSums, Undone
+from customer_value.loyalty.stores._batch import EarnBatch
 from customer_value.loyalty.stores._contract import EntryRow, LotRow, StoreTransaction
 
 __all__ = ["PLACEHOLDER_ENTRY", "PLACEHOLDER_LOT", "SingleWrite", "SingleWriteUnsupportedError"]
@@ -257,9 +258,5 @@ class SingleWrite(StoreTransaction):
     def undone(self, member_id: str, at: int, recorded_at: int | None) -> Undone:
         self._unsupported()
 
-    def bulk_earn(
-        self,
-        entries: list[tuple[str, int, int, int | None, str | None]],
-        lots: list[tuple[int, int | None, int, int]],
-    ) -> None:
+    def bulk_earn(self, batch: EarnBatch) -> None:
         self._unsupported()
