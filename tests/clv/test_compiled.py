@@ -139,14 +139,19 @@ def test_intervals_equal_the_numpy_path(
     assert (fast[:, 1] < fast[:, 2]).mean() > 0.5  # not degenerate
 
 
+@pytest.mark.parametrize("customer_major", [False, True])
 @pytest.mark.parametrize("level", [0.9, 0.8, 0.5])
 def test_order_statistics_give_numpys_linear_quantiles(
-    monkeypatch: pytest.MonkeyPatch, level: float
+    monkeypatch: pytest.MonkeyPatch, level: float, customer_major: bool
 ) -> None:
     rng = np.random.default_rng(0)
     values = rng.normal(size=(201, 500))
     values[:, :40] = np.round(values[:, :40])  # ties
     values[:5, 40:60] = np.inf
+    if customer_major:  # the draws after the first row of a draw_block result: no copy
+        values = np.ascontiguousarray(np.vstack([values[:1], values]).T).T[1:]
+        assert values.strides[0] == values.itemsize
+        assert not values.flags.c_contiguous
     point = np.median(values, axis=0)
     reference, fast = _both(
         monkeypatch, lambda: np.vstack(_interval_from_draws(values, point, level))

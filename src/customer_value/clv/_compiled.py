@@ -347,7 +347,7 @@ def _draw_rows(
     lo: int,
     hi: int,
 ) -> None:
-    """``out[d, i]`` for customers ``i = order[j]``, ``lo <= j < hi``: P(alive) (``t <
+    """``out[i, d]`` for customers ``i = order[j]``, ``lo <= j < hi``: P(alive) (``t <
     0``) or ``E[Y(t)]`` under draw ``d`` (:func:`_p_alive_row` and, for the expectation,
     ``P(alive) (r+x) (beta+T) / (alpha+T) [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1)``,
     Schmittlein et al. 1987).
@@ -455,12 +455,12 @@ def _draw_rows(
                 lead = rd + xi - shift
                 p = _p_alive_tail(lead, sd + shift, ratio_a[d], ratio_b[d], c[d], s1[d], s2[d])
             if t < 0.0:
-                out[d, i] = min(max(p, 0.0), 1.0)
+                out[i, d] = min(max(p, 0.0), 1.0)
                 continue
             lg = _log1p(span[d])
             near = abs(sd - 1.0) < 1e-10  # the limit log(1 + span) at s = 1
             factor = lg if near else -_expm1(-(sd - 1.0) * lg) / (sd - 1.0)
-            out[d, i] = p * (mult[d] * factor)
+            out[i, d] = p * (mult[d] * factor)
 
 
 @functools.cache
@@ -515,7 +515,10 @@ def draw_block(
     ``shapes``: ``(D, 2)`` of ``r, s``; ``logs``: ``(D, 2)`` of ``log alpha_0, log
     beta_0``; ``slopes``: ``(D, 2, m)``, the covariate slopes of ``log alpha`` and ``log
     beta``; ``X``: ``(n, m)``. Returns ``(D, n)``, in threads over slices of the
-    customers (grouped by frequency). Prior validation is assumed.
+    customers (grouped by frequency), as the transposed view of a C-ordered ``(n, D)``
+    array: the draws of one customer are written side by side (the customers are visited
+    in frequency order, so a draw-major array would take a cache line per value), and
+    :func:`order_statistics` reads them the same way. Prior validation is assumed.
     """
     head: list[Any] = [np.ascontiguousarray(shapes[:, j], dtype=np.float64) for j in (0, 1)]
     head += [np.ascontiguousarray(logs[:, j], dtype=np.float64) for j in (0, 1)]
@@ -526,23 +529,30 @@ def draw_block(
     # so that each gets the same mix of frequencies
     by_x = np.argsort(rows[1], kind="stable")
     order = np.concatenate([by_x[k :: _threads()] for k in range(_threads())])
-    out = np.empty((shapes.shape[0], order.size))
+    out = np.empty((order.size, shapes.shape[0]))
     _in_threads(_draw_rows, [*head, *rows, order, out], order.size, out.size)
-    return out
+    return out.T
 
 
 @_jit
 def _order_statistics_rows(
-    values: FloatArray, low: int, high: int, out: FloatArray, lo: int, hi: int
+    values: FloatArray,
+    by_row: bool,
+    low: int,
+    high: int,
+    out: FloatArray,
+    lo: int,
+    hi: int,
 ) -> None:
     """``out[j, i]``: order statistics ``low, low+1`` and ``high, high+1`` (0-based) of
-    column ``i`` of ``values`` (draws x customers), for ``lo <= i < hi``.
+    customer ``i``'s draws, for ``lo <= i < hi``: column ``i`` of ``values`` (draws x
+    customers), or row ``i`` when ``by_row`` (customers x draws).
 
     One pass per column keeping the ``low + 2`` smallest and the ``D - high`` largest
     values sorted: after the first few values nearly every new one fails a single
     comparison, so this is linear in the draws (a partition moves every value).
     """
-    n_draws = values.shape[0]
+    n_draws = values.shape[1] if by_row else values.shape[0]
     k_low = low + 2
     k_high = n_draws - high
     small = np.empty(k_low)
@@ -552,7 +562,7 @@ def _order_statistics_rows(
         n_large = 0
         nan = False
         for d in range(n_draws):
-            v = values[d, i]
+            v = values[i, d] if by_row else values[d, i]
             nan |= v != v
             if n_small < k_low or v < small[n_small - 1]:
                 j = min(n_small, k_low - 1)
@@ -586,10 +596,13 @@ def _order_statistics_rows(
 def order_statistics(values: FloatArray, low: int, high: int) -> FloatArray:
     """Order statistics ``low, low+1, high, high+1`` (0-based; the last two capped at
     ``D - 1``) of every column of ``values`` (``D`` draws x customers), shape ``(4, n)``;
-    a column with NaN gets NaN in row 0 (the caller falls back to numpy)."""
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    out = np.empty((4, values.shape[1]))
-    _in_threads(
-        _order_statistics_rows, [values, int(low), int(high), out], values.shape[1], values.size
-    )
+    a column with NaN gets NaN in row 0 (the caller falls back to numpy). An array whose
+    draws of one customer lie side by side (a slice of what :func:`draw_block` returns)
+    is read customer by customer, without a copy."""
+    n = values.shape[1]
+    by_row = values.dtype == np.float64 and values.strides[0] == values.itemsize
+    stored = values.T if by_row else np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty((4, n))
+    args = [stored, bool(by_row), int(low), int(high), out]
+    _in_threads(_order_statistics_rows, args, n, values.size)
     return out
