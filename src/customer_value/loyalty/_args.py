@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from customer_value.errors import InvalidDataError
-from customer_value.loyalty._columns import timestamp
+from customer_value.loyalty._columns import timestamp, timestamp_ns
 from customer_value.loyalty._policies import MAX_POINTS
 
 __all__ = ["member_arg", "parse_at", "points_arg", "recorded_arg", "text_arg", "to_minor"]
@@ -26,6 +26,8 @@ def parse_at(value: Any, name: str) -> int:
     """
     if value is None:
         return int(pd.Timestamp.now().value)
+    if (type(value) is dt.datetime or type(value) is pd.Timestamp) and value.tzinfo is None:
+        return timestamp_ns(value, name)  # the common case, without the checks below
     if isinstance(value, dt.datetime):
         raw: Any = value
     else:

@@ -19,7 +19,12 @@ from customer_value._validation import describe_row, first_bad
 from customer_value.errors import InvalidDataError
 from customer_value.loyalty._policies import MAX_MONEY_MINOR
 
-__all__ = ["money_minor", "show", "signed_minor", "timestamp", "timestamps_ns"]
+__all__ = ["money_minor", "show", "signed_minor", "timestamp", "timestamp_ns", "timestamps_ns"]
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_MIN_NS = int(pd.Timestamp.min.value)
+_MAX_NS = int(pd.Timestamp.max.value)
 
 
 def timestamp(value: Any, name: str) -> pd.Timestamp:
@@ -41,6 +46,27 @@ def timestamp(value: Any, name: str) -> pd.Timestamp:
         except (OverflowError, ValueError):
             pass  # out of range: the shared parser words the error
     return parse_timestamp(value, name, kind="timestamp")
+
+
+def timestamp_ns(value: Any, name: str) -> int:
+    """``int(timestamp(value, name).value)``: the instant as integer nanoseconds.
+
+    The common values of single writes (a naive ``datetime`` or ``pandas.Timestamp``)
+    are read without building a pandas object, to the same integer; everything else,
+    and every error, goes through :func:`timestamp`.
+    """
+    kind = type(value)
+    if kind is dt.datetime:
+        if value.tzinfo is None:
+            ns: int = (value - _EPOCH) // _MICROSECOND * 1000
+            if _MIN_NS <= ns <= _MAX_NS:
+                return ns
+    elif kind is pd.Timestamp and value.tzinfo is None:
+        try:
+            return int(value.value)  # nanoseconds whatever the unit, or OverflowError
+        except (OverflowError, ValueError):
+            pass  # out of range: the shared parser words the error
+    return int(timestamp(value, name).value)
 
 
 def money_minor(

@@ -9,7 +9,6 @@ the same key with a different request raises
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -53,9 +52,14 @@ def at_key(at: Any, at_ns: int) -> int | None:
     return None if at is None else at_ns
 
 
+#: ``json.dumps(..., sort_keys=True, default=str)``, built once (the same text: the
+#: fingerprints of stored requests must not change)
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def request_fingerprint(operation: str, request: dict[str, Any]) -> str:
     """SHA-256 of the operation and its canonical request."""
-    text = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
+    text = _CANONICAL.encode({"op": operation, **request})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -128,7 +132,11 @@ def _single_write(
     except (CustomerValueError, SingleWriteUnsupportedError):
         return None
     ids = attempt.commit(key, request, receipt._to_json(), int(receipt.at.value), receipt.entry_ids)
-    return None if ids is None else dataclasses.replace(receipt, entry_ids=ids)
+    if ids is None:
+        return None
+    return LedgerReceipt(
+        receipt.operation, receipt.member_id, receipt.points, ids, receipt.at, receipt.shortfall
+    )
 
 
 def stored_chunk(txn: StoreTransaction, key: str, chunk: str, request: str, number: int) -> Any:

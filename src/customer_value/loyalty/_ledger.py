@@ -20,7 +20,7 @@ from customer_value.errors import InvalidDataError
 from customer_value.loyalty._args import member_arg, parse_at, points_arg, text_arg, to_minor
 from customer_value.loyalty._bulk import _BulkImport
 from customer_value.loyalty._corrections import _Corrections
-from customer_value.loyalty._event import advance_state, points_for_event
+from customer_value.loyalty._event import price, purchase_run
 from customer_value.loyalty._idempotency import (
     at_key,
     idempotent,
@@ -31,13 +31,15 @@ from customer_value.loyalty._lots import credit, debit
 from customer_value.loyalty._members import (
     check_order,
     check_referrer,
+    counters,
     new_state,
     refresh_tier,
 )
-from customer_value.loyalty._members import member_state as to_member_state
+from customer_value.loyalty._policies import MAX_POINTS
 from customer_value.loyalty._program import Program
 from customer_value.loyalty._reads import _Reads
 from customer_value.loyalty._receipts import Balance, ImportSummary, LedgerReceipt
+from customer_value.loyalty._rules import advance_counters
 from customer_value.loyalty._types import PurchaseEvent
 from customer_value.loyalty.stores import LotRow, Store, StoreTransaction
 
@@ -258,12 +260,26 @@ class Ledger(_Corrections, _Reads, _BulkImport):
             check_order(self.program, member_id, state["last_purchase_at"], at)
             if program.tiers is not None:
                 refresh_tier(program, txn, state, member_id, at)
-            member_state = to_member_state(state)
-            result = points_for_event(program, purchase, member_state)
-            points_arg(
-                result.points or 1, f"points earned by transaction {purchase.transaction_id!r}"
+            # the engine's rule on the stored state (points_for_event and advance_state
+            # without their conversions)
+            before = counters(state)
+            result = price(
+                program,
+                purchase,
+                at,
+                state["tier"],
+                state["birth_month"],
+                state["referred_by"],
+                before,
             )
-            after = advance_state(program, member_state, purchase, result)
+            if result.points > MAX_POINTS:
+                points_arg(
+                    result.points, f"points earned by transaction {purchase.transaction_id!r}"
+                )
+            after = advance_counters(
+                before,
+                purchase_run(at, result.qualifies, result.earn_points, result.birthday_bonus),
+            )
             state["qualifying_purchases"] = after.qualifying_purchases
             state["last_purchase_at"] = at
             state["points_on_day"] = after.points_on_day

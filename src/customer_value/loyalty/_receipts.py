@@ -9,6 +9,9 @@ import pandas as pd
 
 __all__ = ["Balance", "ImportSummary", "LedgerReceipt"]
 
+#: ``json.dumps(..., sort_keys=True)``, built once
+_JSON = json.JSONEncoder(sort_keys=True)
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -86,7 +89,7 @@ class LedgerReceipt:
     shortfall: int = 0
 
     def _to_json(self) -> str:
-        return json.dumps(
+        return _JSON.encode(
             {
                 "operation": self.operation,
                 "member_id": self.member_id,
@@ -94,8 +97,7 @@ class LedgerReceipt:
                 "entry_ids": list(self.entry_ids),
                 "at": int(self.at.value),
                 "shortfall": self.shortfall,
-            },
-            sort_keys=True,
+            }
         )
 
     @classmethod

@@ -35,12 +35,14 @@ __all__ = [
     "check_points",
     "check_referral",
     "counters_used",
+    "day_of",
     "exact",
     "expiry_ns",
     "expiry_ns_one",
     "money",
     "promotion_multiplier",
     "round_fraction",
+    "round_ratio",
     "tier_multiplier",
     "to_decimal",
 ]
@@ -54,14 +56,20 @@ _LAST_DAY = np.iinfo(np.int64).max // NS_PER_DAY - 1
 # --------------------------------------------------------------------------- exact arithmetic
 def round_fraction(value: Fraction, mode: str) -> int:
     """Round a non-negative exact fraction to an integer with ``mode``."""
-    q, r = divmod(value.numerator, value.denominator)
+    return round_ratio(value.numerator, value.denominator, mode)
+
+
+def round_ratio(numerator: int, denominator: int, mode: str) -> int:
+    """:func:`round_fraction` of ``numerator / denominator`` (``denominator > 0``, any
+    common factor: the quotient and the remainder's share decide, not the representation)."""
+    q, r = divmod(numerator, denominator)
     twice = 2 * r
     if mode == "floor":
         return q
     if mode == "half_up":
-        return q + (1 if twice >= value.denominator else 0)
+        return q + (1 if twice >= denominator else 0)
     # half_even
-    if twice > value.denominator or (twice == value.denominator and q % 2 == 1):
+    if twice > denominator or (twice == denominator and q % 2 == 1):
         return q + 1
     return q
 
@@ -75,25 +83,34 @@ def to_decimal(value: Fraction) -> Decimal:
         return Decimal(value.numerator) / Decimal(value.denominator)
 
 
+@functools.lru_cache(maxsize=64)
+def _money_bounds(decimals: int) -> tuple[Decimal, Decimal]:
+    """The largest amount and the minor unit of a currency with ``decimals`` places."""
+    return Decimal(MAX_MONEY_MINOR).scaleb(-decimals), Decimal(1).scaleb(-decimals)
+
+
 def money(value: Any, name: str, decimals: int) -> Decimal:
     """One money amount: Decimal/int/str, finite, >= 0, whole minor units, within the limit."""
-    if isinstance(value, (bool, float)):
+    if type(value) is Decimal:  # the common case first
+        amount = value
+    elif isinstance(value, (bool, float)):
         raise InvalidDataError(
             f"{name} must be a Decimal, int or decimal string, not {type(value).__name__} "
             f"{value!r} (floats are inexact for money)"
         )
-    try:
-        amount = Decimal(value) if not isinstance(value, Decimal) else value
-    except (ArithmeticError, ValueError, TypeError):
-        raise InvalidDataError(f"{name} must be a number, got {value!r}") from None
+    else:
+        try:
+            amount = Decimal(value) if not isinstance(value, Decimal) else value
+        except (ArithmeticError, ValueError, TypeError):
+            raise InvalidDataError(f"{name} must be a number, got {value!r}") from None
     if not amount.is_finite():
         raise InvalidDataError(f"{name} must be finite, got {value!r}")
     if amount < 0:
         raise InvalidDataError(f"{name} must be >= 0, got {amount}")
-    limit = Decimal(MAX_MONEY_MINOR).scaleb(-decimals)
+    limit, unit = _money_bounds(decimals)
     if amount > limit:
         raise InvalidDataError(f"{name} must be at most {limit}, got {amount}")
-    if amount != amount.quantize(Decimal(1).scaleb(-decimals)):
+    if amount != amount.quantize(unit):
         raise InvalidDataError(
             f"{name} must be a whole number of minor units ({decimals} decimal place(s)), "
             f"got {amount}"
@@ -171,8 +188,13 @@ class PurchaseRun(NamedTuple):
     bonus_year: int | None
 
 
+def day_of(at: int) -> dt.date:
+    """The calendar day of the instant ``at`` (ns): ``pd.Timestamp(at).date()`` without pandas."""
+    return dt.date.fromordinal(_EPOCH_ORDINAL + at // NS_PER_DAY)
+
+
 def _year_month(at: int) -> tuple[int, int]:
-    day = dt.date.fromordinal(_EPOCH_ORDINAL + at // NS_PER_DAY)
+    day = day_of(at)
     return day.year, day.month
 
 
@@ -268,7 +290,13 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _expiry_day(program: Program, months: int, days: int) -> int:
-    """The expiry rule on one calendar day (days since 1970): the day the points expire.
+    """The expiry rule on one calendar day (days since 1970): the day the points expire."""
+    return _expiry_day_rule(months, program.expiry.clamp_to_month_end, days)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expiry_day_rule(months: int, clamp_to_month_end: bool, days: int) -> int:
+    """:func:`_expiry_day` (cached: a ledger's writes fall on few distinct days).
 
     Calendar months: ``earned + months`` with the day clamped to the target month's
     length (31 January + 1 month is 28/29 February); with ``clamp_to_month_end`` the
@@ -276,7 +304,7 @@ def _expiry_day(program: Program, months: int, days: int) -> int:
     the following month (at midnight; otherwise at the clock time of the earn).
     """
     target = _add_months(dt.date.fromordinal(_EPOCH_ORDINAL + days), months)
-    if program.expiry.clamp_to_month_end:
+    if clamp_to_month_end:
         target = _add_months(target.replace(day=1), 1)
     out = target.toordinal() - _EPOCH_ORDINAL
     if out > _LAST_DAY:
