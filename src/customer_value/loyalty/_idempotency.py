@@ -19,7 +19,7 @@ from customer_value.errors import (
     IdempotencyConflictError,
     InvalidDataError,
 )
-from customer_value.loyalty._receipts import LedgerReceipt
+from customer_value.loyalty._receipts import LedgerReceipt, sorted_json
 from customer_value.loyalty.stores import Store, StoreTransaction
 from customer_value.loyalty.stores._single import SingleWriteUnsupportedError
 
@@ -54,12 +54,12 @@ def at_key(at: Any, at_ns: int) -> int | None:
 
 #: ``json.dumps(..., sort_keys=True, default=str)``, built once (the same text: the
 #: fingerprints of stored requests must not change)
-_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+_CANONICAL = sorted_json(str)
 
 
 def request_fingerprint(operation: str, request: dict[str, Any]) -> str:
     """SHA-256 of the operation and its canonical request."""
-    text = _CANONICAL.encode({"op": operation, **request})
+    text = _CANONICAL({"op": operation, **request})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
