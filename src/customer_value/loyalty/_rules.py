@@ -25,6 +25,7 @@ from customer_value._time import NS_PER_DAY
 from customer_value.errors import InvalidDataError
 from customer_value.loyalty._policies import MAX_MONEY_MINOR, MAX_POINTS
 from customer_value.loyalty._program import Program
+from customer_value.loyalty._types import NO_AMOUNT
 
 __all__ = [
     "NS_PER_DAY",
@@ -91,6 +92,8 @@ def _money_bounds(decimals: int) -> tuple[Decimal, Decimal]:
 
 def money(value: Any, name: str, decimals: int) -> Decimal:
     """One money amount: Decimal/int/str, finite, >= 0, whole minor units, within the limit."""
+    if value is NO_AMOUNT:  # a purchase's default discount, tax or shipping
+        return value
     if type(value) is Decimal:  # the common case first
         amount = value
     elif isinstance(value, (bool, float)):

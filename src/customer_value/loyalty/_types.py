@@ -8,7 +8,11 @@ from decimal import Decimal
 
 import pandas as pd
 
-__all__ = ["MemberState", "PointsResult", "PurchaseEvent", "TierStatus"]
+__all__ = ["NO_AMOUNT", "MemberState", "PointsResult", "PurchaseEvent", "TierStatus"]
+
+#: The default discount, tax and shipping of a :class:`PurchaseEvent` (a valid amount:
+#: the engine need not check it again)
+NO_AMOUNT = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,9 @@ class PurchaseEvent:
     member_id: str
     at: dt.datetime
     subtotal: Decimal
-    discount: Decimal = Decimal(0)
-    tax: Decimal = Decimal(0)
-    shipping: Decimal = Decimal(0)
+    discount: Decimal = NO_AMOUNT
+    tax: Decimal = NO_AMOUNT
+    shipping: Decimal = NO_AMOUNT
     category: str | None = None
     transaction_id: str | None = None
 
