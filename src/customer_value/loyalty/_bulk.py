@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from customer_value._progress import Progress, get_logger
@@ -34,6 +37,8 @@ from customer_value.loyalty.stores import StoreTransaction
 from customer_value.loyalty.stores._batch import EarnBatch
 
 __all__: list[str] = []
+
+Ints = npt.NDArray[np.int64]
 
 _LOG = get_logger("loyalty.ledger")
 
@@ -189,29 +194,46 @@ class _BulkImport(LedgerCore):
         expires_at = expiry_ns(program, at_sorted)
         spendable_at = available_ns(program, at_sorted)
 
-        chunks = range(0, n, chunk_size)
+        columns_sorted = _Sorted(
+            member_ids,
+            at_sorted,
+            points,
+            earn_points,
+            eligible,
+            qualifies,
+            birthday,
+            ref_ids,
+            ref_points,
+            tx_ids,
+            spendable_at,
+            expires_at,
+        )
+        chunks = [slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
         written = replayed = 0
         total_points = 0
-        with Progress("import_transactions", total=n, enabled=progress) as bar:
-            for number, start in enumerate(chunks):
-                stop = min(start + chunk_size, n)
-                sl = slice(start, stop)
-                digest = hashlib.sha256()
-                # the priced points too: a different category, discount or rule under the
-                # same key is a different request
-                for arr in (at_sorted[sl], eligible[sl], points[sl], ref_points[sl]):
-                    digest.update(np.ascontiguousarray(arr).tobytes())
-                digest.update("\x1f".join(member_ids[sl].tolist()).encode())
-                digest.update("\x1f".join(map(str, tx_ids[sl].tolist())).encode())
-                fingerprint = digest.hexdigest()
+        # the next chunk is planned (grouped by member, its batch built) by a worker thread
+        # while this one is written: the store's waits on its server release the GIL
+        with (
+            Progress("import_transactions", total=n, enabled=progress) as bar,
+            ThreadPoolExecutor(max_workers=1) as worker,
+        ):
+            ahead: Future[_Plan] | None = None
+            for number, sl in enumerate(chunks):
+                rows = sl.stop - sl.start
+                fingerprint = _fingerprint(columns_sorted, sl)
                 chunk_key = f"{key}#{number}"
                 with self.store.transaction() as txn:
                     stored = stored_chunk(txn, key, chunk_key, fingerprint, number)
                     if stored is not None:
+                        ahead = None  # (written by a concurrent run of the same import)
                         replayed += 1
                         total_points += int(stored["points"])
-                        bar.update(stop - start)
+                        bar.update(rows)
                         continue
+                    plan = ahead.result() if ahead is not None else _plan(columns_sorted, sl)
+                    ahead = None
+                    if number + 1 < len(chunks):
+                        ahead = worker.submit(_plan, columns_sorted, chunks[number + 1])
                     chunk_ids = [t for t in tx_ids[sl].tolist() if t is not None]
                     earned = txn.earned_transactions(chunk_ids) if chunk_ids else []
                     if earned:
@@ -220,101 +242,49 @@ class _BulkImport(LedgerCore):
                             f"({len(earned)} of chunk {number} did); nothing of the chunk "
                             "was written"
                         )
-                    chunk_points = self._write_chunk(
-                        txn,
-                        member_ids[sl],
-                        at_sorted[sl],
-                        points[sl],
-                        earn_points[sl],
-                        eligible[sl],
-                        qualifies[sl],
-                        birthday[sl],
-                        ref_ids[sl],
-                        ref_points[sl],
-                        tx_ids[sl],
-                        spendable_at[sl],
-                        None if expires_at is None else expires_at[sl],
-                    )
+                    last = number + 1 == len(chunks)
+                    chunk_points = self._write_chunk(txn, plan, n if last else 0)
                     if number == 0 and start_json is not None:
                         txn.idempotency_put(start_key, "start", start_json, int(at_sorted[0]))
                     txn.idempotency_put(
                         chunk_key,
                         fingerprint,
-                        json.dumps({"rows": stop - start, "points": chunk_points}),
-                        int(at_sorted[stop - 1]),
+                        json.dumps({"rows": rows, "points": chunk_points}),
+                        int(at_sorted[sl.stop - 1]),
                     )
                 written += 1
                 total_points += chunk_points
-                bar.update(stop - start)
+                bar.update(rows)
         _LOG.info("import_transactions(%s): %d events, %d chunks", key, n, written + replayed)
         return ImportSummary(
             events=n, points=total_points, chunks=written + replayed, replayed_chunks=replayed
         )
 
-    def _write_chunk(
-        self,
-        txn: StoreTransaction,
-        member_ids: np.ndarray[Any, Any],
-        at: np.ndarray[Any, Any],
-        points: np.ndarray[Any, Any],
-        earn_points: np.ndarray[Any, Any],
-        eligible: np.ndarray[Any, Any],
-        qualifies: np.ndarray[Any, Any],
-        birthday: np.ndarray[Any, Any],
-        ref_ids: np.ndarray[Any, Any],
-        ref_points: np.ndarray[Any, Any],
-        tx_ids: np.ndarray[Any, Any],
-        available: np.ndarray[Any, Any],
-        expires: np.ndarray[Any, Any] | None,
-    ) -> int:
-        uniq, inverse = np.unique(member_ids.astype(str), return_inverse=True)
-        # write each member's rows together (still in time order within the member): the
-        # member-keyed indexes are then filled page by page instead of at random
-        order = np.argsort(inverse, kind="stable")
-        inverse = inverse[order]
-        member_ids, at, points, earn_points = (
-            member_ids[order],
-            at[order],
-            points[order],
-            earn_points[order],
-        )
-        eligible, qualifies, birthday = eligible[order], qualifies[order], birthday[order]
-        ref_ids, ref_points, tx_ids = ref_ids[order], ref_points[order], tx_ids[order]
-        available = available[order]
-        expires = None if expires is None else expires[order]
-        referrers = [str(r) for r, p in zip(ref_ids, ref_points, strict=True) if p > 0]
-        states = txn.members_get([*uniq.tolist(), *referrers])
-        remaining = points.copy()
+    def _write_chunk(self, txn: StoreTransaction, plan: _Plan, import_rows: int) -> int:
+        """Write a planned chunk in ``txn``; its points (``import_rows``: see ``EarnBatch``)."""
+        states = txn.members_get([*plan.members, *plan.referrers])
+        batch = plan.batch
         # debts (rare): repaid from the member's earliest lots of the chunk
-        for pos, member in enumerate(uniq.tolist()):
-            debt = int(states.get(member, {}).get("debt", 0))
-            if debt <= 0:
-                continue
-            for row in np.flatnonzero(inverse == pos):
-                repay = min(debt, int(remaining[row]))
-                remaining[row] -= repay
-                debt -= repay
-                if debt == 0:
-                    break
-            states[member]["debt"] = debt
-        txn.bulk_earn(
-            EarnBatch(
-                members=uniq.tolist(),
-                member=inverse,
-                points=points,
-                at=at,
-                amount_minor=eligible,
-                transaction_id=tx_ids.tolist(),
-                available_at=available,
-                expires_at=expires,
-                remaining=remaining,
-            )
-        )
+        debtors = [m for m in plan.members if int(states.get(m, {}).get("debt", 0)) > 0]
+        if debtors:
+            remaining = batch.remaining.copy()
+            for member in debtors:
+                debt = int(states[member]["debt"])
+                pos = int(np.searchsorted(plan.members_array, member))
+                for first in np.flatnonzero(batch.member == pos).tolist():
+                    repay = min(debt, int(remaining[first]))
+                    remaining[first] -= repay
+                    debt -= repay
+                    if debt == 0:
+                        break
+                states[member]["debt"] = debt
+            batch = replace(batch, remaining=remaining)
+        txn.bulk_earn(replace(batch, import_rows=import_rows) if import_rows else batch)
         # referral bonuses (few): ordinary earn entries for the referrers
-        for row in np.flatnonzero(ref_points > 0):
-            referrer = str(ref_ids[row])
+        for row in plan.referred:
+            referrer = str(plan.ref_ids[row])
             state = states.setdefault(referrer, new_state())
-            bonus = int(ref_points[row])
+            bonus = int(plan.ref_points[row])
             credit(
                 self.program,
                 txn,
@@ -322,39 +292,14 @@ class _BulkImport(LedgerCore):
                 referrer,
                 "earn",
                 bonus,
-                int(at[row]),
+                int(batch.at[row]),
                 pending=True,
-                note=f"referral bonus for {member_ids[row]}",
+                note=f"referral bonus for {plan.members[int(batch.member[row])]}",
             )
             state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
-        # members' engine counters after the chunk (vectorised per member)
-        day = at // NS_PER_DAY
-        month = at.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
-        counts = np.bincount(inverse, weights=qualifies, minlength=len(uniq)).astype(np.int64)
-        earned = np.bincount(inverse, weights=points, minlength=len(uniq)).astype(np.int64)
-        last_pos = np.zeros(len(uniq), dtype=np.int64)
-        last_pos[inverse] = np.arange(len(at))  # time-ordered per member: last write wins
-        last_day = day[last_pos][inverse] == day
-        last_month = month[last_pos][inverse] == month
-        day_pts = np.bincount(inverse, weights=earn_points * last_day, minlength=len(uniq))
-        month_pts = np.bincount(inverse, weights=earn_points * last_month, minlength=len(uniq))
-        bday_year = pd.DatetimeIndex(at.view("datetime64[ns]")).year.to_numpy()
-        bday_last = np.full(len(uniq), -1, dtype=np.int64)
-        has_bday = birthday > 0
-        np.maximum.at(bday_last, inverse[has_bday], bday_year[has_bday])
-        rows = zip(
-            uniq.tolist(),
-            at[last_pos].tolist(),
-            counts.tolist(),
-            day_pts.astype(np.int64).tolist(),
-            month_pts.astype(np.int64).tolist(),
-            bday_last.tolist(),
-            earned.tolist(),
-            strict=True,
-        )
-        for member, last_at, n_qual, on_day, in_month, bday, gained in rows:
+        # members' engine counters after the chunk
+        for member, run, gained in zip(plan.members, plan.runs, plan.gained, strict=True):
             state = states.setdefault(member, new_state())
-            run = PurchaseRun(n_qual, last_at, on_day, in_month, None if bday < 0 else bday)
             after = advance_counters(counters(state), run)
             state["qualifying_purchases"] = after.qualifying_purchases
             state["last_purchase_at"] = after.last_purchase_at
@@ -363,4 +308,109 @@ class _BulkImport(LedgerCore):
             state["birthday_bonus_year"] = after.birthday_bonus_year
             state["lifetime_earned"] = int(state["lifetime_earned"]) + gained
         txn.members_put(states)
-        return int(points.sum()) + int(ref_points.sum())
+        return plan.points
+
+
+class _Sorted(NamedTuple):
+    """The priced table's columns in time order (the import's rows)."""
+
+    member_ids: npt.NDArray[Any]
+    at: Ints
+    points: Ints
+    earn_points: Ints
+    eligible: Ints
+    qualifies: npt.NDArray[np.bool_]
+    birthday: Ints
+    ref_ids: npt.NDArray[Any]
+    ref_points: Ints
+    tx_ids: npt.NDArray[Any]
+    available: Ints
+    expires: Ints | None
+
+
+class _Plan(NamedTuple):
+    """A chunk grouped by member, and what follows from its rows alone (no store read)."""
+
+    members: list[str]
+    members_array: npt.NDArray[Any]
+    batch: EarnBatch
+    runs: list[PurchaseRun]
+    gained: list[int]
+    referrers: list[str]
+    referred: list[int]
+    ref_ids: npt.NDArray[Any]
+    ref_points: Ints
+    points: int
+
+
+def _fingerprint(cols: _Sorted, sl: slice) -> str:
+    """The request fingerprint of a chunk: the priced points too (a different category,
+    discount or rule under the same key is a different request)."""
+    digest = hashlib.sha256()
+    for arr in (cols.at[sl], cols.eligible[sl], cols.points[sl], cols.ref_points[sl]):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    digest.update("\x1f".join(cols.member_ids[sl].tolist()).encode())
+    digest.update("\x1f".join(map(str, cols.tx_ids[sl].tolist())).encode())
+    return digest.hexdigest()
+
+
+def _plan(cols: _Sorted, sl: slice) -> _Plan:
+    """Group a chunk by member (time order within a member: the member-keyed indexes are
+    then filled page by page instead of at random) and sum each member's run."""
+    uniq, inverse = np.unique(cols.member_ids[sl].astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable") + sl.start
+    inverse = np.sort(inverse, kind="stable")
+    at, points, earn_points = cols.at[order], cols.points[order], cols.earn_points[order]
+    qualifies, birthday = cols.qualifies[order], cols.birthday[order]
+    ref_ids, ref_points = cols.ref_ids[order], cols.ref_points[order]
+    referred = np.flatnonzero(ref_points > 0)
+    batch = EarnBatch(
+        members=uniq.tolist(),
+        member=inverse,
+        points=points,
+        at=at,
+        amount_minor=cols.eligible[order],
+        transaction_id=cols.tx_ids[order].tolist(),
+        available_at=cols.available[order],
+        expires_at=None if cols.expires is None else cols.expires[order],
+        remaining=points.copy(),
+    )
+    # members' engine counters after the chunk (vectorised per member)
+    size = len(uniq)
+    day = at // NS_PER_DAY
+    month = at.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    counts = np.bincount(inverse, weights=qualifies, minlength=size).astype(np.int64)
+    earned = np.bincount(inverse, weights=points, minlength=size).astype(np.int64)
+    last_pos = np.zeros(size, dtype=np.int64)
+    last_pos[inverse] = np.arange(len(at))  # time-ordered per member: last write wins
+    last_day = day[last_pos][inverse] == day
+    last_month = month[last_pos][inverse] == month
+    day_pts = np.bincount(inverse, weights=earn_points * last_day, minlength=size)
+    month_pts = np.bincount(inverse, weights=earn_points * last_month, minlength=size)
+    bday_year = pd.DatetimeIndex(at.view("datetime64[ns]")).year.to_numpy()
+    bday_last = np.full(size, -1, dtype=np.int64)
+    has_bday = birthday > 0
+    np.maximum.at(bday_last, inverse[has_bday], bday_year[has_bday])
+    runs = [
+        PurchaseRun(n_qual, last_at, on_day, in_month, None if bday < 0 else bday)
+        for last_at, n_qual, on_day, in_month, bday in zip(
+            at[last_pos].tolist(),
+            counts.tolist(),
+            day_pts.astype(np.int64).tolist(),
+            month_pts.astype(np.int64).tolist(),
+            bday_last.tolist(),
+            strict=True,
+        )
+    ]
+    return _Plan(
+        members=batch.members,
+        members_array=uniq,
+        batch=batch,
+        runs=runs,
+        gained=earned.tolist(),
+        referrers=[str(r) for r in ref_ids[referred].tolist()],
+        referred=referred.tolist(),
+        ref_ids=ref_ids,
+        ref_points=ref_points,
+        points=int(points.sum()) + int(ref_points.sum()),
+    )

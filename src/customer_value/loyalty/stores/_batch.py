@@ -63,6 +63,10 @@ class EarnBatch:
     available_at: Ints
     expires_at: Ints | None
     remaining: Ints
+    #: on the last chunk of a bulk import, the rows of the whole import (0 on the others):
+    #: a store may then refresh what depends on its tables' sizes (PostgreSQL's planner
+    #: statistics) once per import rather than after every chunk
+    import_rows: int = 0
 
     def __len__(self) -> int:
         return len(self.member)
