@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -78,8 +80,10 @@ class _BulkImport(LedgerCore):
             entries, state and running totals fewer times (a chunk holds most
             members: 1,000,000 purchases take about 20% less time in chunks of
             500,000 than of 200,000), at the cost of memory (about 150 MB more
-            at 500,000) and of a longer transaction: other writers to the
-            chunk's members wait for it.
+            at 500,000; on PostgreSQL also up to about 250 MB of the server's
+            work memory for the chunk's statement) and of a longer transaction:
+            other writers to the chunk's members wait for it. The next chunk is
+            prepared in a worker thread while the store writes one.
         progress : bool, default False
             Show a progress line on stderr.
         member_id_col, timestamp_col, subtotal_col : str
@@ -211,29 +215,28 @@ class _BulkImport(LedgerCore):
         chunks = [slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
         written = replayed = 0
         total_points = 0
-        # the next chunk is planned (grouped by member, its batch built) by a worker thread
-        # while this one is written: the store's waits on its server release the GIL
+        # a worker thread plans the next chunk (groups it by member, builds its batch) and
+        # advances the members' counters while the store writes this one: the store's waits
+        # on its server release the GIL
         with (
             Progress("import_transactions", total=n, enabled=progress) as bar,
             ThreadPoolExecutor(max_workers=1) as worker,
         ):
-            ahead: Future[_Plan] | None = None
+            ahead: Future[tuple[str, _Plan]] | None = None
             for number, sl in enumerate(chunks):
                 rows = sl.stop - sl.start
-                fingerprint = _fingerprint(columns_sorted, sl)
+                planned = ahead.result() if ahead is not None else None
+                ahead = None
+                fingerprint = _fingerprint(columns_sorted, sl) if planned is None else planned[0]
                 chunk_key = f"{key}#{number}"
                 with self.store.transaction() as txn:
                     stored = stored_chunk(txn, key, chunk_key, fingerprint, number)
                     if stored is not None:
-                        ahead = None  # (written by a concurrent run of the same import)
                         replayed += 1
                         total_points += int(stored["points"])
                         bar.update(rows)
                         continue
-                    plan = ahead.result() if ahead is not None else _plan(columns_sorted, sl)
-                    ahead = None
-                    if number + 1 < len(chunks):
-                        ahead = worker.submit(_plan, columns_sorted, chunks[number + 1])
+                    plan = _plan(columns_sorted, sl) if planned is None else planned[1]
                     chunk_ids = [t for t in tx_ids[sl].tolist() if t is not None]
                     earned = txn.earned_transactions(chunk_ids) if chunk_ids else []
                     if earned:
@@ -243,7 +246,13 @@ class _BulkImport(LedgerCore):
                             "was written"
                         )
                     last = number + 1 == len(chunks)
-                    chunk_points = self._write_chunk(txn, plan, n if last else 0)
+                    chunk_points, ahead = self._write_chunk(
+                        txn,
+                        plan,
+                        n if last else 0,
+                        worker,
+                        None if last else partial(_ahead, columns_sorted, chunks[number + 1]),
+                    )
                     if number == 0 and start_json is not None:
                         txn.idempotency_put(start_key, "start", start_json, int(at_sorted[0]))
                     txn.idempotency_put(
@@ -260,8 +269,19 @@ class _BulkImport(LedgerCore):
             events=n, points=total_points, chunks=written + replayed, replayed_chunks=replayed
         )
 
-    def _write_chunk(self, txn: StoreTransaction, plan: _Plan, import_rows: int) -> int:
-        """Write a planned chunk in ``txn``; its points (``import_rows``: see ``EarnBatch``)."""
+    def _write_chunk(
+        self,
+        txn: StoreTransaction,
+        plan: _Plan,
+        import_rows: int,
+        worker: ThreadPoolExecutor,
+        plan_next: Callable[[], tuple[str, _Plan]] | None,
+    ) -> tuple[int, Future[tuple[str, _Plan]] | None]:
+        """Write a planned chunk in ``txn``: its points, and the next chunk's plan (the
+        ``worker`` runs ``plan_next`` after the members' counters of this chunk).
+
+        ``import_rows``: see ``EarnBatch``.
+        """
         states = txn.members_get([*plan.members, *plan.referrers])
         batch = plan.batch
         # debts (rare): repaid from the member's earliest lots of the chunk
@@ -279,7 +299,12 @@ class _BulkImport(LedgerCore):
                         break
                 states[member]["debt"] = debt
             batch = replace(batch, remaining=remaining)
+        # the members' counters after the chunk, while the store writes it (the store does
+        # not read ``states``; the referral bonuses below wait for them)
+        advanced = worker.submit(_advance, states, plan)
+        ahead = None if plan_next is None else worker.submit(plan_next)
         txn.bulk_earn(replace(batch, import_rows=import_rows) if import_rows else batch)
+        advanced.result()
         # referral bonuses (few): ordinary earn entries for the referrers
         for row in plan.referred:
             referrer = str(plan.ref_ids[row])
@@ -297,18 +322,21 @@ class _BulkImport(LedgerCore):
                 note=f"referral bonus for {plan.members[int(batch.member[row])]}",
             )
             state["lifetime_earned"] = int(state["lifetime_earned"]) + bonus
-        # members' engine counters after the chunk
-        for member, run, gained in zip(plan.members, plan.runs, plan.gained, strict=True):
-            state = states.setdefault(member, new_state())
-            after = advance_counters(counters(state), run)
-            state["qualifying_purchases"] = after.qualifying_purchases
-            state["last_purchase_at"] = after.last_purchase_at
-            state["points_on_day"] = after.points_on_day
-            state["points_in_month"] = after.points_in_month
-            state["birthday_bonus_year"] = after.birthday_bonus_year
-            state["lifetime_earned"] = int(state["lifetime_earned"]) + gained
         txn.members_put(states)
-        return plan.points
+        return plan.points, ahead
+
+
+def _advance(states: dict[str, dict[str, Any]], plan: _Plan) -> None:
+    """Advance the members' engine counters and lifetime totals in ``states`` by the chunk."""
+    for member, run, gained in zip(plan.members, plan.runs, plan.gained, strict=True):
+        state = states.setdefault(member, new_state())
+        after = advance_counters(counters(state), run)
+        state["qualifying_purchases"] = after.qualifying_purchases
+        state["last_purchase_at"] = after.last_purchase_at
+        state["points_on_day"] = after.points_on_day
+        state["points_in_month"] = after.points_in_month
+        state["birthday_bonus_year"] = after.birthday_bonus_year
+        state["lifetime_earned"] = int(state["lifetime_earned"]) + gained
 
 
 class _Sorted(NamedTuple):
@@ -352,6 +380,11 @@ def _fingerprint(cols: _Sorted, sl: slice) -> str:
     digest.update("\x1f".join(cols.member_ids[sl].tolist()).encode())
     digest.update("\x1f".join(map(str, cols.tx_ids[sl].tolist())).encode())
     return digest.hexdigest()
+
+
+def _ahead(cols: _Sorted, sl: slice) -> tuple[str, _Plan]:
+    """A chunk's fingerprint and plan, prepared while the previous chunk is written."""
+    return _fingerprint(cols, sl), _plan(cols, sl)
 
 
 def _plan(cols: _Sorted, sl: slice) -> _Plan:
