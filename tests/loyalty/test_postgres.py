@@ -580,6 +580,81 @@ def test_a_state_changed_by_another_host_is_not_used(
     check_invariants(here)
 
 
+def _back_to_version_5(con: Any, s: str) -> None:
+    """Undo version 6 in schema ``s`` (quoted), keeping the data: as deployed at version 5."""
+    from customer_value.loyalty.stores._postgres_schema import MIGRATIONS
+    from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_V4
+
+    con.execute(f"DROP FUNCTION {s}.single_write")
+    con.execute(SINGLE_WRITE_V4.replace("{s}", s))
+    # the generated column (its indexes go with it), then the indexes of before
+    con.execute(f"ALTER TABLE {s}.lots DROP COLUMN has_points, RESET (fillfactor)")
+    for index in (
+        "lots_member_open ON {s}.lots (member_id, expires_at, earned_at, lot_id)",
+        "lots_member_pending ON {s}.lots (member_id, available_at)",
+        "lots_due ON {s}.lots (expires_at)",
+    ):
+        con.execute(f"CREATE INDEX {index.format(s=s)} WHERE remaining > 0")
+    con.execute(
+        f"CREATE INDEX lots_member_never ON {s}.lots (member_id, earned_at, lot_id) "
+        "WHERE remaining > 0 AND expires_at IS NULL"
+    )
+    version, _, statements = MIGRATIONS[4]
+    assert version == 5
+    check = next(st for st in statements if "FUNCTION {s}.lots_entry_exists" in st)
+    con.execute(check.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").replace("{s}", s))
+    con.execute(f"DELETE FROM {s}.schema_migrations WHERE version >= 6")
+
+
+def test_a_version_5_schema_is_migrated_to_heap_only_lot_updates(spec: StoreSpec) -> None:
+    store = spec.open()
+    ledger = Ledger(PROGRAM, store)
+    ledger.adjust("m", 100, at="2024-01-01", idempotency_key="a")
+    ledger.adjust("m", 100, at="2024-01-02", idempotency_key="b")
+    ledger.redeem("m", 130, at="2024-01-03", idempotency_key="r")  # the first lot spent
+    s = f'"{spec.schema}"'
+    with psycopg.connect(spec.target, autocommit=True) as con:
+        _back_to_version_5(con, s)
+    stale = PostgresStore(spec.target, schema=spec.schema, migrate=False)
+    assert stale.schema_version == 5
+    assert stale.migrate() == PostgresStore.SCHEMA_VERSION
+    # the generated column holds the rule for the lots already there
+    rows = spec.query(f"SELECT remaining, has_points FROM {s}.lots ORDER BY lot_id")
+    assert rows == [(0, False), (70, True)]
+    indexes = dict(
+        spec.query(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = '{spec.schema}' "
+            "AND tablename = 'lots' AND indexdef LIKE '%WHERE%'"
+        )
+    )
+    assert sorted(indexes) == [
+        "lots_due",
+        "lots_member_never",
+        "lots_member_open",
+        "lots_member_pending",
+    ]
+    assert all("has_points" in d and "remaining" not in d for d in indexes.values())
+    settings = spec.query(
+        "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON "
+        f"n.oid = p.pronamespace WHERE n.nspname = '{spec.schema}' "
+        "AND p.proname IN ('single_write', 'lots_entry_exists') ORDER BY 1"
+    )
+    assert settings == [("lots_entry_exists", None), ("single_write", None)]
+    ledger = Ledger(PROGRAM, stale)
+    assert ledger.redeem("m", 20, at="2024-01-04", idempotency_key="r2").points == -20
+    assert ledger.balance("m", at="2024-01-05").available == 50
+    # points taken from a lot that keeps some: an update in place (no index entries)
+    with psycopg.connect(spec.target) as con:
+        con.execute(f"UPDATE {s}.lots SET remaining = remaining - 1 WHERE remaining > 1")
+        hot = con.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            f"WHERE schemaname = '{spec.schema}' AND relname = 'lots'"
+        ).fetchall()
+        con.rollback()
+    assert hot == [(1, 1)]
+    check_invariants(ledger)
+
+
 def test_a_version_3_schema_is_migrated_to_the_one_call_write(spec: StoreSpec) -> None:
     store = spec.open()
     Ledger(PROGRAM, store).adjust("m", 500, at="2024-01-01", idempotency_key="a")
@@ -587,6 +662,7 @@ def test_a_version_3_schema_is_migrated_to_the_one_call_write(spec: StoreSpec) -
     # later migrations undone
     s = f'"{spec.schema}"'
     with psycopg.connect(spec.target, autocommit=True) as con:
+        _back_to_version_5(con, s)
         con.execute(f"DROP FUNCTION {s}.single_write")
         for trigger, table in (
             ("lots_entry_exists", "lots"),
@@ -616,16 +692,23 @@ def test_a_version_3_schema_is_migrated_to_the_one_call_write(spec: StoreSpec) -
     check_invariants(ledger)
 
 
-def test_the_function_is_the_one_version_4_installed() -> None:
-    # single_write is assembled from the per-statement SQL and the rules of _rules: a
-    # change there changes the function, which a deployed database only gets from a new
-    # migration (CREATE OR REPLACE FUNCTION under a new version). Update this digest
-    # together with that migration.
+def test_the_statements_of_each_migration_are_pinned() -> None:
+    # single_write is assembled from the per-statement SQL and the rules of _rules, and
+    # version 6's lot column and indexes from the rule HAS_POINTS: a change there changes
+    # the statements, which a deployed database only gets from a new migration. Pin the
+    # newest migration's digest together with that migration; the statements of older
+    # ones never change (a database at version 3 still migrates through version 4's)
     import hashlib
 
     from customer_value.loyalty.stores._postgres_schema import MIGRATIONS
+    from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_FUNCTION
 
-    version, _, statements = MIGRATIONS[3]
-    assert version == 4
-    digest = hashlib.sha256(statements[0].encode()).hexdigest()
-    assert digest == "d15334e80f927d37ce03c3f261cf9c1e713edcaedad731d663b566e1a525674c"
+    pinned = {
+        4: "d15334e80f927d37ce03c3f261cf9c1e713edcaedad731d663b566e1a525674c",
+        6: "8e5381e8de8432d42ae4a4b22a40297ce01c16abd610d33302e5350ecfa6fc04",
+    }
+    for version, digest in pinned.items():
+        number, _, statements = MIGRATIONS[version - 1]
+        assert number == version
+        assert hashlib.sha256("\x00".join(statements).encode()).hexdigest() == digest
+    assert SINGLE_WRITE_FUNCTION in MIGRATIONS[5][2]

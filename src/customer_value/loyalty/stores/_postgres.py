@@ -109,7 +109,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    5
+    6
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -143,6 +143,12 @@ class PostgresStore(Store):
                 f"psycopg_pool.ConnectionPool, got {type(conninfo).__name__}"
             )
         self._ready = False
+        # the one-call write: its statement, and a cursor kept for the store's own connection
+        from psycopg.pq import TransactionStatus
+
+        self._idle = TransactionStatus.IDLE
+        self._call_sql = self._q(SINGLE_WRITE_CALL)
+        self._cursor: psycopg.Cursor[Any] | None = None
         # the last state this store wrote or read of recent members, with its JSON text
         # as sent when known (single_write)
         self._states: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
@@ -278,13 +284,17 @@ class PostgresStore(Store):
 
     def _single_call(self, params: tuple[Any, ...]) -> list[int] | None:
         import psycopg
-        from psycopg.pq import TransactionStatus
 
         with self._connection() as conn:
-            if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+            if not conn.autocommit or conn.info.transaction_status != self._idle:
                 return None  # not a transaction of its own: the usual path
+            cur = self._cursor
+            if cur is None or cur.connection is not conn or cur.closed:
+                cur = conn.cursor()
+                if self._pool is None:  # a pool's connections take turns: no cursor kept
+                    self._cursor = cur
             try:
-                row = conn.execute(self._q(SINGLE_WRITE_CALL), params).fetchone()
+                row = cur.execute(self._call_sql, params).fetchone()
             except psycopg.Error as exc:
                 raise translate(exc) from exc
         return None if row is None or row[0] is None else list(row[0])
@@ -346,9 +356,9 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        5
+        6
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
-        4
+        6
         """
         import psycopg
 

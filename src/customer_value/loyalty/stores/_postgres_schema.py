@@ -10,10 +10,14 @@ write it.
 
 from __future__ import annotations
 
-from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_FUNCTION
-from customer_value.loyalty.stores._postgres_sql import DAY_SQL
+from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_FUNCTION, SINGLE_WRITE_V4
+from customer_value.loyalty.stores._postgres_sql import DAY_SQL, STORED, pyformat
+from customer_value.loyalty.stores._rules import HAS_POINTS
 
 __all__ = ["DAY_SQL", "MIGRATIONS", "SCHEMA_VERSION"]
+
+#: the generated column of ``lots`` holding the rule HAS_POINTS (version 6)
+_HAS_POINTS = STORED[HAS_POINTS]
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -119,7 +123,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         4,
         "one-call write of a single-member credit or debit (PostgresStore.single_write)",
-        (SINGLE_WRITE_FUNCTION,),
+        (SINGLE_WRITE_V4,),
     ),
     (
         5,
@@ -153,6 +157,50 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 EXECUTE FUNCTION {s}.lots_entry_fixed()""",
             """CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON {s}.entries
                 FOR EACH STATEMENT EXECUTE FUNCTION {s}.entries_append_only()""",
+        ),
+    ),
+    (
+        6,
+        "one-call write in fewer statements; points taken from a lot without index entries",
+        (
+            # the partial indexes of open lots on a generated column (the rule HAS_POINTS)
+            # instead of the points left: taking points from a lot that keeps some changes no
+            # indexed value, so the row is updated in place on its page (a heap-only tuple:
+            # no entry in the lot's six indexes); free room on each page for those updates.
+            # The rewrite of the table honours the fill factor set before it
+            "ALTER TABLE {s}.lots SET (fillfactor = 85)",
+            f"""ALTER TABLE {{s}}.lots ADD COLUMN {_HAS_POINTS} boolean
+                GENERATED ALWAYS AS ({HAS_POINTS.sql(pyformat)}) STORED""",
+            "DROP INDEX {s}.lots_member_open, {s}.lots_member_pending, {s}.lots_member_never, "
+            "{s}.lots_due",
+            f"""CREATE INDEX lots_member_open ON {{s}}.lots (member_id, expires_at, earned_at,
+                lot_id) WHERE {_HAS_POINTS}""",
+            f"""CREATE INDEX lots_member_pending ON {{s}}.lots (member_id, available_at)
+                WHERE {_HAS_POINTS}""",
+            f"""CREATE INDEX lots_member_never ON {{s}}.lots (member_id, earned_at, lot_id)
+                WHERE {_HAS_POINTS} AND expires_at IS NULL""",
+            f"CREATE INDEX lots_due ON {{s}}.lots (expires_at) WHERE {_HAS_POINTS}",
+            # the result is sent cut at its entry id (parameters result, result_tail)
+            """DROP FUNCTION {s}.single_write(text, text, text, timestamptz, text, jsonb, text,
+                text, integer, integer, integer, integer, text, bigint, timestamptz, bigint,
+                text, timestamptz, timestamptz, integer, bigint)""",
+            SINGLE_WRITE_FUNCTION,
+            # the same check as version 5's; its SET clauses (no hash or merge join) were
+            # applied and undone on every call (a lot's insert by a single write paid them).
+            # OFFSET 0 keeps the subquery a per-row probe of the entries' primary key: a
+            # correlated EXISTS with an OFFSET is not turned into a join
+            """CREATE OR REPLACE FUNCTION {s}.lots_entry_exists() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM new_lots n WHERE NOT EXISTS
+                            (SELECT 1 FROM {s}.entries e WHERE e.entry_id = n.entry_id
+                             OFFSET 0)) THEN
+                        RAISE foreign_key_violation USING
+                            MESSAGE = 'a lot refers to an entry that does not exist',
+                            CONSTRAINT = 'lots_entry_exists';
+                    END IF;
+                    RETURN NULL;
+                END $$""",
         ),
     ),
 )

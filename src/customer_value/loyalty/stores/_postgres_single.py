@@ -9,20 +9,35 @@ not earned, the member's state as the client saw it), then writes a credit
 order with their allocations and running totals), the member's state and the
 idempotency record. When a presumption does not hold it writes nothing and
 returns NULL. Every statement in its body is one of the per-statement path's,
-rendered with PL/pgSQL variables (:func:`._postgres_sql.plpgsql`); the lot
+rendered with PL/pgSQL variables (:func:`._postgres_sql.plpgsql`), or several of
+them as the parts of one statement (data-modifying ``WITH``: each statement a
+PL/pgSQL function runs costs its executor set-up, whatever its work); the lot
 rules and the consumption order come from ``_rules`` through them. Its plans
 are cached per session, like those of prepared statements.
+
+A debit reads the member's spendable lots in consumption order until they hold
+the points and the member's debt, before it writes anything: their sum is the
+spendable balance of ``_balances`` (``SPENDABLE`` lots), and as each open lot
+holds at least one point, at most ``points + debt`` lots are read, however long
+the history. Too few: nothing is written.
+
+The idempotency record stores the operation's result with its entry id put in
+as text: the client sends the result's JSON cut at the id (``result`` before,
+``result_tail`` after), so the stored text is the one the per-statement path
+stores, without a JSON parse on the server.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
+from importlib import resources
 from typing import Any
 
 from customer_value.loyalty.stores._postgres_sql import (
     ALLOCATE_SQL,
-    CREDIT_INSERT_SQL,
+    CREDIT_CTES,
     ENTRY_INSERT_SQL,
     IDEMPOTENCY_PUT_SQL,
     MEMBER_PUT_SQL,
@@ -31,25 +46,29 @@ from customer_value.loyalty.stores._postgres_sql import (
     NS_MEMBER,
     NS_TX,
     at_bound,
-    bucket,
     hash32,
     lots_sql,
-    ns_sql,
+    member_locks,
     plpgsql,
-    pyformat,
-    table,
     to_ts,
 )
-from customer_value.loyalty.stores._rules import expiry_day, open_sums_sql
-from customer_value.loyalty.stores._single import SingleWrite
+from customer_value.loyalty.stores._rules import expiry_day
+from customer_value.loyalty.stores._single import PLACEHOLDER_ENTRY, SingleWrite
 
-__all__ = ["SINGLE_WRITE_CALL", "SINGLE_WRITE_FUNCTION", "PostgresSingle"]
+__all__ = [
+    "SINGLE_WRITE_CALL",
+    "SINGLE_WRITE_FUNCTION",
+    "SINGLE_WRITE_V4",
+    "PostgresSingle",
+    "split_result",
+]
 
 #: the function's parameters, in order (``v_`` + the names of the statements' parameters)
 _PARAMS = (
     ("key", "text"),
     ("fp", "text"),
-    ("result", "text"),
+    ("result", "text"),  # the result's JSON up to its entry id
+    ("result_tail", "text"),  # the rest, after the entry id
     ("created", "timestamptz"),
     ("m", "text"),
     ("expected", "jsonb"),  # the member's state as the client saw it (NULL: no member)
@@ -81,41 +100,51 @@ _NEW = {
 }
 
 
-def _consume(never_expiring: bool) -> str:
-    """One pass over the spendable lots in consumption order, taking ``v_left`` points."""
+def _writes(entry: str, returning: str) -> str:
+    """The entry's statement (CTEs ``entry`` ...) with the member's state and the
+    idempotency record (the result with the new entry's id) as parts of it."""
+    result = "v_result || (SELECT entry_id FROM entry) || v_result_tail"
+    return (
+        f"WITH {entry}, member AS ({plpgsql(MEMBER_PUT_SQL)}), "
+        f"idem AS ({plpgsql(IDEMPOTENCY_PUT_SQL, {'result': result})}) {returning}"
+    )
+
+
+def _spendable(never_expiring: bool, indent: str) -> str:
+    """One pass over the spendable lots in consumption order, gathering those that hold
+    ``v_need`` points."""
     lots = plpgsql(
         lots_sql(True, never_expiring, "lot_id, remaining", paged=False), {"at": "v_t", "x": "NULL"}
     )
-    take = plpgsql(ALLOCATE_SQL, {"p": "v_take"})
     return f"""
-    IF v_left > 0 THEN
-      FOR v_lot, v_remaining IN {lots} LOOP
-        v_take := least(v_remaining, v_left);
-        {take};
-        v_left := v_left - v_take;
-        EXIT WHEN v_left = 0;
-      END LOOP;
-    END IF;"""
+{indent}FOR v_lot, v_remaining IN {lots} LOOP
+{indent}  v_lots := v_lots || v_lot;
+{indent}  v_have := v_have || v_remaining;
+{indent}  v_found := v_found + v_remaining;
+{indent}  EXIT WHEN v_found >= v_need;
+{indent}END LOOP;"""
 
 
 def _function() -> str:
     signature = ", ".join(f"v_{name} {kind}" for name, kind in _PARAMS)
-    sums = plpgsql(
-        open_sums_sql(pyformat, table, ns_sql, horizon=False, last_entry=False), {"at": "v_t"}
+    credit = _writes(plpgsql(CREDIT_CTES, _NEW), "SELECT entry_id, lot_id FROM lot INTO v_e, v_l")
+    debit = _writes(
+        f"entry AS ({plpgsql(ENTRY_INSERT_SQL, _NEW)})", "SELECT entry_id FROM entry INTO v_e"
     )
-    result = "jsonb_set(v_result::jsonb, '{entry_ids}', jsonb_build_array(v_e))::text"
-    return f"""CREATE OR REPLACE FUNCTION {{s}}.single_write({signature}) RETURNS bigint[]
+    take = plpgsql(ALLOCATE_SQL, {"p": "v_take", "lot": "v_lots[v_i]"})
+    return f"""CREATE FUNCTION {{s}}.single_write({signature}) RETURNS bigint[]
 LANGUAGE plpgsql AS $single_write$
 DECLARE
   v_e bigint;
   v_l bigint;
   v_lot bigint;
   v_remaining bigint;
-  v_take bigint;
+  v_lots bigint[] := '{{}}';
+  v_have bigint[] := '{{}}';
+  v_found bigint := 0;
+  v_need bigint;
   v_left bigint;
-  v_open bigint;
-  v_due bigint;
-  v_pending bigint;
+  v_take bigint;
 BEGIN
   -- left to right, as the per-statement path takes them (a NULL lock_tx takes none)
   PERFORM pg_advisory_xact_lock({NS_KEY}, v_lock_key),
@@ -130,36 +159,69 @@ BEGIN
     RETURN NULL;
   END IF;
   IF v_p > 0 THEN
-    {plpgsql(CREDIT_INSERT_SQL, _NEW)} INTO v_e, v_l;
-  ELSE
-    -- spendable = open_points - due - pending (``_balances``), less the member's debt
-    SELECT q.* INTO v_open, v_due, v_pending FROM ({sums}) AS q;
-    IF v_open - v_due - v_pending - v_debt < -v_p THEN
+    {credit};
+    RETURN ARRAY[v_e, v_l];
+  END IF;
+  -- spendable (``_balances``) less the member's debt must cover the points: the lots
+  -- holding points + debt, in consumption order, read before anything is written
+  v_need := v_debt - v_p;{_spendable(False, "  ")}
+  IF v_found < v_need THEN{_spendable(True, "    ")}
+    IF v_found < v_need THEN
       RETURN NULL;
     END IF;
-    {plpgsql(ENTRY_INSERT_SQL, _NEW)} INTO v_e;
-    v_left := -v_p;{_consume(False)}{_consume(True)}
-    IF v_left > 0 THEN
-      RAISE EXCEPTION 'single_write: the lots of member % hold fewer spendable points than '
-        'its running total', v_m;
-    END IF;
   END IF;
-  IF v_state IS NOT NULL THEN
-    {plpgsql(MEMBER_PUT_SQL)};
-  END IF;
-  {plpgsql(IDEMPOTENCY_PUT_SQL, {"result": result})};
-  RETURN ARRAY[v_e, v_l];
+  {debit};
+  v_left := -v_p;
+  FOR v_i IN 1 .. cardinality(v_lots) LOOP
+    v_take := least(v_have[v_i], v_left);
+    {take};
+    v_left := v_left - v_take;
+    EXIT WHEN v_left = 0;
+  END LOOP;
+  RETURN ARRAY[v_e, NULL];
 END
 $single_write$"""
 
 
-#: the migration statement creating the function (schema version 4)
+#: the migration statement that created the function at schema version 4 (frozen: a
+#: deployed database at version 3 migrates through it; later versions replace it)
+SINGLE_WRITE_V4 = resources.files(__package__).joinpath("_postgres_v4.sql").read_text()
+
+#: the migration statement creating the function (schema version 6)
 SINGLE_WRITE_FUNCTION = _function()
 
 #: the call, with each parameter cast to its type (one prepared statement whatever the values)
 SINGLE_WRITE_CALL = (
     "SELECT {s}.single_write(" + ", ".join(f"%s::{kind}" for _, kind in _PARAMS) + ")"
 )
+
+#: ``json.dumps(..., sort_keys=True)`` without building an encoder per call (same text)
+_encode = json.JSONEncoder(sort_keys=True).encode
+
+#: where a result's JSON holds the placeholder of its entry id (group 1)
+_ENTRY_IDS = re.compile(r'"entry_ids":\s*\[(' + str(PLACEHOLDER_ENTRY) + r")\]")
+
+
+def split_result(result_json: str) -> tuple[str, str] | None:
+    """The JSON text of a result before and after its one entry id (a placeholder).
+
+    None when the text does not hold the placeholder exactly once as the value of
+    ``entry_ids`` (the operation then takes the per-statement path). A JSON string
+    cannot hold ``"entry_ids":`` unescaped, so the one match is the key itself.
+
+    Examples
+    --------
+    >>> from customer_value.loyalty.stores._postgres_single import split_result
+    >>> split_result('{"entry_ids": [-1], "points": 5}')
+    ('{"entry_ids": [', '], "points": 5}')
+    >>> split_result('{"entry_ids": [-1, -1]}') is None
+    True
+    """
+    found = list(_ENTRY_IDS.finditer(result_json))
+    if len(found) != 1:
+        return None
+    cut = found[0]
+    return result_json[: cut.start(1)], result_json[cut.end(1) :]
 
 
 class PostgresSingle(SingleWrite):
@@ -229,15 +291,19 @@ class PostgresSingle(SingleWrite):
             )
         else:  # pragma: no cover - complete() holds one of them
             return None
+        parts = split_result(result_json)
+        if parts is None:
+            return None
         new_state = self.new_state
+        member_lock, member_bucket = member_locks(m)
         expected = self._state_json
         if expected is None and self.state is not None:
-            expected = json.dumps(self.state, sort_keys=True)
-        new_json = None if new_state is None else json.dumps(new_state, sort_keys=True)
+            expected = _encode(self.state)
+        new_json = None if new_state is None else _encode(new_state)
         params = (
             key,
             fingerprint,
-            result_json,
+            *parts,
             at_bound(at),
             m,
             expected,
@@ -245,8 +311,8 @@ class PostgresSingle(SingleWrite):
             tx,
             hash32(str(NS_KEY), key),
             None if tx is None else hash32(str(NS_TX), tx),
-            bucket(m),
-            hash32("member", m),
+            member_bucket,
+            member_lock,
             *write,
         )
         ids = self._call(params)

@@ -13,11 +13,19 @@ import pandas as pd
 
 from customer_value.errors import InvalidDataError, StoreError
 from customer_value.loyalty.stores._contract import ENTRY_COLUMNS, LOT_COLUMNS
-from customer_value.loyalty.stores._rules import HELD, SPENDABLE, open_sums_sql, pass_sql
+from customer_value.loyalty.stores._rules import (
+    HAS_POINTS,
+    HELD,
+    SPENDABLE,
+    Expr,
+    open_sums_sql,
+    pass_sql,
+)
 
 __all__ = [
     "ALLOCATE_SQL",
     "ANALYZE_ROWS",
+    "CREDIT_CTES",
     "CREDIT_INSERT_SQL",
     "CREDIT_TOTALS",
     "DAY_SQL",
@@ -35,6 +43,7 @@ __all__ = [
     "NS_MIGRATE",
     "NS_TX",
     "PREFETCH_SQL",
+    "STORED",
     "SUMS_NOW_SQL",
     "SUMS_SQL",
     "TAKEN_DAY",
@@ -43,6 +52,7 @@ __all__ = [
     "bucket",
     "hash32",
     "lots_sql",
+    "member_locks",
     "ns_sql",
     "plpgsql",
     "pyformat",
@@ -71,6 +81,10 @@ LOCK_BUCKETS = 256
 DAY_SQL = "((({0}) AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 _TIME_COLUMNS = {"at", "earned_at", "available_at", "expires_at", "recorded_at"}
+
+#: parts of the lot rules kept as generated columns of ``lots`` (schema version 6), rendered
+#: as those columns in every statement: the partial indexes of open lots are on them
+STORED: dict[Expr, str] = {HAS_POINTS: "has_points"}
 
 
 def ns_sql(column: str) -> str:
@@ -113,8 +127,14 @@ def hash32(kind: str, value: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def member_locks(member_id: str) -> tuple[int, int]:
+    """The member's advisory-lock key (namespace ``NS_MEMBER``) and its bucket."""
+    key = hash32("member", member_id)
+    return key, key % LOCK_BUCKETS
+
+
 def bucket(member_id: str) -> int:
-    return hash32("member", member_id) % LOCK_BUCKETS
+    return member_locks(member_id)[1]
 
 
 def table(name: str) -> str:
@@ -192,7 +212,7 @@ def lots_sql(
     spendable_only: bool, never_expiring: bool, columns: str = LOT_SELECT, *, paged: bool = True
 ) -> str:
     """One pass of the lots in consumption order (a batch of ``%(n)s`` from ``%(o)s``)."""
-    rule = (SPENDABLE if spendable_only else HELD).sql(pyformat)
+    rule = (SPENDABLE if spendable_only else HELD).sql(pyformat, stored=STORED)
     which, order = pass_sql(never_expiring)
     return (
         f"SELECT {columns} FROM {{s}}.lots WHERE member_id = %(m)s AND {which} "
@@ -201,9 +221,9 @@ def lots_sql(
     )
 
 
-SUMS_SQL = open_sums_sql(pyformat, table, ns_sql)
+SUMS_SQL = open_sums_sql(pyformat, table, ns_sql, stored=STORED)
 #: the same without a horizon (``until == at``: nothing is expiring)
-SUMS_NOW_SQL = open_sums_sql(pyformat, table, ns_sql, horizon=False)
+SUMS_NOW_SQL = open_sums_sql(pyformat, table, ns_sql, horizon=False, stored=STORED)
 
 #: a debit's first reads in one statement: the sums (without a horizon), then for each lot
 #: of the first batch of either pass whether it never expires and its columns (one row
@@ -243,9 +263,10 @@ ALLOCATE_SQL = (
     "SELECT %(e)s, lot_id, %(p)s FROM taken"
 )
 
-#: the state of member ``%(m)s`` (JSON text ``%(state)s``)
+#: the state of member ``%(m)s`` (JSON text ``%(state)s``; None: left as it is)
 MEMBER_PUT_SQL = (
-    "INSERT INTO {s}.members (member_id, state) VALUES (%(m)s, %(state)s::jsonb) "
+    "INSERT INTO {s}.members (member_id, state) SELECT %(m)s, %(state)s::jsonb "
+    "WHERE %(state)s::text IS NOT NULL "
     "ON CONFLICT (member_id) DO UPDATE SET state = excluded.state"
 )
 
@@ -283,14 +304,17 @@ ENTRY_INSERT_SQL = (
     "%(p)s, %(t)s, %(amount)s, %(tx)s, %(ref)s, %(shortfall)s, %(note)s) RETURNING entry_id"
 )
 
-#: a credit entry, its lot (``l``: its id or None) and the member's running totals;
-#: returns both ids
-CREDIT_INSERT_SQL = (
-    "WITH entry AS (INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, "
+#: a credit entry (CTE ``entry``), its lot (``lot``; parameter ``l``: its id or None) and
+#: the member's running totals
+CREDIT_CTES = (
+    "entry AS (INSERT INTO {s}.entries (entry_id, member_id, kind, points, at, "
     f"amount_minor, transaction_id, reference, note) VALUES ({_NEW_ENTRY}, %(m)s, %(k)s, "
     "%(p)s, %(t)s, %(amount)s, %(tx)s, %(ref)s, %(note)s) RETURNING entry_id), "
     "lot AS (INSERT INTO {s}.lots (lot_id, member_id, entry_id, earned_at, available_at, "
     f"expires_at, points, remaining) SELECT {_NEW_ID.format('%(l)s', 'lots', 'lot_id')}, "
     "%(m)s, entry_id, %(t)s, %(a)s, %(x)s, %(p)s, %(p)s FROM entry RETURNING entry_id, lot_id), "
-    f"{CREDIT_TOTALS} SELECT entry_id, lot_id FROM lot"
+    f"{CREDIT_TOTALS}"
 )
+
+#: a credit entry, its lot and the member's running totals; returns both ids
+CREDIT_INSERT_SQL = f"WITH {CREDIT_CTES} SELECT entry_id, lot_id FROM lot"

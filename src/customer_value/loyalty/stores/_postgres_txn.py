@@ -43,6 +43,7 @@ from customer_value.loyalty.stores._postgres_sql import (
     NS_MEMBER,
     NS_TX,
     PREFETCH_SQL,
+    STORED,
     SUMS_NOW_SQL,
     SUMS_SQL,
     Sql,
@@ -50,6 +51,7 @@ from customer_value.loyalty.stores._postgres_sql import (
     bucket,
     hash32,
     lots_sql,
+    member_locks,
     ns_sql,
     pyformat,
     select,
@@ -175,12 +177,12 @@ class PostgresTransaction(StoreTransaction):
         # what the previous holder committed (one fresh snapshot per statement)
         if member_id in self._members or not self._locking:
             return
-        number = bucket(member_id)
+        key, number = member_locks(member_id)
         if number in self._buckets:
             self._members.add(member_id)
             return
         self._lock("pg_advisory_xact_lock_shared", NS_BUCKET, number)
-        self._lock("pg_advisory_xact_lock", NS_MEMBER, hash32("member", member_id))
+        self._lock("pg_advisory_xact_lock", NS_MEMBER, key)
         self._members.add(member_id)
 
     def lock_many(self, member_ids: Sequence[str]) -> None:
@@ -556,7 +558,8 @@ class PostgresTransaction(StoreTransaction):
     def due_lots(self, at: int) -> list[LotRow]:
         params = {"at": at_bound(at)}
         members = self.fetch(
-            f"SELECT DISTINCT member_id FROM {{s}}.lots WHERE {DUE.sql(pyformat)}", params
+            f"SELECT DISTINCT member_id FROM {{s}}.lots WHERE {DUE.sql(pyformat, stored=STORED)}",
+            params,
         )
         ids = [str(r[0]) for r in members]
         if not ids:
@@ -564,7 +567,7 @@ class PostgresTransaction(StoreTransaction):
         self.lock_many(ids)
         rows = self.fetch(
             f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = ANY(%(ids)s) AND "
-            f"{DUE.sql(pyformat)} ORDER BY member_id, lot_id",
+            f"{DUE.sql(pyformat, stored=STORED)} ORDER BY member_id, lot_id",
             {**params, "ids": ids},
         )
         return [LotRow(*r) for r in rows]

@@ -32,6 +32,7 @@ __all__ = [
     "EXPIRES_WITHIN",
     "EXPIRING",
     "EXPIRY_ORDER",
+    "HAS_POINTS",
     "HELD",
     "LIVE",
     "PENDING",
@@ -64,20 +65,35 @@ class Expr:
 
     Examples
     --------
-    >>> from customer_value.loyalty.stores._rules import SPENDABLE
+    >>> from customer_value.loyalty.stores._rules import HAS_POINTS, SPENDABLE
     >>> lot = {"remaining": 5, "expires_at": None, "available_at": 10}
     >>> SPENDABLE.holds(lot.__getitem__, {"at": 12})
     True
     >>> SPENDABLE.sql(lambda name: ":" + name)
     '(remaining > 0 AND (expires_at IS NULL OR expires_at > :at) AND available_at <= :at)'
+    >>> SPENDABLE.sql(lambda name: ":" + name, stored={HAS_POINTS: "has_points"})
+    '(has_points AND (expires_at IS NULL OR expires_at > :at) AND available_at <= :at)'
     """
 
     def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
         """Evaluate for the lot whose column values ``get(name)`` returns."""
         raise NotImplementedError
 
-    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
-        """Render as an SQL condition; ``param(name)`` gives a placeholder."""
+    def sql(
+        self,
+        param: ParamStyle,
+        rename: Mapping[str, str] | None = None,
+        stored: Mapping[Expr, str] | None = None,
+    ) -> str:
+        """Render as an SQL condition; ``param(name)`` gives a placeholder, ``rename`` a
+        column's name, ``stored`` the column a backend keeps a part of the rule in."""
+        if stored and self in stored:
+            return stored[self]
+        return self._sql(param, rename or {}, stored)
+
+    def _sql(
+        self, param: ParamStyle, rename: Mapping[str, str], stored: Mapping[Expr, str] | None
+    ) -> str:
         raise NotImplementedError
 
     def compile(self, fixed: Mapping[str, int]) -> Predicate:
@@ -142,9 +158,10 @@ class _Cmp(Expr):
         # SQL semantics: a comparison with NULL is not true
         return a is not None and b is not None and _OPS[self.op](a, b)
 
-    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
-        names = rename or {}
-        return f"{self.left.sql(param, names)} {self.op} {self.right.sql(param, names)}"
+    def _sql(
+        self, param: ParamStyle, rename: Mapping[str, str], stored: Mapping[Expr, str] | None
+    ) -> str:
+        return f"{self.left.sql(param, rename)} {self.op} {self.right.sql(param, rename)}"
 
     def compile(self, fixed: Mapping[str, int]) -> Predicate:
         op, left, right = _OPS[self.op], self.left, self.right
@@ -177,8 +194,10 @@ class _IsNull(Expr):
     def holds(self, get: Getter, params: Mapping[str, Any]) -> bool:
         return (self.term.get(get, params) is None) != self.negate
 
-    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
-        return f"{self.term.sql(param, rename or {})} IS {'NOT ' if self.negate else ''}NULL"
+    def _sql(
+        self, param: ParamStyle, rename: Mapping[str, str], stored: Mapping[Expr, str] | None
+    ) -> str:
+        return f"{self.term.sql(param, rename)} IS {'NOT ' if self.negate else ''}NULL"
 
     def compile(self, fixed: Mapping[str, int]) -> Predicate:
         term, negate = self.term, self.negate
@@ -201,8 +220,10 @@ class _Junction(Expr):
             return all(p.holds(get, params) for p in self.parts)
         return any(p.holds(get, params) for p in self.parts)
 
-    def sql(self, param: ParamStyle, rename: Mapping[str, str] | None = None) -> str:
-        inner = f" {self.word} ".join(p.sql(param, rename) for p in self.parts)
+    def _sql(
+        self, param: ParamStyle, rename: Mapping[str, str], stored: Mapping[Expr, str] | None
+    ) -> str:
+        inner = f" {self.word} ".join(p.sql(param, rename, stored) for p in self.parts)
         return f"({inner})"
 
     def compile(self, fixed: Mapping[str, int]) -> Predicate:
@@ -252,7 +273,12 @@ def _or(*parts: Expr) -> Expr:
     return _Junction("OR", parts)
 
 
-_HAS_POINTS = _Cmp(">", _col("remaining"), _Term("const", 0))
+#: points left: the one part of the rules that changes as points are taken from a lot. A
+#: backend may keep it in a column of its own (PostgreSQL: generated; its indexes of open
+#: lots then hold that column, and taking points from a lot that keeps some changes no
+#: indexed value: a heap-only update, no index entries)
+HAS_POINTS = _Cmp(">", _col("remaining"), _Term("const", 0))
+_HAS_POINTS = HAS_POINTS
 _NEVER_EXPIRES = _IsNull(_col("expires_at"))
 _HAS_EXPIRY = _IsNull(_col("expires_at"), negate=True)
 
@@ -362,6 +388,7 @@ def open_sums_sql(
     *,
     horizon: bool = True,
     last_entry: bool = True,
+    stored: Mapping[Expr, str] | None = None,
 ) -> str:
     """One query: ``open_points``, the due and pending sums of a member ``:m``, the four
     terms of the expiring sum (:func:`expiry_window`; per-day totals from the table
@@ -371,7 +398,8 @@ def open_sums_sql(
     qualifies a table name; ``ns`` turns a time column into int nanoseconds. Without
     ``horizon`` (``:until`` equal to ``:at``: nothing can be expiring) the expiring terms
     are zeros and their parameters unused. Without ``last_entry`` the last column is left
-    out (a debit's check of the spendable points needs the first three only).
+    out (a debit's check of the spendable points needs the first three only). ``stored``
+    as for :meth:`Expr.sql`.
     """
     member = param("m")
 
@@ -381,14 +409,15 @@ def open_sums_sql(
 
         return (
             f"(SELECT COALESCE(SUM(remaining), 0) FROM {table('lots')} "
-            f"WHERE member_id = {member} AND {rule.sql(named)})"
+            f"WHERE member_id = {member} AND {rule.sql(named, stored=stored)})"
         )
 
     # the pending lots of the window, read through the pending lots (few), not the window
     pending_expiring = (
-        f"(SELECT COALESCE(SUM(CASE WHEN {PENDING_EXPIRING.sql(param)} THEN remaining "
+        f"(SELECT COALESCE(SUM(CASE WHEN {PENDING_EXPIRING.sql(param, stored=stored)} "
+        "THEN remaining "
         f"ELSE 0 END), 0) FROM {table('lots')} "
-        f"WHERE member_id = {member} AND {PENDING.sql(param)})"
+        f"WHERE member_id = {member} AND {PENDING.sql(param, stored=stored)})"
     )
     days = (
         f"(SELECT COALESCE(SUM(points), 0) FROM {table('expiry_days')} WHERE member_id = "
