@@ -10,7 +10,11 @@ write it.
 
 from __future__ import annotations
 
-from customer_value.loyalty.stores._postgres_single import SINGLE_WRITE_FUNCTION, SINGLE_WRITE_V4
+from customer_value.loyalty.stores._postgres_single import (
+    SINGLE_WRITE_FUNCTION,
+    SINGLE_WRITE_V4,
+    SINGLE_WRITE_V6,
+)
 from customer_value.loyalty.stores._postgres_sql import DAY_SQL, STORED, pyformat
 from customer_value.loyalty.stores._rules import HAS_POINTS
 
@@ -184,7 +188,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             """DROP FUNCTION {s}.single_write(text, text, text, timestamptz, text, jsonb, text,
                 text, integer, integer, integer, integer, text, bigint, timestamptz, bigint,
                 text, timestamptz, timestamptz, integer, bigint)""",
-            SINGLE_WRITE_FUNCTION,
+            SINGLE_WRITE_V6,
             # the same check as version 5's; its SET clauses (no hash or merge join) were
             # applied and undone on every call (a lot's insert by a single write paid them).
             # OFFSET 0 keeps the subquery a per-row probe of the entries' primary key: a
@@ -202,6 +206,14 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                     RETURN NULL;
                 END $$""",
         ),
+    ),
+    (
+        7,
+        "a redemption reads at most as many lots as it needs, whatever the plan",
+        # the passes over a member's spendable lots bounded by the points still needed: the
+        # generic plan PL/pgSQL keeps after five calls read all of a member's lots where a
+        # few members hold most of them (see ``_postgres_single._spendable``)
+        (SINGLE_WRITE_FUNCTION,),
     ),
 )
 
