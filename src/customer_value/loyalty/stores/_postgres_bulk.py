@@ -35,7 +35,7 @@ _STAGING = (
     "at timestamptz, amount_minor bigint, available_at timestamptz, expires_at timestamptz, "
     "remaining bigint) ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_members (k integer, member_id text, "
-    "open_points bigint) ON COMMIT DELETE ROWS",
+    "open_points bigint, next_expiry timestamptz) ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_days (k integer, day integer, points bigint) "
     "ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS cv_loyalty_tx (i bigint, transaction_id text) "
@@ -103,6 +103,7 @@ def bulk_earn(txn: PostgresTransaction, batch: EarnBatch) -> None:
     member_open: list[int | None] = [None] * len(batch.members)
     for code, total in zip(codes, totals, strict=True):
         member_open[code] = total
+    member_expiry = _next_expiry(batch)
     day_codes, days, day_points = batch.day_totals()
     rows: list[tuple[npt.NDArray[Any], str]] = [
         (np.arange(len(batch)), "i8"),
@@ -125,9 +126,12 @@ def bulk_earn(txn: PostgresTransaction, batch: EarnBatch) -> None:
     with txn.conn.cursor() as cur:
         with cur.copy(f"COPY cv_loyalty_rows ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(copy_binary(rows))
-        with cur.copy("COPY cv_loyalty_members (k, member_id, open_points) FROM STDIN") as copy:
-            for k, (member, left) in enumerate(zip(batch.members, member_open, strict=True)):
-                copy.write_row((k, member, left))
+        members_copy = "COPY cv_loyalty_members (k, member_id, open_points, next_expiry) FROM STDIN"
+        with cur.copy(members_copy) as copy:
+            for k, (member, left, expiry) in enumerate(
+                zip(batch.members, member_open, member_expiry, strict=True)
+            ):
+                copy.write_row((k, member, left, expiry))
         if len(days):
             day_copy = "COPY cv_loyalty_days (k, day, points) FROM STDIN (FORMAT BINARY)"
             with cur.copy(day_copy) as copy:
@@ -174,10 +178,11 @@ def bulk_earn(txn: PostgresTransaction, batch: EarnBatch) -> None:
         "SELECT m.member_id, x.day, x.points FROM cv_loyalty_days x "
         "JOIN cv_loyalty_members m USING (k) ON CONFLICT (member_id, day) "
         "DO UPDATE SET points = d.points + excluded.points) "
-        "INSERT INTO {s}.balances AS b (member_id, open_points) "
-        "SELECT member_id, open_points FROM cv_loyalty_members "
+        "INSERT INTO {s}.balances AS b (member_id, open_points, next_expiry) "
+        "SELECT member_id, open_points, next_expiry FROM cv_loyalty_members "
         "WHERE open_points IS NOT NULL ON CONFLICT (member_id) "
-        "DO UPDATE SET open_points = b.open_points + excluded.open_points"
+        "DO UPDATE SET open_points = b.open_points + excluded.open_points, "
+        "next_expiry = LEAST(b.next_expiry, excluded.next_expiry)"
     )
     # emptied for a next chunk in the same transaction (a caller's, with savepoints); a
     # new empty file each, where DELETE would visit every row
@@ -187,6 +192,17 @@ def bulk_earn(txn: PostgresTransaction, batch: EarnBatch) -> None:
         # large import into a small ledger the planner would read a member's lots by
         # sequential scan (4-5x slower balances until autovacuum runs)
         txn.send("ANALYZE {s}.entries, {s}.lots, {s}.allocations, {s}.balances, {s}.expiry_days")
+
+
+def _next_expiry(batch: EarnBatch) -> list[Any]:
+    """Per member of ``batch``, the earliest expiry of its lots (``balances.next_expiry``,
+    lowered to it by the import; None: none of its lots expires)."""
+    if batch.expires_at is None or not len(batch):
+        return [None] * len(batch.members)
+    last = np.iinfo(np.int64).max
+    earliest = np.full(len(batch.members), last, dtype=np.int64)
+    np.minimum.at(earliest, batch.member, batch.expires_at)
+    return [None if ns == last else to_ts(ns) for ns in earliest.tolist()]
 
 
 def _work_mem(rows: int) -> int:

@@ -209,11 +209,24 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     ),
     (
         7,
-        "a redemption reads at most as many lots as it needs, whatever the plan",
-        # the passes over a member's spendable lots bounded by the points still needed: the
-        # generic plan PL/pgSQL keeps after five calls read all of a member's lots where a
-        # few members hold most of them (see ``_postgres_single._spendable``)
-        (SINGLE_WRITE_FUNCTION,),
+        "members with lots due found by a running lower bound; redemptions bounded",
+        (
+            # the members an expiry run visits come from a running lower bound of the
+            # earliest expiry of their open lots, one indexed value per member, instead of
+            # an index of every open lot by expiry: a bulk import's lots arrive in member
+            # order, so that index took its inserts at random (1.7 of 3.9 s of server CPU
+            # for a chunk of 500,000 lots)
+            "ALTER TABLE {s}.balances ADD COLUMN next_expiry timestamptz",
+            f"""UPDATE {{s}}.balances b SET next_expiry = (SELECT min(l.expires_at)
+                FROM {{s}}.lots l WHERE l.member_id = b.member_id AND {_HAS_POINTS})""",
+            "CREATE INDEX balances_next_expiry ON {s}.balances (next_expiry)",
+            "DROP INDEX {s}.lots_due",
+            # the function with the new running total, and the passes over a member's
+            # spendable lots bounded by the points still needed: the generic plan PL/pgSQL
+            # keeps after five calls read all of a member's lots where a few members hold
+            # most of them (see ``_postgres_single._spendable``)
+            SINGLE_WRITE_FUNCTION,
+        ),
     ),
 )
 

@@ -240,23 +240,30 @@ DEBIT_SQL = (
 #: the day a lot taken from (CTE ``taken``) expires on
 TAKEN_DAY = DAY_SQL.format("taken.expires_at")
 
-#: a credit of ``%(p)s`` points to member ``%(m)s`` in a lot expiring on day ``%(d)s``
-#: (None: never): the member's running totals (CTEs of the statement writing the lot)
+#: a credit of ``%(p)s`` points to member ``%(m)s`` in a lot expiring at ``%(x)s`` on day
+#: ``%(d)s`` (None: never): the member's running totals (CTEs of the statement writing the
+#: lot). ``balances.next_expiry`` (schema version 7) is at or before the earliest expiry of
+#: the member's open lots: a credit lowers it to its lot's (LEAST ignores NULLs; unchanged,
+#: it keeps the update heap-only)
 CREDIT_TOTALS = (
-    "open AS (INSERT INTO {s}.balances AS b (member_id, open_points) VALUES (%(m)s, %(p)s) "
-    "ON CONFLICT (member_id) DO UPDATE SET open_points = b.open_points + excluded.open_points), "
+    "open AS (INSERT INTO {s}.balances AS b (member_id, open_points, next_expiry) "
+    "VALUES (%(m)s, %(p)s, %(x)s) ON CONFLICT (member_id) DO UPDATE SET "
+    "open_points = b.open_points + excluded.open_points, "
+    "next_expiry = LEAST(b.next_expiry, excluded.next_expiry)), "
     "days AS (INSERT INTO {s}.expiry_days AS d (member_id, day, points) "
     "SELECT %(m)s, %(d)s, %(p)s WHERE %(d)s::integer IS NOT NULL ON CONFLICT (member_id, day) "
     "DO UPDATE SET points = d.points + excluded.points)"
 )
 
 #: ``%(p)s`` points of lot ``%(lot)s`` taken by entry ``%(e)s``: the lot, the member's running
-#: totals and the allocation (the CHECK constraint on ``lots.remaining`` refuses overspending)
+#: totals and the allocation (the CHECK constraint on ``lots.remaining`` refuses overspending).
+#: Points given back (``%(p)s`` < 0) may reopen a lot: ``next_expiry`` goes down to its expiry
 ALLOCATE_SQL = (
     "WITH taken AS (UPDATE {s}.lots SET remaining = remaining - %(p)s "
     "WHERE lot_id = %(lot)s RETURNING lot_id, member_id, expires_at), "
-    "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s "
-    "FROM taken WHERE b.member_id = taken.member_id), "
+    "open AS (UPDATE {s}.balances b SET open_points = b.open_points - %(p)s, "
+    "next_expiry = CASE WHEN %(p)s < 0 THEN LEAST(b.next_expiry, taken.expires_at) "
+    "ELSE b.next_expiry END FROM taken WHERE b.member_id = taken.member_id), "
     "days AS (UPDATE {s}.expiry_days d SET points = d.points - %(p)s FROM taken "
     f"WHERE d.member_id = taken.member_id AND d.day = {TAKEN_DAY}) "
     "INSERT INTO {s}.allocations (entry_id, lot_id, points) "

@@ -60,6 +60,7 @@ from customer_value.loyalty.stores._postgres_sql import (
 )
 from customer_value.loyalty.stores._rules import (
     DUE,
+    HAS_POINTS,
     expiry_day,
     expiry_key,
     expiry_window,
@@ -556,10 +557,13 @@ class PostgresTransaction(StoreTransaction):
         return undone_rows(entries, lots, allocations, reversed_earns[0][0], EntryRow, LotRow)
 
     def due_lots(self, at: int) -> list[LotRow]:
+        # the members found by their running ``next_expiry`` (at or before the earliest
+        # expiry of their open lots; schema version 7), their due lots read under their
+        # locks; then each one's ``next_expiry`` set to that earliest expiry, so that a
+        # member whose lots were all expired by an earlier run is visited once more at most
         params = {"at": at_bound(at)}
         members = self.fetch(
-            f"SELECT DISTINCT member_id FROM {{s}}.lots WHERE {DUE.sql(pyformat, stored=STORED)}",
-            params,
+            "SELECT member_id FROM {s}.balances WHERE next_expiry <= %(at)s", params
         )
         ids = [str(r[0]) for r in members]
         if not ids:
@@ -569,6 +573,12 @@ class PostgresTransaction(StoreTransaction):
             f"SELECT {LOT_SELECT} FROM {{s}}.lots WHERE member_id = ANY(%(ids)s) AND "
             f"{DUE.sql(pyformat, stored=STORED)} ORDER BY member_id, lot_id",
             {**params, "ids": ids},
+        )
+        self.send(
+            "UPDATE {s}.balances b SET next_expiry = (SELECT min(l.expires_at) FROM {s}.lots l "
+            f"WHERE l.member_id = b.member_id AND {HAS_POINTS.sql(pyformat, stored=STORED)}) "
+            "WHERE b.member_id = ANY(%(ids)s)",
+            {"ids": ids},
         )
         return [LotRow(*r) for r in rows]
 
