@@ -107,6 +107,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             WHERE remaining > 0 AND expires_at IS NOT NULL GROUP BY 1, 2;
         """,
     ),
+    (
+        4,
+        "running totals for every member and expiry day with lots",
+        # versions 2 and 3 filled them from the open lots only; points given back to a spent
+        # lot (a reversed redemption) update the rows in place, so were not counted
+        f"""
+        INSERT INTO balances (member_id, open_points)
+            SELECT DISTINCT member_id, 0 FROM lots WHERE true
+            ON CONFLICT (member_id) DO NOTHING;
+        INSERT INTO expiry_days (member_id, day, points)
+            SELECT DISTINCT member_id, {DAY_SQL.format("expires_at")}, 0 FROM lots
+            WHERE expires_at IS NOT NULL ON CONFLICT (member_id, day) DO NOTHING;
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

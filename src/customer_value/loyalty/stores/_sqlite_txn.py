@@ -316,7 +316,8 @@ class SQLiteTransaction(StoreTransaction):
             "RETURNING member_id, expires_at",
             (points, lot_id),
         ).fetchone()
-        # the member's running totals move with the lot (their rows exist since its credit)
+        # the member's running totals move with the lot (their rows exist since its credit,
+        # or since migration 4 for a lot spent before migrations 2 and 3 made them)
         self._con.execute(
             "UPDATE balances SET open_points = open_points - ? WHERE member_id = ?",
             (points, row[0]),
