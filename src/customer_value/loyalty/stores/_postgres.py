@@ -109,7 +109,7 @@ class PostgresStore(Store):
     --------
     >>> from customer_value.loyalty import PostgresStore
     >>> PostgresStore.SCHEMA_VERSION
-    6
+    7
     >>> store = PostgresStore("postgresql://app@db.internal/loyalty")  # doctest: +SKIP
     """
 
@@ -356,7 +356,7 @@ class PostgresStore(Store):
         --------
         >>> from customer_value.loyalty import PostgresStore
         >>> PostgresStore.SCHEMA_VERSION  # what migrate() brings a schema to
-        6
+        7
         >>> PostgresStore("postgresql://deploy@db/cv", migrate=False).migrate()  # doctest: +SKIP
         6
         """

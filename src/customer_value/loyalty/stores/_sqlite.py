@@ -108,7 +108,7 @@ class SQLiteStore(Store):
     ...     _ = ledger.adjust("m1", 80, at="2024-01-01", idempotency_key="k1")
     ...     print(ledger.balance("m1", at="2024-02-01").available, store.schema_version)
     ...     store.close()
-    80 3
+    80 4
     """
 
     def __init__(
@@ -213,7 +213,7 @@ class SQLiteStore(Store):
         >>> from customer_value.loyalty import SQLiteStore
         >>> store = SQLiteStore(":memory:", migrate=False)
         >>> store.migrate(), store.migrate()
-        (3, 3)
+        (4, 4)
         """
         with self._transaction() as _:
             con = self._con
