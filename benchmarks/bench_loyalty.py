@@ -272,6 +272,13 @@ def ceiling_rows(conninfo: str, data: Path, n: int) -> list[tuple[str, float, fl
     return rows
 
 
+def _rows_of(
+    parts: list[Callable[[], list[tuple[str, float, float | None, str]]]],
+) -> list[tuple[str, float, float | None, str]]:
+    """The rows of parts run after the ledger's own (see ``pg_rows``), in order."""
+    return [row for part in parts for row in part()]
+
+
 def pg_rows(
     n_import: int,
     n_single: int,
@@ -313,9 +320,9 @@ def pg_rows(
         if "pgimport" in parts and "pg" not in parts and tx is not None:
             data = server.root / "data"
             rows.append(pg_import_row(conninfo, data, n_import, tx, memory_import, points))
-            return rows + [row for rest in after for row in rest()]
+            return rows + _rows_of(after)
         if "pg" not in parts and "pgwriters" not in parts:
-            return rows + [row for rest in after for row in rest()]
+            return rows + _rows_of(after)
         store = PostgresStore(conninfo)
         ours, _ = timed(lambda: single_ops(Ledger(PROGRAM, store), n_single, "s"))
         store.close()
@@ -353,14 +360,13 @@ def pg_rows(
         wall, note = median_run(runs, lambda wall: f"{writers * per / wall:,.0f}")
         rows.append((f"PG: {writers} writers x {per}, distinct members", wall, None, note))
         if "pg" not in parts:
-            return rows + [row for rest in after for row in rest()]
+            return rows + _rows_of(after)
         rows += cost_rows("PG", member_costs(lambda name: PostgresStore(conninfo, schema=name)))
         if tx is not None:
             rows.append(
                 pg_import_row(conninfo, server.root / "data", n_import, tx, memory_import, points)
             )
-        for rest in after:
-            rows += rest()
+        rows += _rows_of(after)
     finally:
         server.stop()
     return rows
