@@ -46,7 +46,11 @@ Usage: ``python benchmarks/bench_loyalty.py [import_rows] [single_ops] [parts]``
   processes (psycopg 3, autocommit, prepared statements) each commit 2,000 durable
   single-statement transactions, one round trip each: ``SELECT f($1, $2)`` of a
   plpgsql function doing one ``INSERT``, and a bare ``INSERT ... RETURNING``; with
-  the same CPU accounting. A ledger operation cannot go faster than this.
+  the same CPU accounting. A ledger operation cannot go faster than this. Then the
+  floor of the ledger's data (``4 inserts``): a plpgsql function taking a member lock
+  and inserting an entry (three indexes), its lot (two), the member's running total
+  and an idempotency record, as an earn does, without its checks, expiry days, member
+  state or any Python ledger code: the server's share of an operation cannot be less.
 
 * ``expiring`` (issue 16): ``balance()`` of a member whose 5,000 or 50,000 lots
   all expire within its 30-day window (``expiring_30d`` counts every one), median
@@ -225,10 +229,39 @@ _CEILING_SETUP = (
     "AS $$ DECLARE out bigint; BEGIN "
     "INSERT INTO ceiling (member, points) VALUES (m, p) RETURNING id INTO out; "
     "RETURN out; END $$",
+    # the floor of the ledger's data: one member lock and four inserts, an entry (three
+    # indexes), its lot (two), the member's running total and the idempotency record;
+    # without the ledger's checks, expiry days, member state and redemptions
+    "CREATE TABLE IF NOT EXISTS ceiling_entries (id bigint GENERATED ALWAYS AS IDENTITY "
+    "PRIMARY KEY, member text NOT NULL, points bigint NOT NULL, at timestamptz NOT NULL, "
+    "tx text, recorded_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    "CREATE INDEX IF NOT EXISTS ceiling_entries_member ON ceiling_entries (member, at)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ceiling_entries_tx ON ceiling_entries (tx)",
+    "CREATE INDEX IF NOT EXISTS ceiling_entries_recorded ON ceiling_entries (member, recorded_at)",
+    "CREATE TABLE IF NOT EXISTS ceiling_lots (id bigint GENERATED ALWAYS AS IDENTITY "
+    "PRIMARY KEY, member text NOT NULL, entry bigint NOT NULL, expires_at timestamptz, "
+    "points bigint NOT NULL, remaining bigint NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ceiling_lots_open ON ceiling_lots (member, expires_at, id) "
+    "WHERE remaining > 0",
+    "CREATE INDEX IF NOT EXISTS ceiling_lots_entry ON ceiling_lots (entry)",
+    "CREATE TABLE IF NOT EXISTS ceiling_balances (member text PRIMARY KEY, points bigint NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ceiling_keys (key text PRIMARY KEY, result text NOT NULL)",
+    "CREATE OR REPLACE FUNCTION ceiling_ledger_op(m text, p bigint) RETURNS bigint "
+    "LANGUAGE plpgsql AS $$ DECLARE out bigint; BEGIN "
+    "PERFORM pg_advisory_xact_lock(hashtext(m)); "
+    "INSERT INTO ceiling_entries (member, points, at, tx) VALUES (m, 120, now(), m || ':' || p) "
+    "RETURNING id INTO out; "
+    "INSERT INTO ceiling_lots (member, entry, expires_at, points, remaining) "
+    "VALUES (m, out, now() + interval '1 year', 120, 120); "
+    "INSERT INTO ceiling_balances AS b VALUES (m, 120) ON CONFLICT (member) "
+    "DO UPDATE SET points = b.points + excluded.points; "
+    "INSERT INTO ceiling_keys VALUES (m || ':' || p, '{\"entry\": ' || out || '}'); "
+    "RETURN out; END $$",
 )
 _CEILING_SQL = {
     "function": "SELECT ceiling_op(%s, %s)",
     "insert": "INSERT INTO ceiling (member, points) VALUES (%s, %s) RETURNING id",
+    "4 inserts": "SELECT ceiling_ledger_op(%s, %s)",
 }
 
 
@@ -239,7 +272,7 @@ def _ceiling_writer(args: tuple[str, str, str, int, float]) -> tuple[float, floa
     conninfo, kind, member, n, start_at = args
     query = _CEILING_SQL[kind]
     with psycopg.connect(conninfo, autocommit=True, prepare_threshold=0) as con:
-        con.execute(query, (member, 0)).fetchone()  # prepared before the clock starts
+        con.execute(query, (member, -1)).fetchone()  # prepared before the clock starts
         time.sleep(max(0.0, start_at - time.time()))
         cpu = time.process_time()
         for i in range(n):
@@ -263,7 +296,7 @@ def ceiling_rows(conninfo: str, data: Path, n: int) -> list[tuple[str, float, fl
             wall, note = run_writers(
                 _ceiling_writer,
                 lambda start_at, kind=kind, writers=writers: [
-                    (conninfo, kind, f"c{w}", n, start_at) for w in range(writers)
+                    (conninfo, kind, f"c{writers}-{w}", n, start_at) for w in range(writers)
                 ],
                 data,
                 writers * n,
